@@ -1,0 +1,37 @@
+"""The two Airflow connections hitflow uses, opened the same way by every DAG.
+
+``hitflow_db`` (postgres) holds the source rows and hitflow's own schema; ``mturk_default``
+(aws) points at MTurk's API — hitflow's HIT service or any compatible endpoint through the
+``endpoint_url`` in its extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DB_CONN_ID = "hitflow_db"
+MTURK_CONN_ID = "mturk_default"
+
+
+def hitflow_db() -> Any:
+    """An autocommit psycopg connection: each store function opens its own transaction."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    conn = PostgresHook(postgres_conn_id=DB_CONN_ID).get_conn()
+    conn.autocommit = True
+    return conn
+
+
+def mturk_hook(max_pool_connections: int = 10) -> Any:
+    """An MTurk hook whose client leaves retries to hitflow's own backoff (one attempt each)."""
+    from botocore.config import Config
+
+    from hitflow.hooks.mturk import MTurkHook
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 1},
+        max_pool_connections=max(10, max_pool_connections),
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    return MTurkHook(aws_conn_id=MTURK_CONN_ID, config=config)

@@ -1,0 +1,1 @@
+"""The publish slice: claim rows, validate them, create HITs per chunk, export the batch."""

@@ -1,0 +1,190 @@
+"""The publish DAG's parameters: one definition for the trigger form and for the run itself.
+
+``PARAM_SPECS`` feeds the DAG's typed ``Param`` objects (so the UI renders and validates the
+form) and :func:`resolve_config` re-checks the values inside the run, because a scheduled run,
+``dag.test()`` or an API caller can skip the form. Anything wrong fails the run before a single
+row is claimed or a HIT created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any, Literal
+
+from hitflow import fees
+
+AGE_GUESS_LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
+MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
+
+PARAM_SPECS: dict[str, dict[str, Any]] = {
+    "max_rows": {
+        "default": None,
+        "type": ["null", "integer"],
+        "minimum": 1,
+        "title": "Max rows",
+        "description": "Publish at most this many rows in this run (oldest first). Empty: no limit.",
+    },
+    "reward": {
+        "default": "0.10",
+        "type": "string",
+        "pattern": fees.MONEY_PATTERN.pattern,
+        "title": "Reward (USD)",
+        "description": "Reward per assignment in MTurk's money format, e.g. 0.10 (no $ sign, 2 decimals).",
+    },
+    "max_assignments": {
+        "default": 3,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "title": "Assignments per HIT",
+        "description": "How many workers answer each HIT. 10 or more adds MTurk's extra 20 % fee.",
+    },
+    "lifetime_seconds": {
+        "default": 259200,
+        "type": "integer",
+        "minimum": 30,
+        "maximum": 31536000,
+        "title": "HIT lifetime (s)",
+        "description": "How long the HIT stays available to workers (30 s to 365 days).",
+    },
+    "assignment_duration_seconds": {
+        "default": 600,
+        "type": "integer",
+        "minimum": 30,
+        "maximum": 31536000,
+        "title": "Time per assignment (s)",
+        "description": "How long a worker has to answer once they accept.",
+    },
+    "auto_approval_delay_seconds": {
+        "default": 259200,
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 2592000,
+        "title": "Auto-approval delay (s)",
+        "description": "Submitted work is approved automatically after this delay (0 to 30 days).",
+    },
+    "chunk_size": {
+        "default": 100,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10000,
+        "title": "Rows per chunk",
+        "description": "Rows per mapped publish task. Raised automatically if a batch would need "
+        f"more than {MAX_CHUNKS} chunks.",
+    },
+    "concurrency": {
+        "default": 8,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 64,
+        "title": "API calls in flight per chunk",
+        "description": "Concurrent CreateHITWithHITType calls inside one chunk task.",
+    },
+    "mode": {
+        "default": "api",
+        "type": "string",
+        "enum": ["api", "csv", "both"],
+        "title": "Mode",
+        "description": "api: create HITs; csv: only export the bulk-upload CSV for the requester UI; "
+        "both: create HITs and export.",
+    },
+    "layout_id": {
+        "default": None,
+        "type": ["null", "string"],
+        "pattern": "^[A-Z0-9]{1,64}$",
+        "title": "HIT layout ID",
+        "description": "Use this HIT layout (parameters person_id and image_url) instead of the "
+        f"HTMLQuestion template. The bundled one is {AGE_GUESS_LAYOUT_ID}.",
+    },
+    "title": {
+        "default": "Guess this person's age",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 128,
+        "title": "HIT title",
+        "description": "Shown to workers in the HIT list.",
+    },
+    "description": {
+        "default": "Look at one photo and type how old you think the person is.",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 2000,
+        "title": "HIT description",
+        "description": "Shown to workers before they accept.",
+    },
+    "keywords": {
+        "default": "age, photo, estimate, image",
+        "type": "string",
+        "maxLength": 1000,
+        "title": "Keywords",
+        "description": "Comma-separated search keywords.",
+    },
+    "dry_run": {
+        "default": False,
+        "type": "boolean",
+        "title": "Dry run",
+        "description": "Extract, validate, price and check the balance, then release every row: "
+        "no HIT, no export, nothing kept.",
+    },
+}
+
+
+class ConfigError(ValueError):
+    """A parameter value that cannot be used; the message names the parameter."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishConfig:
+    """A validated set of publish parameters (JSON-serialisable through :meth:`to_dict`)."""
+
+    reward: str = "0.10"
+    max_assignments: int = 3
+    lifetime_seconds: int = 259200
+    assignment_duration_seconds: int = 600
+    auto_approval_delay_seconds: int = 259200
+    chunk_size: int = 100
+    concurrency: int = 8
+    mode: Literal["api", "csv", "both"] = "api"
+    layout_id: str | None = None
+    title: str = "Guess this person's age"
+    description: str = "Look at one photo and type how old you think the person is."
+    keywords: str = "age, photo, estimate, image"
+    dry_run: bool = False
+    max_rows: int | None = None
+
+    @property
+    def reward_amount(self) -> Decimal:
+        return fees.parse_money(self.reward)
+
+    @property
+    def creates_hits(self) -> bool:
+        return self.mode in ("api", "both") and not self.dry_run
+
+    @property
+    def exports_csv(self) -> bool:
+        return self.mode in ("csv", "both") and not self.dry_run
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def resolve_config(params: dict[str, Any]) -> PublishConfig:
+    """Check every parameter against ``PARAM_SPECS`` and MTurk's rules; raise :class:`ConfigError`."""
+    import jsonschema  # heavy; only at run time
+
+    known = {name: params[name] for name in PARAM_SPECS if name in params}
+    problems: list[str] = []
+    for name, value in known.items():
+        schema = {k: v for k, v in PARAM_SPECS[name].items() if k not in ("default", "title", "description")}
+        try:
+            jsonschema.validate(value, schema)
+        except jsonschema.ValidationError as err:
+            problems.append(f"{name}={value!r}: {err.message}")
+    if not problems:
+        reward = known.get("reward", PublishConfig.reward)
+        if fees.parse_money(reward) < fees.CENT:
+            problems.append(f"reward={reward!r}: must be at least 0.01")
+    if problems:
+        raise ConfigError("invalid publish parameters: " + "; ".join(problems))
+    return PublishConfig(**known)

@@ -1,0 +1,273 @@
+"""hitflow's state in PostgreSQL: batches, claimed rows, their HITs and the quarantine.
+
+Every function takes an open psycopg 3 connection and commits its own work, so each step of
+the DAG leaves the database consistent if the next one never runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hitflow.paths import include_dir
+from hitflow.publish.rows import SourceRow
+
+SOURCE_TABLE = "public.person_images"
+BATCH_NAMESPACE = uuid.UUID("5b0c7f9e-4d0a-4c51-9a53-7f1d6c2a8e10")
+_SCHEMA_LOCK = 0x686974666C6F77  # "hitflow": serialises concurrent schema creation
+
+
+def batch_uuid(dag_id: str, run_id: str) -> uuid.UUID:
+    """The batch of a DAG run; a retried or cleared run resumes the same batch."""
+    return uuid.uuid5(BATCH_NAMESPACE, f"{dag_id}/{run_id}")
+
+
+def apply_schema(conn: Any) -> None:
+    sql = (include_dir() / "sql" / "hitflow_schema.sql").read_text(encoding="utf-8")
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        conn.execute(sql)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which source rows a run may take: its data interval, or every pending row."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return "pending" if self.start is None else "interval"
+
+    def where(self, alias: str = "s") -> tuple[str, dict[str, Any]]:
+        if self.start is None:
+            return "TRUE", {}
+        return (
+            f"{alias}.created_at >= %(start)s AND {alias}.created_at < %(end)s",
+            {"start": self.start, "end": self.end},
+        )
+
+
+def open_batch(conn: Any, *, batch_id: uuid.UUID, dag_id: str, run_id: str, scope: Scope,
+               params: dict[str, Any]) -> dict[str, Any]:
+    """Record the batch (once); return its row, which may be an earlier attempt's."""
+    with conn.transaction():
+        conn.execute(
+            """INSERT INTO hitflow.batches (batch_id, dag_id, run_id, scope, interval_start, interval_end, params)
+               VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (batch_id) DO NOTHING""",
+            (batch_id, dag_id, run_id, scope.name, scope.start, scope.end, json.dumps(params)),
+        )
+        row = conn.execute(
+            "SELECT batch_id, status, scope, created_at FROM hitflow.batches WHERE batch_id = %s", (batch_id,)
+        ).fetchone()
+    return {"batch_id": str(row[0]), "status": row[1], "scope": row[2], "created_at": row[3].isoformat()}
+
+
+def claim_rows(conn: Any, *, batch_id: uuid.UUID, scope: Scope, max_rows: int | None) -> dict[str, int]:
+    """Atomically take the scope's unclaimed rows for this batch.
+
+    The primary key of ``batch_rows`` decides races: a row inserted by a concurrent run makes
+    this insert skip it. Rows this batch took in an earlier attempt stay with it.
+    """
+    where, args = scope.where()
+    args |= {"batch": batch_id, "limit": max_rows}
+    with conn.transaction():
+        claimed = conn.execute(
+            f"""INSERT INTO hitflow.batch_rows (row_id, batch_id, person_id, image_url)
+                SELECT s.id, %(batch)s, s.person_id, s.image_url FROM {SOURCE_TABLE} s
+                 WHERE {where}
+                   AND NOT EXISTS (SELECT 1 FROM hitflow.batch_rows b WHERE b.row_id = s.id)
+                 ORDER BY s.created_at NULLS LAST, s.id
+                 LIMIT %(limit)s
+                ON CONFLICT (row_id) DO NOTHING""",
+            args,
+        ).rowcount
+        owned_elsewhere = 0
+        if scope.start is not None:
+            owned_elsewhere = conn.execute(
+                f"""SELECT count(*) FROM {SOURCE_TABLE} s JOIN hitflow.batch_rows b ON b.row_id = s.id
+                     WHERE {where} AND b.batch_id <> %(batch)s""",
+                args,
+            ).fetchone()[0]
+        total = conn.execute(
+            "SELECT count(*) FROM hitflow.batch_rows WHERE batch_id = %s", (batch_id,)
+        ).fetchone()[0]
+    return {"claimed_now": claimed, "in_batch": total, "owned_by_other_batches": owned_elsewhere}
+
+
+def iter_claimed_rows(conn: Any, batch_id: uuid.UUID, page: int = 5000) -> Iterator[SourceRow]:
+    """Stream the batch's not-yet-validated rows with a server-side cursor (bounded memory)."""
+    with conn.transaction(), conn.cursor(name=f"claimed_{batch_id.hex}") as cur:
+        cur.itersize = page
+        cur.execute(
+            f"""SELECT b.row_id, b.person_id, b.image_url, s.created_at
+                  FROM hitflow.batch_rows b JOIN {SOURCE_TABLE} s ON s.id = b.row_id
+                 WHERE b.batch_id = %s AND b.status = 'claimed' ORDER BY b.row_id""",
+            (batch_id,),
+        )
+        for row in cur:
+            yield SourceRow(*row)
+
+
+def quarantine(conn: Any, batch_id: uuid.UUID, problems: Iterable[tuple[int, str]]) -> int:
+    """Move rows to quarantine with their reasons; returns how many moved."""
+    problems = list(problems)
+    if not problems:
+        return 0
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            """WITH moved AS (
+                 UPDATE hitflow.batch_rows SET status = 'quarantined', chunk_no = NULL
+                  WHERE row_id = %(row)s AND batch_id = %(batch)s AND status IN ('claimed', 'ready')
+                 RETURNING row_id, person_id, image_url)
+               INSERT INTO hitflow.quarantine (row_id, batch_id, reason, person_id, image_url)
+               SELECT row_id, %(batch)s, %(reason)s, person_id, image_url FROM moved
+               ON CONFLICT (row_id) DO NOTHING""",
+            [{"row": row_id, "batch": batch_id, "reason": reason} for row_id, reason in problems],
+        )
+    return len(problems)
+
+
+def quarantine_duplicates(conn: Any, batch_id: uuid.UUID) -> int:
+    """Quarantine rows repeating the (person_id, image_url) of an earlier row that is kept."""
+    with conn.transaction():
+        return conn.execute(
+            """WITH dups AS (
+                 SELECT b.row_id, b.person_id, b.image_url, min(o.row_id) AS original
+                   FROM hitflow.batch_rows b
+                   JOIN hitflow.batch_rows o
+                     ON o.person_id = b.person_id AND md5(o.image_url) = md5(b.image_url)
+                    AND o.image_url = b.image_url AND o.row_id <> b.row_id AND o.status <> 'quarantined'
+                    AND (o.batch_id <> b.batch_id OR o.row_id < b.row_id)
+                  WHERE b.batch_id = %(batch)s AND b.status = 'claimed'
+                  GROUP BY b.row_id, b.person_id, b.image_url),
+               moved AS (
+                 UPDATE hitflow.batch_rows r SET status = 'quarantined'
+                   FROM dups WHERE r.row_id = dups.row_id RETURNING r.row_id)
+               INSERT INTO hitflow.quarantine (row_id, batch_id, reason, person_id, image_url)
+               SELECT dups.row_id, %(batch)s, 'duplicate of row ' || dups.original, dups.person_id, dups.image_url
+                 FROM dups JOIN moved USING (row_id)
+               ON CONFLICT (row_id) DO NOTHING""",
+            {"batch": batch_id},
+        ).rowcount
+
+
+def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int) -> dict[str, Any]:
+    """Mark validated rows ready and number their chunks, deterministically by row ID.
+
+    Published rows keep their place, so a resumed batch gets the same chunks. If the batch would
+    need more than ``max_chunks`` mapped tasks, the chunk size grows to fit.
+    """
+    with conn.transaction():
+        conn.execute(
+            "UPDATE hitflow.batch_rows SET status = 'ready' WHERE batch_id = %s AND status = 'claimed'",
+            (batch_id,),
+        )
+        rows = conn.execute(
+            """SELECT count(*) FROM hitflow.batch_rows
+                WHERE batch_id = %s AND status IN ('ready', 'published', 'exported')""",
+            (batch_id,),
+        ).fetchone()[0]
+        size = max(chunk_size, math.ceil(rows / max_chunks)) if rows else chunk_size
+        conn.execute(
+            """UPDATE hitflow.batch_rows b SET chunk_no = (r.rn - 1) / %(size)s
+                 FROM (SELECT row_id, row_number() OVER (ORDER BY row_id) AS rn FROM hitflow.batch_rows
+                        WHERE batch_id = %(batch)s AND status IN ('ready', 'published', 'exported')) r
+                WHERE b.row_id = r.row_id""",
+            {"size": size, "batch": batch_id},
+        )
+    return {"rows": rows, "chunk_size": size, "chunks": math.ceil(rows / size) if rows else 0}
+
+
+def counts(conn: Any, batch_id: uuid.UUID) -> dict[str, int]:
+    """Rows of the batch by status, plus how many HITs were recovered rather than created."""
+    result = dict.fromkeys(("claimed", "ready", "quarantined", "published", "exported"), 0)
+    for status, n in conn.execute(
+        "SELECT status, count(*) FROM hitflow.batch_rows WHERE batch_id = %s GROUP BY status", (batch_id,)
+    ):
+        result[status] = n
+    result["already_existed"] = conn.execute(
+        "SELECT count(*) FROM hitflow.batch_rows WHERE batch_id = %s AND outcome = 'already_existed'",
+        (batch_id,),
+    ).fetchone()[0]
+    return result
+
+
+def quarantine_reasons(conn: Any, batch_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [
+        {"row_id": row_id, "reason": reason}
+        for row_id, reason in conn.execute(
+            "SELECT row_id, reason FROM hitflow.quarantine WHERE batch_id = %s ORDER BY row_id", (batch_id,)
+        )
+    ]
+
+
+def chunk_rows(conn: Any, batch_id: uuid.UUID, chunk_no: int) -> list[tuple[int, str, str, str | None]]:
+    """(row_id, person_id, image_url, hit_id) of one chunk, in row order."""
+    return conn.execute(
+        """SELECT row_id, person_id, image_url, hit_id FROM hitflow.batch_rows
+            WHERE batch_id = %s AND chunk_no = %s AND status IN ('ready', 'published') ORDER BY row_id""",
+        (batch_id, chunk_no),
+    ).fetchall()
+
+
+def record_hit(conn: Any, batch_id: uuid.UUID, row_id: int, hit_id: str, hit_type_id: str,
+               outcome: str) -> None:
+    """Write a HIT the moment it exists (autocommit-style: its own transaction)."""
+    with conn.transaction():
+        conn.execute(
+            """UPDATE hitflow.batch_rows
+                  SET status = 'published', hit_id = %s, hit_type_id = %s, outcome = %s, published_at = now()
+                WHERE row_id = %s AND batch_id = %s AND status = 'ready'""",
+            (hit_id, hit_type_id, outcome, row_id, batch_id),
+        )
+
+
+def set_batch(conn: Any, batch_id: uuid.UUID, **fields: Any) -> None:
+    allowed = {"status", "hit_type_id"}
+    if not fields or set(fields) - allowed:
+        raise ValueError(f"set_batch takes {sorted(allowed)}")
+    assignments = ", ".join(f"{name} = %({name})s" for name in fields)
+    with conn.transaction():
+        conn.execute(
+            f"UPDATE hitflow.batches SET {assignments}, updated_at = now() WHERE batch_id = %(batch)s",
+            fields | {"batch": batch_id},
+        )
+
+
+def release(conn: Any, batch_id: uuid.UUID, status: str) -> int:
+    """Give back every row of a batch that published nothing (refused or dry run)."""
+    with conn.transaction():
+        conn.execute("DELETE FROM hitflow.quarantine WHERE batch_id = %s", (batch_id,))
+        released = conn.execute(
+            "DELETE FROM hitflow.batch_rows WHERE batch_id = %s AND hit_id IS NULL", (batch_id,)
+        ).rowcount
+        conn.execute(
+            "UPDATE hitflow.batches SET status = %s, updated_at = now() WHERE batch_id = %s", (status, batch_id)
+        )
+    return released
+
+
+def mark_exported(conn: Any, batch_id: uuid.UUID) -> int:
+    with conn.transaction():
+        return conn.execute(
+            "UPDATE hitflow.batch_rows SET status = 'exported' WHERE batch_id = %s AND status = 'ready'",
+            (batch_id,),
+        ).rowcount
+
+
+def iter_export_rows(conn: Any, batch_id: uuid.UUID) -> Iterator[tuple[int, str, str, str | None, str | None]]:
+    """(row_id, person_id, image_url, hit_id, hit_type_id) of every kept row, streamed."""
+    with conn.transaction(), conn.cursor(name=f"export_{batch_id.hex}") as cur:
+        cur.execute(
+            """SELECT row_id, person_id, image_url, hit_id, hit_type_id FROM hitflow.batch_rows
+                WHERE batch_id = %s AND status IN ('ready', 'published', 'exported') ORDER BY row_id""",
+            (batch_id,),
+        )
+        yield from cur

@@ -1,0 +1,95 @@
+"""Fixtures for the integration layer: real PostgreSQL, the HIT service over HTTP, real Airflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import string
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+import requests
+
+from tests import pg
+
+REPO = Path(__file__).resolve().parents[1]
+ACCESS_KEY = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+SECRET_KEY = secrets.token_urlsafe(30)[:40]
+
+
+def apply_sql(url: str, *files: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in files:
+            conn.execute((REPO / "include" / "sql" / name).read_text())
+
+
+@pytest.fixture(scope="session")
+def source_db() -> Iterator[str]:
+    """hitflow's database: the source table plus the ``hitflow`` schema."""
+    url = pg.create_database("source")
+    apply_sql(url, "source_schema.sql", "hitflow_schema.sql")
+    yield url
+    pg.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def hit_service() -> Iterator[Any]:
+    """The HIT service as a real subprocess (uvicorn) on its own database, in test mode."""
+    from hit_service.launcher import start_service
+
+    url = pg.create_database("hitsvc")
+    service = start_service(url, port=0, test_mode=True)
+    try:
+        yield service
+    finally:
+        service.stop()
+        pg.drop_database(url)
+
+
+@pytest.fixture
+def mturk(hit_service: Any) -> Any:
+    """A plain boto3 ``mturk`` client on the HIT service: only ``endpoint_url`` differs from MTurk."""
+    return boto3.client("mturk", region_name="us-east-1", endpoint_url=hit_service.url,
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+def set_faults(service: Any, **faults: Any) -> None:
+    requests.post(f"{service.url}/_test/faults", json=faults, timeout=10).raise_for_status()
+
+
+def set_balance(service: Any, balance: str) -> None:
+    requests.post(f"{service.url}/_test/balance", json={"requester": ACCESS_KEY, "balance": balance},
+                  timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def clean_state(source_db: str, hit_service: Any) -> Iterator[None]:
+    """Each test starts with empty tables, no HITs and no faults."""
+    with psycopg.connect(source_db, autocommit=True) as conn:
+        conn.execute("TRUNCATE hitflow.quarantine, hitflow.batch_rows, hitflow.batches, public.person_images")
+    requests.post(f"{hit_service.url}/_test/reset", timeout=10).raise_for_status()
+    yield
+
+
+@pytest.fixture(scope="session")
+def airflow_ready(source_db: str, hit_service: Any) -> Iterator[None]:
+    """Migrate Airflow's metadata DB once and point the two connections at the real services."""
+    base, _, dbname = source_db.rpartition("/")
+    host_port = base.split("@", 1)[1]
+    host, _, port = host_port.partition(":")
+    os.environ["AIRFLOW_CONN_HITFLOW_DB"] = json.dumps(
+        {"conn_type": "postgres", "host": host, "port": int(port or 5432), "login": "postgres", "schema": dbname}
+    )
+    os.environ["AIRFLOW_CONN_MTURK_DEFAULT"] = json.dumps(
+        {"conn_type": "aws", "login": ACCESS_KEY, "password": SECRET_KEY,
+         "extra": {"endpoint_url": hit_service.url, "region_name": "us-east-1"}}
+    )
+    from airflow.utils import db
+
+    db.resetdb() if os.environ.get("HITFLOW_RESET_AIRFLOW_DB") else db.initdb()
+    yield

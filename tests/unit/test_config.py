@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from hitflow.publish.config import PARAM_SPECS, ConfigError, PublishConfig, resolve_config
+
+
+def test_defaults_resolve() -> None:
+    config = resolve_config({name: spec["default"] for name, spec in PARAM_SPECS.items()})
+    assert config == PublishConfig()
+    assert config.creates_hits and not config.exports_csv
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"reward": "$0.10"}, "reward"),
+        ({"reward": "0.105"}, "reward"),
+        ({"reward": "0.00"}, "at least 0.01"),
+        ({"max_assignments": 0}, "max_assignments"),
+        ({"lifetime_seconds": 10}, "lifetime_seconds"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"mode": "ftp"}, "mode"),
+        ({"layout_id": "not a layout"}, "layout_id"),
+        ({"max_rows": -5}, "max_rows"),
+        ({"dry_run": "yes"}, "dry_run"),
+        ({"title": "x" * 129}, "title"),
+    ],
+)
+def test_bad_values_are_refused_with_the_parameter_named(params: dict, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        resolve_config(params)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as err:
+        resolve_config({"reward": "abc", "max_assignments": 0})
+    assert "reward" in str(err.value) and "max_assignments" in str(err.value)
+
+
+def test_modes() -> None:
+    assert resolve_config({"mode": "csv"}).exports_csv and not resolve_config({"mode": "csv"}).creates_hits
+    both = resolve_config({"mode": "both"})
+    assert both.exports_csv and both.creates_hits
+    dry = resolve_config({"mode": "both", "dry_run": True})
+    assert not dry.exports_csv and not dry.creates_hits

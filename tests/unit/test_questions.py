@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from string import Template
+
+import pytest
+
+from hitflow.publish import questions
+
+
+def test_bundled_template_variables() -> None:
+    assert set(questions.template_variables(questions.load_template())) == {"person_id", "image_url"}
+
+
+def test_html_question_escapes_every_value_and_is_valid_xml() -> None:
+    question = questions.html_question(
+        questions.load_template(),
+        {"person_id": 'P1"><script>alert(1)</script>', "image_url": "https://x.example.org/a.jpg?a=1&b=2"},
+    )
+    root = ET.fromstring(question)
+    assert root.tag.endswith("HTMLQuestion")
+    page = root.find("{*}HTMLContent").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page and "a=1&amp;b=2" in page
+    assert 'min="1"' in page and 'max="120"' in page and "externalSubmit" in page
+
+
+def test_cdata_cannot_be_closed_by_a_value() -> None:
+    page = questions.html_question(Template("<p>${person_id}</p>"), {"person_id": "]]><x>"})
+    assert "]]><x>" not in page
+
+
+def test_oversized_question_is_refused() -> None:
+    with pytest.raises(questions.QuestionError, match="65535"):
+        questions.html_question(Template("${person_id}"), {"person_id": "x" * 70000})
+
+
+def test_missing_value_is_refused() -> None:
+    with pytest.raises(questions.QuestionError, match="image_url"):
+        questions.html_question(questions.load_template(), {"person_id": "P1"})
+
+
+def test_layout_parameters_keep_raw_values() -> None:
+    assert questions.layout_parameters({"person_id": "P1", "image_url": "https://x.org/a.jpg"}) == [
+        {"Name": "person_id", "Value": "P1"},
+        {"Name": "image_url", "Value": "https://x.org/a.jpg"},
+    ]
