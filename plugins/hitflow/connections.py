@@ -29,7 +29,7 @@ def mturk_hook(max_pool_connections: int = 10) -> Any:
     from hitflow.hooks.mturk import MTurkHook
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": 1},
         max_pool_connections=max(10, max_pool_connections),
         connect_timeout=10,
         read_timeout=60,

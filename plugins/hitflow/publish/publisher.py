@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import re
 import threading
@@ -70,12 +71,19 @@ def is_retryable(err: Exception) -> bool:
     return code in RETRYABLE_ERRORS or status >= 500
 
 
+def _default_backoff_base() -> float:
+    return float(os.environ.get("HITFLOW_BACKOFF_BASE_SECONDS", "0.1"))
+
+
 @dataclass
 class Backoff:
-    """Exponential backoff with full jitter, bounded in attempts."""
+    """Exponential backoff with full jitter, bounded in attempts.
+
+    ``HITFLOW_BACKOFF_BASE_SECONDS`` scales the delays (the tests shrink them).
+    """
 
     attempts: int = 8
-    base: float = 0.1
+    base: float = field(default_factory=_default_backoff_base)
     cap: float = 8.0
     sleep: Callable[[float], None] = time.sleep
 

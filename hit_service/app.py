@@ -1,0 +1,155 @@
+"""The FastAPI application: the MTurk API at ``POST /``, HTML pages, health, test endpoints.
+
+Handlers that touch the database are sync functions (FastAPI runs them in its thread pool);
+the API route is async only to read the body and to sleep for injected latency without
+holding a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from hit_service.clock import Clock, OffsetClock, SystemClock
+from hit_service.config import MONEY_RE, Settings
+from hit_service.faults import FaultConfig, Faults
+from hit_service.models import MONEY_LIMIT, MTurkBackend, format_money
+from hit_service.pages import router as pages_router
+from hit_service.responses import CONTENT_TYPE, MTurkResponses, new_request_id
+from hit_service.store import Store
+
+logger = logging.getLogger("hit_service")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the service; the database is opened and migrated when the app starts."""
+    store = Store(settings.db_url, max_size=settings.db_pool_max)
+    if clock is None:
+        # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
+        clock = OffsetClock() if settings.test_mode else SystemClock()
+    backend = MTurkBackend(store, clock, settings.layouts_dir, settings.initial_balance)
+    faults = Faults(enabled=settings.test_mode, initial_latency_ms=settings.latency_ms)
+    responses = MTurkResponses(backend, faults)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(store.open)
+        applied = await run_in_threadpool(store.migrate)
+        if applied:
+            logger.info("applied schema migrations %s", applied)
+        if settings.latency_ms:
+            logger.warning("adding %d ms of latency to every API call", settings.latency_ms)
+        if settings.test_mode:
+            logger.warning("test mode: fault injection and /_test endpoints are on")
+        try:
+            yield
+        finally:
+            await run_in_threadpool(store.close)
+
+    app = FastAPI(
+        title="hitflow HIT service",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.backend = backend
+    app.state.faults = faults
+    app.state.clock = clock
+
+    @app.post("/", include_in_schema=False)
+    async def api(request: Request) -> Response:
+        body = await request.body()
+        latency = faults.latency_seconds
+        if latency > 0:
+            await asyncio.sleep(latency)
+        status, payload = await run_in_threadpool(
+            responses.handle,
+            request.headers.get("x-amz-target"),
+            body,
+            request.headers.get("authorization"),
+        )
+        return Response(
+            payload,
+            status_code=status,
+            media_type=CONTENT_TYPE,
+            headers={"x-amzn-RequestId": new_request_id()},
+        )
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        try:
+            store.ping()
+        except Exception:
+            logger.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "detail": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    app.include_router(pages_router(backend))
+    if settings.test_mode:
+        app.include_router(_test_router(store, backend, faults))
+    return app
+
+
+def _test_router(store: Store, backend: MTurkBackend, faults: Faults) -> APIRouter:
+    """``/_test/*``: mounted only in test mode, so they are 404 in any real deployment."""
+    test = APIRouter(prefix="/_test")
+
+    def bad(message: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=400)
+
+    async def json_body(request: Request) -> Any:
+        raw = await request.body()
+        if not raw.strip():
+            return {}
+        return await request.json()
+
+    @test.get("/faults")
+    def get_faults() -> dict[str, Any]:
+        return faults.snapshot()
+
+    @test.post("/faults")
+    async def set_faults(request: Request) -> JSONResponse:
+        try:
+            config = FaultConfig.from_json(await json_body(request))
+        except (ValueError, TypeError) as exc:
+            return bad(str(exc))
+        faults.replace(config)
+        return JSONResponse(faults.snapshot())
+
+    @test.post("/balance")
+    async def set_balance(request: Request) -> JSONResponse:
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        if not isinstance(data, dict):
+            return bad("the body must be a JSON object")
+        requester = data.get("requester")
+        balance = data.get("balance")
+        if requester is not None and (not isinstance(requester, str) or not requester):
+            return bad("requester must be a non-empty string or omitted")
+        if not isinstance(balance, str) or not MONEY_RE.match(balance):
+            return bad('balance must be a string like "1.00"')
+        amount = Decimal(balance).quantize(Decimal("0.01"))
+        if amount > MONEY_LIMIT:
+            return bad(f"balance must be at most {MONEY_LIMIT}")
+        updated = await run_in_threadpool(backend.set_balance, requester, amount)
+        return JSONResponse({"requester": requester, "balance": format_money(amount), "accounts": updated})
+
+    @test.post("/reset")
+    def reset() -> dict[str, str]:
+        store.truncate_all()
+        faults.reset()
+        return {"status": "reset"}
+
+    return test

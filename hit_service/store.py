@@ -1,0 +1,384 @@
+"""Postgres persistence for the HIT service (psycopg 3 + a connection pool).
+
+All state lives in schema ``mturk`` of the database named by ``HITFLOW_HIT_SERVICE_DB_URL``,
+so several service processes can share one database and stay consistent: every rule that
+must hold across processes (one HIT per UniqueRequestToken, one HIT type per set of
+properties, a balance that never goes negative) is enforced by a constraint or a locking
+statement inside the transaction that writes the HIT, never by process memory.
+
+Schema changes are numbered ``MIGRATIONS``; ``migrate()`` applies the missing ones under a
+transaction-level advisory lock, so two processes starting at once do not race. Later issues
+add tables as new migrations: ``assignments`` (FK to hits; their counters in ``hits`` are
+kept in the same transaction), ``workers``, ``qualification_types`` / ``qualifications``,
+``worker_blocks``, ``bonus_payments`` (debited through ``ledger``), ``notification_settings``.
+
+Methods take an open connection so a caller can compose several of them in one transaction
+(see ``Store.transaction``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+SCHEMA = "mturk"
+# pg_advisory_xact_lock key for migrations: "hitfmig" as a number, fixed forever.
+MIGRATION_LOCK_KEY = 0x6869_7466_6D69_67
+
+Row = dict[str, Any]
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "accounts, ledger, hit types, hits, request tokens",
+        """
+        CREATE TABLE mturk.accounts (
+            requester   text PRIMARY KEY,              -- the SigV4 access key ID, or 'local'
+            balance     numeric(12,2) NOT NULL CHECK (balance >= 0),
+            created_at  timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE mturk.ledger (                     -- every change of a balance
+            entry_id       bigserial PRIMARY KEY,
+            requester      text NOT NULL REFERENCES mturk.accounts,
+            amount         numeric(12,2) NOT NULL,     -- negative: money spent
+            kind           text NOT NULL,              -- 'hit'; later 'bonus', 'refund', ...
+            hit_id         text,
+            assignment_id  text,
+            created_at     timestamptz NOT NULL
+        );
+        CREATE INDEX ledger_requester_created ON mturk.ledger (requester, created_at);
+        CREATE TABLE mturk.hit_types (
+            hit_type_id                  text PRIMARY KEY,
+            requester                    text NOT NULL,
+            properties_hash              text NOT NULL,
+            hit_group_id                 text NOT NULL,
+            title                        text NOT NULL,
+            description                  text NOT NULL,
+            keywords                     text,
+            reward                       numeric(12,2) NOT NULL,
+            assignment_duration_seconds  bigint NOT NULL,
+            auto_approval_delay_seconds  bigint NOT NULL,
+            qualification_requirements   jsonb NOT NULL DEFAULT '[]',
+            created_at                   timestamptz NOT NULL,
+            UNIQUE (requester, properties_hash)
+        );
+        CREATE TABLE mturk.hits (
+            hit_id                       text PRIMARY KEY,
+            hit_type_id                  text NOT NULL REFERENCES mturk.hit_types,
+            requester                    text NOT NULL,
+            hit_group_id                 text NOT NULL,
+            title                        text NOT NULL,
+            description                  text NOT NULL,
+            keywords                     text,
+            reward                       numeric(12,2) NOT NULL,
+            assignment_duration_seconds  bigint NOT NULL,
+            auto_approval_delay_seconds  bigint NOT NULL,
+            qualification_requirements   jsonb NOT NULL DEFAULT '[]',
+            max_assignments              integer NOT NULL CHECK (max_assignments >= 1),
+            lifetime_seconds             bigint NOT NULL,
+            creation_time                timestamptz NOT NULL,
+            expiration                   timestamptz NOT NULL,
+            status                       text NOT NULL DEFAULT 'Assignable' CHECK (status IN
+                                         ('Assignable', 'Unassignable', 'Reviewable', 'Reviewing',
+                                          'Disposed')),
+            review_status                text NOT NULL DEFAULT 'NotReviewed',
+            question_kind                text NOT NULL,  -- HTMLQuestion/ExternalQuestion/QuestionForm/Layout
+            question                     text NOT NULL,  -- as sent; for a layout HIT the rendered HTMLQuestion
+            layout_id                    text,
+            layout_parameters            jsonb,          -- [{"Name": ..., "Value": ...}] as sent
+            requester_annotation         text,
+            assignment_review_policy     jsonb,
+            hit_review_policy            jsonb,
+            unique_request_token         text,
+            cost                         numeric(12,2) NOT NULL,  -- debited at creation
+            assignments_pending          integer NOT NULL DEFAULT 0,
+            assignments_completed        integer NOT NULL DEFAULT 0,
+            updated_at                   timestamptz NOT NULL
+        );
+        CREATE INDEX hits_requester_created ON mturk.hits (requester, creation_time, hit_id);
+        CREATE INDEX hits_created ON mturk.hits (creation_time, hit_id);
+        CREATE INDEX hits_hit_type ON mturk.hits (hit_type_id);
+        CREATE TABLE mturk.request_tokens (             -- UniqueRequestToken, 24-hour window
+            requester   text NOT NULL,
+            token       text NOT NULL,
+            hit_id      text NOT NULL REFERENCES mturk.hits DEFERRABLE INITIALLY DEFERRED,
+            created_at  timestamptz NOT NULL,
+            PRIMARY KEY (requester, token)
+        );
+        """,
+    ),
+]
+
+# Tables emptied by ``truncate_all`` (test mode's /_test/reset); new tables join this list.
+STATE_TABLES = ["request_tokens", "ledger", "hits", "hit_types", "accounts"]
+
+
+class Store:
+    """A pool of connections to the service's database and the SQL the backend needs."""
+
+    def __init__(self, db_url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.pool = ConnectionPool(
+            db_url,
+            min_size=min(min_size, max_size),
+            max_size=max_size,
+            kwargs={"row_factory": dict_row},
+            open=False,
+            name="hit_service",
+        )
+
+    def open(self, timeout: float = 10.0) -> None:
+        """Open the pool; a bad URL or missing database fails at once with psycopg's reason.
+
+        (The pool alone would retry quietly until ``timeout``.)
+        """
+        with psycopg.connect(self.pool.conninfo, connect_timeout=max(int(timeout), 1)):
+            pass
+        self.pool.open(wait=True, timeout=timeout)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.pool.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Row]]:
+        """A pooled connection in a transaction: committed on success, rolled back on error."""
+        with self.pool.connection() as conn:
+            yield conn
+
+    def ping(self) -> None:
+        """Raise unless the database answers (for /health)."""
+        with self.transaction() as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Create or upgrade schema ``mturk``; safe when several processes start at once."""
+        applied: list[int] = []
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            conn.execute(
+                f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_migrations (
+                        version     integer PRIMARY KEY,
+                        name        text NOT NULL,
+                        applied_at  timestamptz NOT NULL DEFAULT now())"""
+            )
+            done = {row["version"] for row in conn.execute(f"SELECT version FROM {SCHEMA}.schema_migrations")}
+            for version, name, ddl in MIGRATIONS:
+                if version in done:
+                    continue
+                conn.execute(ddl)
+                conn.execute(
+                    f"INSERT INTO {SCHEMA}.schema_migrations (version, name) VALUES (%s, %s)",
+                    (version, name),
+                )
+                applied.append(version)
+        return applied
+
+    def truncate_all(self) -> None:
+        """Empty every state table (test mode only); the schema stays."""
+        tables = ", ".join(f"{SCHEMA}.{name}" for name in STATE_TABLES)
+        with self.transaction() as conn:
+            conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    @staticmethod
+    def ensure_account(conn: psycopg.Connection[Row], requester: str, initial_balance: Decimal) -> None:
+        """Create the requester's account with the initial balance unless it exists."""
+        conn.execute(
+            "INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (requester, initial_balance),
+        )
+
+    @staticmethod
+    def balance(conn: psycopg.Connection[Row], requester: str) -> Decimal | None:
+        """The requester's balance, or None without an account."""
+        row = conn.execute("SELECT balance FROM mturk.accounts WHERE requester = %s", (requester,)).fetchone()
+        return None if row is None else row["balance"]
+
+    @staticmethod
+    def debit(
+        conn: psycopg.Connection[Row],
+        requester: str,
+        amount: Decimal,
+        *,
+        kind: str,
+        now: datetime,
+        hit_id: str | None = None,
+    ) -> Decimal | None:
+        """Take ``amount`` from the balance and record it; None (nothing taken) if short.
+
+        The conditional UPDATE locks the account row, so concurrent debits serialize and the
+        balance can never go below zero.
+        """
+        row = conn.execute(
+            """UPDATE mturk.accounts SET balance = balance - %(amount)s
+               WHERE requester = %(requester)s AND balance >= %(amount)s RETURNING balance""",
+            {"amount": amount, "requester": requester},
+        ).fetchone()
+        if row is None:
+            return None
+        conn.execute(
+            """INSERT INTO mturk.ledger (requester, amount, kind, hit_id, created_at)
+               VALUES (%s, %s, %s, %s, %s)""",
+            (requester, -amount, kind, hit_id, now),
+        )
+        return row["balance"]
+
+    @staticmethod
+    def set_balance(conn: psycopg.Connection[Row], requester: str | None, balance: Decimal) -> int:
+        """Set one requester's balance (creating the account) or every existing one's."""
+        if requester is None:
+            cur = conn.execute("UPDATE mturk.accounts SET balance = %s", (balance,))
+            return cur.rowcount
+        conn.execute(
+            """INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s)
+               ON CONFLICT (requester) DO UPDATE SET balance = EXCLUDED.balance""",
+            (requester, balance),
+        )
+        return 1
+
+    # -- request tokens -----------------------------------------------------------------------
+
+    @staticmethod
+    def claim_request_token(
+        conn: psycopg.Connection[Row],
+        requester: str,
+        token: str,
+        hit_id: str,
+        now: datetime,
+        reusable_before: datetime,
+    ) -> str | None:
+        """Bind ``token`` to ``hit_id``; return the HIT ID it is already bound to, if live.
+
+        A token older than ``reusable_before`` is taken over. Two transactions claiming the
+        same token serialize on the primary key: the second waits for the first and then sees
+        its row, so exactly one of them creates a HIT.
+        """
+        row = conn.execute(
+            """INSERT INTO mturk.request_tokens AS t (requester, token, hit_id, created_at)
+               VALUES (%(requester)s, %(token)s, %(hit_id)s, %(now)s)
+               ON CONFLICT (requester, token) DO UPDATE
+                   SET hit_id = EXCLUDED.hit_id, created_at = EXCLUDED.created_at
+                   WHERE t.created_at <= %(reusable_before)s
+               RETURNING t.hit_id""",
+            {
+                "requester": requester,
+                "token": token,
+                "hit_id": hit_id,
+                "now": now,
+                "reusable_before": reusable_before,
+            },
+        ).fetchone()
+        if row is not None:
+            return None
+        existing = conn.execute(
+            "SELECT hit_id FROM mturk.request_tokens WHERE requester = %s AND token = %s",
+            (requester, token),
+        ).fetchone()
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish under its lock
+            raise RuntimeError("request token conflict without a row")
+        return existing["hit_id"]
+
+    # -- HIT types ----------------------------------------------------------------------------
+
+    @staticmethod
+    def upsert_hit_type(conn: psycopg.Connection[Row], hit_type: Row) -> Row:
+        """Insert the HIT type unless the requester has one with the same properties; return it."""
+        params = dict(hit_type)
+        params["qualification_requirements"] = Jsonb(params["qualification_requirements"])
+        row = conn.execute(
+            """INSERT INTO mturk.hit_types (hit_type_id, requester, properties_hash, hit_group_id,
+                   title, description, keywords, reward, assignment_duration_seconds,
+                   auto_approval_delay_seconds, qualification_requirements, created_at)
+               VALUES (%(hit_type_id)s, %(requester)s, %(properties_hash)s, %(hit_group_id)s,
+                   %(title)s, %(description)s, %(keywords)s, %(reward)s,
+                   %(assignment_duration_seconds)s, %(auto_approval_delay_seconds)s,
+                   %(qualification_requirements)s, %(created_at)s)
+               ON CONFLICT (requester, properties_hash) DO NOTHING
+               RETURNING *""",
+            params,
+        ).fetchone()
+        if row is not None:
+            return row
+        existing = conn.execute(
+            "SELECT * FROM mturk.hit_types WHERE requester = %s AND properties_hash = %s",
+            (hit_type["requester"], hit_type["properties_hash"]),
+        ).fetchone()
+        assert existing is not None
+        return existing
+
+    @staticmethod
+    def get_hit_type(conn: psycopg.Connection[Row], hit_type_id: str) -> Row | None:
+        """One HIT type by ID."""
+        return conn.execute("SELECT * FROM mturk.hit_types WHERE hit_type_id = %s", (hit_type_id,)).fetchone()
+
+    # -- HITs ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def insert_hit(conn: psycopg.Connection[Row], hit: Row) -> Row:
+        """Insert one HIT row (all columns given by the backend); return it as stored."""
+        params = dict(hit)
+        for key in ("qualification_requirements", "layout_parameters", "assignment_review_policy", "hit_review_policy"):
+            if params.get(key) is not None:
+                params[key] = Jsonb(params[key])
+        columns = list(params)
+        names = ", ".join(columns)
+        values = ", ".join(f"%({name})s" for name in columns)
+        row = conn.execute(
+            f"INSERT INTO mturk.hits ({names}) VALUES ({values}) RETURNING *",
+            params,
+        ).fetchone()
+        assert row is not None
+        return row
+
+    @staticmethod
+    def get_hit(conn: psycopg.Connection[Row], hit_id: str) -> Row | None:
+        """One HIT by ID, whoever owns it."""
+        return conn.execute("SELECT * FROM mturk.hits WHERE hit_id = %s", (hit_id,)).fetchone()
+
+    @staticmethod
+    def list_hits(
+        conn: psycopg.Connection[Row],
+        requester: str,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Row]:
+        """The requester's HITs in (creation_time, hit_id) order, strictly after ``after``."""
+        if after is None:
+            cur = conn.execute(
+                """SELECT * FROM mturk.hits WHERE requester = %s
+                   ORDER BY creation_time, hit_id LIMIT %s""",
+                (requester, limit),
+            )
+        else:
+            cur = conn.execute(
+                """SELECT * FROM mturk.hits WHERE requester = %s AND (creation_time, hit_id) > (%s, %s)
+                   ORDER BY creation_time, hit_id LIMIT %s""",
+                (requester, after[0], after[1], limit),
+            )
+        return cur.fetchall()
+
+    @staticmethod
+    def recent_hits(conn: psycopg.Connection[Row], offset: int, limit: int) -> list[Row]:
+        """Every requester's HITs, newest first (for the HTML pages)."""
+        return conn.execute(
+            "SELECT * FROM mturk.hits ORDER BY creation_time DESC, hit_id DESC OFFSET %s LIMIT %s",
+            (offset, limit),
+        ).fetchall()
+
+    @staticmethod
+    def count_hits(conn: psycopg.Connection[Row]) -> int:
+        """How many HITs exist (for the pages' pager)."""
+        row = conn.execute("SELECT count(*) AS n FROM mturk.hits").fetchone()
+        return int(row["n"]) if row else 0

@@ -1,0 +1,98 @@
+"""Fixtures for the HIT service's tests: a real database and the service as a subprocess.
+
+One service process (test mode) serves the whole session; tests keep out of each other's way
+by signing with their own access key (= their own requester account) rather than resetting
+shared state, so they can run in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from hit_service.launcher import ServiceProcess, start_service
+from tests import pg
+from tests.hit_service.helpers import LAYOUT_HTML, LAYOUT_ID, make_client, new_access_key
+
+
+@pytest.fixture(scope="session")
+def layouts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A layouts directory of the tests' own (the repo's layouts belong to the pipelines)."""
+    directory = tmp_path_factory.mktemp("layouts")
+    (directory / f"{LAYOUT_ID}.html").write_text(LAYOUT_HTML, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def db_url() -> Iterator[str]:
+    """A fresh database for the session's service, dropped at the end."""
+    url = pg.create_database("hitsvc")
+    try:
+        yield url
+    finally:
+        pg.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def service(db_url: str, layouts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The HIT service in test mode, as a subprocess on ``db_url``."""
+    log = tmp_path_factory.mktemp("logs") / "hit_service.log"
+    with start_service(
+        db_url, test_mode=True, extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}, log_path=log
+    ) as svc:
+        yield svc
+
+
+@pytest.fixture
+def client(service: ServiceProcess) -> Any:
+    """A boto3 client signing as ``AKIAHITFLOWTEST00001``."""
+    return make_client(service.url)
+
+
+@pytest.fixture
+def requester(service: ServiceProcess) -> tuple[str, Any]:
+    """A fresh requester account and a client signing as it: (access key, client)."""
+    key = new_access_key()
+    return key, make_client(service.url, key)
+
+
+@pytest.fixture
+def client_factory(service: ServiceProcess) -> Callable[..., Any]:
+    """``client_factory(access_key, retries=..., validate=...)`` for special clients."""
+
+    def factory(access_key: str | None = None, **kwargs: Any) -> Any:
+        return make_client(service.url, access_key or new_access_key(), **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def http(service: ServiceProcess) -> Iterator[httpx.Client]:
+    """Plain HTTP to the service (pages, test endpoints)."""
+    with httpx.Client(base_url=service.url, timeout=10) as session:
+        yield session
+
+
+@pytest.fixture
+def faults(http: httpx.Client) -> Iterator[Callable[..., dict[str, Any]]]:
+    """``faults(**config)`` replaces the fault configuration; cleared again after the test."""
+
+    def set_faults(**config: Any) -> dict[str, Any]:
+        response = http.post("/_test/faults", json=config)
+        response.raise_for_status()
+        return response.json()
+
+    yield set_faults
+    http.post("/_test/faults", json={}).raise_for_status()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A direct connection to the service's database, for checks and time travel."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn

@@ -1,0 +1,98 @@
+"""Shared helpers for the HIT service's tests: clients, canned questions and arguments."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ACCESS_KEY = "AKIAHITFLOWTEST00001"
+SECRET_KEY = "x" * 40
+LAYOUT_ID = "3TESTAGELAYOUT0000000000000001"
+LAYOUT_HTML = """<!DOCTYPE html>
+<html><body>
+<p>Person ${person_id}</p>
+<img src="${image_url}" alt="person ${person_id}">
+<form method="post" action="https://www.mturk.com/mturk/externalSubmit">
+<input type="hidden" name="assignmentId" value="">
+<input type="number" name="age"></form>
+</body></html>
+"""
+HTML_QUESTION_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
+EXTERNAL_QUESTION_NS = (
+    "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2006-07-14/ExternalQuestion.xsd"
+)
+
+
+def html_question(body: str = "<p>How old is this person?</p>", height: int = 450) -> str:
+    """A valid HTMLQuestion around ``body``."""
+    page = f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{body}</body></html>"
+    return (
+        f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}"><HTMLContent><![CDATA[{page}]]></HTMLContent>'
+        f"<FrameHeight>{height}</FrameHeight></HTMLQuestion>"
+    )
+
+
+def external_question(url: str = "https://example.org/task?x=1") -> str:
+    """A valid ExternalQuestion."""
+    return (
+        f'<ExternalQuestion xmlns="{EXTERNAL_QUESTION_NS}"><ExternalURL>{url}</ExternalURL>'
+        "<FrameHeight>500</FrameHeight></ExternalQuestion>"
+    )
+
+
+def new_access_key() -> str:
+    """A fresh access key ID: a requester account no other test uses."""
+    return "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+
+
+def make_client(
+    url: str, access_key: str = ACCESS_KEY, *, retries: bool = True, attempts: int | None = None, validate: bool = True
+) -> Any:
+    """A plain boto3 ``mturk`` client: only ``endpoint_url`` differs from real MTurk.
+
+    ``retries=False`` makes one attempt only; ``attempts`` sets the total number of tries.
+    """
+    config = Config(
+        # total_max_attempts counts the first try (legacy max_attempts counts only retries).
+        retries={"total_max_attempts": attempts or (5 if retries else 1), "mode": "legacy"},
+        parameter_validation=validate,
+    )
+    return boto3.client(
+        "mturk",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=SECRET_KEY,
+        config=config,
+    )
+
+
+def hit_type_args(**overrides: Any) -> dict[str, Any]:
+    """CreateHITType arguments for an age-guess HIT type."""
+    args: dict[str, Any] = {
+        "Title": "How old is this person?",
+        "Description": "Look at a photo and guess the person's age.",
+        "Keywords": "age, photo, guess",
+        "Reward": "0.10",
+        "AssignmentDurationInSeconds": 600,
+        "AutoApprovalDelayInSeconds": 3600,
+    }
+    args.update(overrides)
+    return args
+
+
+def hit_args(**overrides: Any) -> dict[str, Any]:
+    """CreateHIT arguments: a HIT type's properties plus a question."""
+    args = hit_type_args(LifetimeInSeconds=3600, MaxAssignments=3, Question=html_question())
+    args.update(overrides)
+    return args
+
+
+def error_of(exc: Any) -> tuple[str, str, str]:
+    """(error class, TurkErrorCode, message) of a botocore ClientError."""
+    response = exc.response
+    return response["Error"]["Code"], response.get("TurkErrorCode", ""), response["Error"]["Message"]

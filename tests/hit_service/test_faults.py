@@ -1,0 +1,139 @@
+"""Fault injection and the other test-mode endpoints, over HTTP."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.hit_service.helpers import error_of, hit_args, new_access_key
+
+pytestmark = pytest.mark.integration
+
+
+def count_hits(db: psycopg.Connection[Any], requester: str) -> int:
+    row = db.execute("SELECT count(*) FROM mturk.hits WHERE requester = %s", (requester,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_faults_endpoint_round_trip(http: httpx.Client, faults: Any) -> None:
+    current = http.get("/_test/faults").json()
+    assert current["service_fault_rate"] == 0.0
+    assert current["fail_creates_after"] is None
+    config = faults(throttle_rate=0.25, latency_ms=5, fail_creates_after=3, fail_creates_count=1, seed=9)
+    assert config["throttle_rate"] == 0.25
+    assert config["service_fault_rate"] == 0.0  # POST replaces: omitted fields are defaults
+    assert http.get("/_test/faults").json() == config
+    response = http.post("/_test/faults", json={"throttle_rate": 3})
+    assert response.status_code == 400
+    assert "throttle_rate" in response.json()["error"]
+    assert http.post("/_test/faults", json={"nope": 1}).status_code == 400
+
+
+def test_service_fault_rate(client_factory: Any, faults: Any, db: psycopg.Connection[Any]) -> None:
+    key = new_access_key()
+    client = client_factory(key, retries=False)
+    faults(service_fault_rate=1.0)
+    with pytest.raises(ClientError) as info:
+        client.get_account_balance()
+    kind, code, _ = error_of(info.value)
+    assert (kind, code) == ("ServiceFault", "AWS.MechanicalTurk.ServiceUnavailable")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    with pytest.raises(ClientError):
+        client.create_hit(**hit_args())
+    assert count_hits(db, key) == 0
+
+
+def test_throttling_is_retried_by_botocore(client_factory: Any, faults: Any) -> None:
+    client = client_factory(retries=False)
+    faults(throttle_rate=1.0)
+    with pytest.raises(ClientError) as info:
+        client.get_account_balance()
+    assert info.value.response["Error"] == {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+    # botocore recognises it as retryable: with two attempts allowed it tries twice.
+    with pytest.raises(ClientError) as info:
+        client_factory(attempts=2).get_account_balance()
+    assert info.value.response["Error"]["Code"] == "ThrottlingException"
+    assert info.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+
+
+def test_drop_after_commit(client_factory: Any, faults: Any, db: psycopg.Connection[Any]) -> None:
+    key = new_access_key()
+    client = client_factory(key, retries=False)
+    faults(drop_after_commit_rate=1.0)
+    with pytest.raises(ClientError) as info:
+        client.create_hit(**hit_args(UniqueRequestToken="lost-response"))
+    assert error_of(info.value)[0] == "ServiceFault"
+    assert count_hits(db, key) == 1  # committed although the caller saw a 500
+    faults()
+    hit_id = client.list_hits()["HITs"][0]["HITId"]
+    with pytest.raises(ClientError) as info:
+        client.create_hit(**hit_args(UniqueRequestToken="lost-response"))
+    _, code, message = error_of(info.value)
+    assert code == "AWS.MechanicalTurk.HitAlreadyExists"
+    assert f'"{hit_id}"' in message
+    assert count_hits(db, key) == 1
+
+
+def test_drop_after_commit_with_botocore_retries(client_factory: Any, faults: Any, db: psycopg.Connection[Any]) -> None:
+    """What a pipeline sees: botocore retries the 500 and the token turns it into HitAlreadyExists."""
+    key = new_access_key()
+    client = client_factory(key)
+    faults(drop_after_commit_rate=1.0)
+    with pytest.raises(ClientError) as info:
+        client.create_hit(**hit_args(UniqueRequestToken="retried"))
+    assert error_of(info.value)[1] == "AWS.MechanicalTurk.HitAlreadyExists"
+    assert info.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert count_hits(db, key) == 1
+
+
+def test_fail_creates_after(client_factory: Any, faults: Any, db: psycopg.Connection[Any], http: httpx.Client) -> None:
+    key = new_access_key()
+    client = client_factory(key, retries=False)
+    faults(fail_creates_after=2, fail_creates_count=2)
+    outcomes = []
+    for n in range(5):
+        try:
+            client.create_hit(**hit_args(UniqueRequestToken=f"row-{n}"))
+            outcomes.append("ok")
+        except ClientError as exc:
+            outcomes.append(error_of(exc)[0])
+        client.get_account_balance()  # other calls are not failed
+    assert outcomes == ["ok", "ok", "ServiceFault", "ServiceFault", "ok"]
+    assert count_hits(db, key) == 3
+    state = http.get("/_test/faults").json()
+    assert (state["creates_succeeded"], state["creates_failed_injected"]) == (3, 2)
+
+
+def test_latency(client: Any, faults: Any) -> None:
+    client.get_account_balance()
+    faults(latency_ms=300)
+    started = time.monotonic()
+    client.get_account_balance()
+    assert time.monotonic() - started >= 0.3
+
+
+def test_set_balance_for_one_and_for_all(http: httpx.Client, client_factory: Any) -> None:
+    key = new_access_key()
+    client = client_factory(key)
+    assert http.post("/_test/balance", json={"requester": key, "balance": "1.5"}).json()["balance"] == "1.50"
+    assert client.get_account_balance()["AvailableBalance"] == "1.50"
+    response = http.post("/_test/balance", json={"balance": "20000.00"})
+    assert response.json()["accounts"] >= 1
+    assert client.get_account_balance()["AvailableBalance"] == "20000.00"
+    for bad in [{"balance": "$1"}, {"balance": 1}, {"requester": "", "balance": "1.00"}, {}]:
+        assert http.post("/_test/balance", json=bad).status_code == 400
+
+
+def test_reset(http: httpx.Client, client: Any, faults: Any) -> None:
+    client.create_hit(**hit_args())
+    faults(latency_ms=1)
+    assert http.post("/_test/reset").json() == {"status": "reset"}
+    assert client.list_hits()["NumResults"] == 0
+    assert http.get("/_test/faults").json()["latency_ms"] == 0
+    assert client.get_account_balance()["AvailableBalance"] == "10000.00"

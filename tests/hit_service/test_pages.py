@@ -1,0 +1,92 @@
+"""The HTML pages: HIT list and worker preview, with everything escaped."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.hit_service.helpers import LAYOUT_ID, external_question, hit_args, html_question
+
+pytestmark = pytest.mark.integration
+EVIL = "<script>alert('x')</script>"
+
+
+def test_root_redirects_to_hits(http: httpx.Client) -> None:
+    response = http.get("/", follow_redirects=False)
+    assert response.status_code in (302, 303, 307)
+    assert response.headers["location"] == "/hits"
+
+
+def test_hits_page_lists_and_escapes(http: httpx.Client, client: Any) -> None:
+    hit = client.create_hit(**hit_args(Title=f"Age {EVIL}", RequesterAnnotation=f"BatchId:1;{EVIL}"))["HIT"]
+    page = http.get("/hits")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert hit["HITId"] in text
+    assert "<script>" not in text
+    assert html.escape(EVIL, quote=True) in text
+    assert "$0.10" in text and "Assignable" in text
+    # newest first
+    newer = client.create_hit(**hit_args(Title="Newest"))["HIT"]["HITId"]
+    text = http.get("/hits").text
+    assert text.index(newer) < text.index(hit["HITId"])
+
+
+def test_hits_page_pages(http: httpx.Client, client: Any) -> None:
+    client.create_hit(**hit_args())
+    client.create_hit(**hit_args())
+    first = http.get("/hits", params={"limit": 1}).text
+    assert "offset=1&amp;limit=1" in first and "older" in first
+    second = http.get("/hits", params={"limit": 1, "offset": 1}).text
+    assert "newer" in second
+    assert http.get("/hits", params={"limit": 0}).status_code == 422
+
+
+def test_preview_html_question_is_sandboxed(http: httpx.Client, client: Any) -> None:
+    hit = client.create_hit(**hit_args(Title=EVIL, Question=html_question(f"<p>{EVIL}</p>", height=333)))["HIT"]
+    page = http.get(f"/hits/{hit['HITId']}/preview")
+    assert page.status_code == 200
+    text = page.text
+    assert "<script>" not in text
+    assert "sandbox='allow-scripts allow-forms'" in text
+    assert "allow-same-origin" not in text
+    assert "height='333'" in text
+    assert "srcdoc='" in text and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+
+
+def test_preview_layout_shows_escaped_parameters(http: httpx.Client, client: Any) -> None:
+    type_id = client.create_hit_type(Title="Layout", Description="d", Reward="0.05", AssignmentDurationInSeconds=60)[
+        "HITTypeId"
+    ]
+    hit = client.create_hit_with_hit_type(
+        HITTypeId=type_id,
+        LifetimeInSeconds=60,
+        HITLayoutId=LAYOUT_ID,
+        HITLayoutParameters=[
+            {"Name": "person_id", "Value": EVIL},
+            {"Name": "image_url", "Value": "https://img.example.org/1.jpg"},
+        ],
+    )["HIT"]
+    text = http.get(f"/hits/{hit['HITId']}/preview").text
+    assert "<script>" not in text
+    assert LAYOUT_ID in text
+    # The value was escaped into the layout, and the layout escaped again into srcdoc.
+    assert "&amp;lt;script&amp;gt;" in text
+    assert "https://img.example.org/1.jpg" in text
+
+
+def test_preview_external_question(http: httpx.Client, client: Any) -> None:
+    hit = client.create_hit(**hit_args(Question=external_question("https://example.org/task?x=1")))["HIT"]
+    text = http.get(f"/hits/{hit['HITId']}/preview").text
+    assert (
+        f"src='https://example.org/task?x=1&amp;assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&amp;hitId={hit['HITId']}'"
+        in text
+    )
+
+
+def test_preview_unknown_hit(http: httpx.Client) -> None:
+    assert http.get("/hits/3NOSUCHHIT/preview").status_code == 404

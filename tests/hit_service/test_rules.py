@@ -1,0 +1,281 @@
+"""Pure rules without HTTP or a database: fees, tokens, questions, layouts, config, faults."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from hit_service import layouts, questions
+from hit_service.config import ConfigError, Settings
+from hit_service.exceptions import (
+    HIT_LAYOUT_DOES_NOT_EXIST,
+    MISSING_PARAMETERS,
+    PARAMETER_OUT_OF_RANGE,
+    XML_PARSE_ERROR,
+    RequestError,
+    ServiceFault,
+    ThrottlingException,
+    stamp,
+)
+from hit_service.faults import FaultConfig, Faults
+from hit_service.models import (
+    assignment_fee,
+    decode_next_token,
+    encode_next_token,
+    fee_rate,
+    hit_cost,
+    new_id,
+)
+from hit_service.responses import MTurkResponses, requester_from_authorization
+from tests.hit_service.helpers import external_question, html_question
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("reward", "assignments", "fee", "cost"),
+    [
+        ("0.10", 3, "0.02", "0.36"),  # MTurk's own example
+        ("0.10", 9, "0.02", "1.08"),
+        ("0.10", 10, "0.04", "1.40"),  # 20 % more from 10 assignments on
+        ("0.01", 1, "0.01", "0.02"),  # at least a cent per assignment
+        ("0.00", 2, "0.01", "0.02"),
+        ("0.05", 1, "0.01", "0.06"),
+        ("0.03", 10, "0.01", "0.40"),  # 0.012 rounds to 0.01
+        ("0.33", 1, "0.07", "0.40"),  # 0.066 → 0.07
+        ("0.25", 1, "0.05", "0.30"),
+        ("0.125", 1, "0.03", "0.155"),  # 0.025 rounds half up (inputs have cents on the wire)
+        ("1.00", 100, "0.40", "140.00"),
+    ],
+)
+def test_fees(reward: str, assignments: int, fee: str, cost: str) -> None:
+    assert assignment_fee(D(reward), assignments) == D(fee)
+    assert hit_cost(D(reward), assignments) == D(cost)
+
+
+def test_fee_rate() -> None:
+    assert fee_rate(1) == D("0.20")
+    assert fee_rate(9) == D("0.20")
+    assert fee_rate(10) == D("0.40")
+
+
+def test_ids_look_like_mturk() -> None:
+    ids = {new_id() for _ in range(200)}
+    assert len(ids) == 200
+    for value in ids:
+        assert len(value) == 30
+        assert value.isalnum() and value.upper() == value
+
+
+def test_next_token_round_trip_and_garbage() -> None:
+    moment = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
+    token = encode_next_token(moment, "3ABC")
+    assert decode_next_token(token) == (moment, "3ABC")
+    for bad in ["x", "!!!!", "eyJ2IjoyfQ", token[:-3]]:
+        with pytest.raises(RequestError) as info:
+            decode_next_token(bad)
+        assert info.value.turk_error_code == PARAMETER_OUT_OF_RANGE
+
+
+def test_error_bodies() -> None:
+    body = RequestError("Hit 3X does not exist.", "AWS.MechanicalTurk.HITDoesNotExist").to_body()
+    assert body["__type"] == "RequestError"
+    assert body["TurkErrorCode"] == "AWS.MechanicalTurk.HITDoesNotExist"
+    assert body["Message"].startswith("Hit 3X does not exist. (")
+    assert stamp("m", 1624047673969) == "m (1624047673969)"
+    assert ServiceFault("x", "y").status_code == 500
+    assert ThrottlingException().to_body() == {"__type": "ThrottlingException", "Message": "Rate exceeded"}
+    assert ThrottlingException().status_code == 400
+
+
+def test_requester_from_authorization() -> None:
+    header = (
+        "AWS4-HMAC-SHA256 Credential=AKIAHITFLOWTEST00001/20261128/us-east-1/mturk-requester/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=abc"
+    )
+    assert requester_from_authorization(header) == "AKIAHITFLOWTEST00001"
+    assert requester_from_authorization(None) == "local"
+    assert requester_from_authorization("Bearer x") == "local"
+
+
+# -- questions --------------------------------------------------------------------------------
+
+
+def test_questions_parse() -> None:
+    parsed = questions.parse_question(html_question("<b>hi</b>", height=300))
+    assert parsed.kind == "HTMLQuestion"
+    assert "<b>hi</b>" in (parsed.html or "")
+    assert parsed.frame_height == 300
+    parsed = questions.parse_question(external_question())
+    assert parsed.kind == "ExternalQuestion"
+    assert parsed.external_url == "https://example.org/task?x=1"
+    form = (
+        '<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
+        '2017-11-06/QuestionForm.xsd"><Question/></QuestionForm>'
+    )
+    assert questions.parse_question(form).kind == "QuestionForm"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("<HTMLQuestion", "not well-formed"),
+        ("just text", "not well-formed"),
+        ("<html><body/></html>", "root element is <html>"),
+        ("<HTMLQuestion><HTMLContent>x</HTMLContent></HTMLQuestion>", "namespace"),
+        (html_question().replace("HTMLQuestion.xsd", "ExternalQuestion.xsd"), "namespace"),
+        (html_question().replace("<FrameHeight>450</FrameHeight>", ""), "FrameHeight"),
+        (html_question().replace("450", "tall"), "FrameHeight"),
+        (external_question("http://example.org/"), "https://"),
+        ('<!DOCTYPE x [<!ENTITY a "b">]>' + html_question(), "DOCTYPE"),
+    ],
+)
+def test_bad_questions(text: str, fragment: str) -> None:
+    with pytest.raises(RequestError) as info:
+        questions.parse_question(text)
+    assert info.value.turk_error_code == XML_PARSE_ERROR
+    assert fragment in info.value.message
+    assert info.value.message.startswith("The Question parameter is not valid")
+
+
+def test_html_question_wraps_cdata_terminators() -> None:
+    wrapped = questions.html_question("<p>a]]>b</p>", 10)
+    assert questions.parse_question(wrapped).html == "<p>a]]>b</p>"
+
+
+# -- layouts ----------------------------------------------------------------------------------
+
+
+def test_layout_render_escapes_and_checks(tmp_path: Path) -> None:
+    (tmp_path / "3L.html").write_text("<p>${a}</p><img src='${b}'>${a}")
+    template = layouts.load_layout(tmp_path, "3L")
+    assert layouts.placeholders(template) == ["a", "b"]
+    out = layouts.render("3L", template, {"a": "<script>x</script>", "b": "it's"})
+    assert out == "<p>&lt;script&gt;x&lt;/script&gt;</p><img src='it&#x27;s'>&lt;script&gt;x&lt;/script&gt;"
+    with pytest.raises(RequestError) as info:
+        layouts.render("3L", template, {"a": "1"})
+    assert info.value.turk_error_code == MISSING_PARAMETERS
+    assert "${b}" in info.value.message
+    with pytest.raises(RequestError) as info:
+        layouts.render("3L", template, {"a": "1", "b": "2", "c": "3"})
+    assert "c" in info.value.message
+    with pytest.raises(RequestError) as info:
+        layouts.parameters_dict("3L", [{"Name": "a", "Value": "1"}, {"Name": "a", "Value": "2"}])
+    assert "more than once" in info.value.message
+    for bad in ["3NOPE", "../3L", "3l"]:
+        with pytest.raises(RequestError) as info:
+            layouts.load_layout(tmp_path, bad)
+        assert info.value.turk_error_code == HIT_LAYOUT_DOES_NOT_EXIST
+
+
+# -- config and faults ------------------------------------------------------------------------
+
+
+def test_settings_from_env(tmp_path: Path) -> None:
+    settings = Settings.from_env({"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://u@h/db"})
+    assert settings.port == 8100
+    assert settings.host == "127.0.0.1"
+    assert settings.test_mode is False
+    assert settings.initial_balance == D("10000.00")
+    assert settings.layouts_dir.parts[-2:] == ("include", "layouts")
+    settings = Settings.from_env(
+        {
+            "HITFLOW_HIT_SERVICE_DB_URL": "postgresql://u@h/db",
+            "HITFLOW_HIT_SERVICE_PORT": "9000",
+            "HITFLOW_HIT_SERVICE_TEST_MODE": "1",
+            "HITFLOW_LAYOUTS_DIR": str(tmp_path),
+            "HITFLOW_HIT_SERVICE_INITIAL_BALANCE": "5.5",
+            "HITFLOW_HIT_SERVICE_LATENCY_MS": "25",
+        }
+    )
+    assert (settings.port, settings.test_mode, settings.layouts_dir) == (9000, True, tmp_path)
+    assert settings.initial_balance == D("5.50")
+    assert settings.latency_ms == 25
+    for env in [
+        {},
+        {"HITFLOW_HIT_SERVICE_DB_URL": "mysql://x"},
+        {"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://x/y", "HITFLOW_HIT_SERVICE_PORT": "http"},
+        {"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://x/y", "HITFLOW_HIT_SERVICE_INITIAL_BALANCE": "$5"},
+    ]:
+        with pytest.raises(ConfigError):
+            Settings.from_env(env)
+
+
+def test_fault_config_validation() -> None:
+    assert FaultConfig.from_json({}) == FaultConfig()
+    for bad in [{"throttle_rate": 2}, {"latency_ms": -1}, {"nope": 1}, {"fail_creates_after": "3"}, []]:
+        with pytest.raises((ValueError, TypeError)):
+            FaultConfig.from_json(bad)
+
+
+def test_faults_off_outside_test_mode() -> None:
+    faults = Faults(enabled=False, initial_latency_ms=5)
+    faults.replace(FaultConfig(service_fault_rate=1.0, fail_creates_after=0, fail_creates_count=5))
+    faults.before_call()
+    faults.before_create("CreateHIT")
+    faults.after_create("CreateHIT")
+    assert faults.latency_seconds == 0.0  # replaced; the env latency applies at startup only
+
+
+def test_fail_creates_after_is_deterministic() -> None:
+    faults = Faults(enabled=True)
+    faults.replace(FaultConfig(fail_creates_after=2, fail_creates_count=2))
+    outcomes = []
+    for _ in range(5):
+        try:
+            faults.before_create("CreateHITWithHITType")
+        except ServiceFault:
+            outcomes.append("fault")
+            continue
+        faults.after_create("CreateHITWithHITType")
+        outcomes.append("ok")
+    assert outcomes == ["ok", "ok", "fault", "fault", "ok"]
+    faults.before_create("GetHIT")  # other operations are never failed this way
+
+
+def test_seeded_rates_repeat() -> None:
+    def run() -> list[bool]:
+        faults = Faults(enabled=True)
+        faults.replace(FaultConfig(service_fault_rate=0.5, seed=7))
+        seen = []
+        for _ in range(40):
+            try:
+                faults.before_call()
+                seen.append(True)
+            except ServiceFault:
+                seen.append(False)
+        return seen
+
+    first = run()
+    assert first == run()
+    assert 5 < first.count(False) < 35
+
+
+class _Broken:
+    """A backend whose every method fails unexpectedly."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("internal detail that must not reach the client")
+
+        return fail
+
+
+def test_unexpected_errors_become_a_generic_service_fault(caplog: pytest.LogCaptureFixture) -> None:
+    responses = MTurkResponses(cast(Any, _Broken()), Faults(enabled=False))
+    authorization = "AWS4-HMAC-SHA256 Credential=AKIADONOTLOGME000001/20261128/us-east-1/mturk-requester/aws4_request"
+    with caplog.at_level(logging.ERROR, logger="hit_service.api"):
+        status, body = responses.handle("MTurkRequesterServiceV20170117.GetHIT", b'{"HITId": "3A"}', authorization)
+    assert status == 500
+    data = json.loads(body)
+    assert data["__type"] == "ServiceFault"
+    assert data["TurkErrorCode"] == "AWS.MechanicalTurk.InternalError"
+    assert "internal detail" not in data["Message"]
+    assert "RuntimeError" in caplog.text and "GetHIT" in caplog.text
+    assert "AKIADONOTLOGME" not in caplog.text

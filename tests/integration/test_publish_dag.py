@@ -1,0 +1,298 @@
+"""The publish DAG end to end with ``dag.test()``: real Airflow, real PostgreSQL, and the HIT
+service over HTTP through the real boto3 client. Every assertion about HITs is checked against
+the service's own list, not only hitflow's table.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+
+from tests.integration_fixtures import (  # noqa: F401  (fixtures)
+    ACCESS_KEY,
+    airflow_ready,
+    clean_state,
+    hit_service,
+    mturk,
+    set_balance,
+    set_faults,
+    source_db,
+)
+
+pytestmark = pytest.mark.integration
+
+DAY = datetime(2026, 11, 25, tzinfo=UTC)  # a run for this logical date publishes 2026-11-24
+LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_ready):  # noqa: F811
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import REPO
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / "mturk_publish_hits.py"))
+    assert not bag.import_errors
+    dag = bag.dags["mturk_publish_hits"]
+    for task in dag.tasks:  # dag.test() waits out retry delays; keep retries, drop the wait
+        if hasattr(task, "partial_kwargs"):
+            task.partial_kwargs["retry_delay"] = timedelta(0)
+        else:
+            task.retry_delay = timedelta(0)
+    return dag
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HITFLOW_BACKOFF_BASE_SECONDS", "0.01")
+
+
+def seed(db: str, rows: list[tuple[int, str | None, str | None, datetime | None]]) -> None:
+    with psycopg.connect(db, autocommit=True) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO public.person_images VALUES (%s, %s, %s, %s)", rows)
+
+
+def good_rows(first: int, count: int, day: datetime) -> list[tuple[int, str, str, datetime]]:
+    return [(i, f"P{i}", f"https://img.example.org/{i}.jpg", day + timedelta(minutes=i)) for i in
+            range(first, first + count)]
+
+
+def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict[str, Any] | None]:
+    """Run the DAG once; return its state and the summary task's XCom (None if it did not run)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from hitflow.publish.config import PARAM_SPECS
+
+    # dag.test() runs tasks in this process, where a run's conf can stick to the DAG's params:
+    # pass every param so each run sees exactly the values it names.
+    full_conf = {name: spec["default"] for name, spec in PARAM_SPECS.items()} | conf
+    dr = dag.test(logical_date=logical_date, run_conf=full_conf)
+    with create_session() as session:
+        value = session.scalar(
+            XComModel.get_many(run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id,
+                               task_ids="summarize").with_only_columns(XComModel.value)
+        )
+    return dr.state, XComModel.deserialize_value(type("X", (), {"value": value})()) if value else None
+
+
+def service_hits(client: Any) -> list[dict[str, Any]]:
+    hits, kwargs = [], {"MaxResults": 100}
+    while True:
+        page = client.list_hits(**kwargs)
+        hits += page["HITs"]
+        if not page.get("NextToken"):
+            return hits
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def table(db: str, sql: str, *args: Any) -> list[tuple]:
+    with psycopg.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def test_interval_run_publishes_its_day_once(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 5, DAY - timedelta(days=2)) + good_rows(10, 7, DAY - timedelta(days=1))
+         + good_rows(30, 4, DAY))
+    state, summary = run(dag, DAY, chunk_size=3)
+    assert state == "success"
+    hits = service_hits(mturk)
+    assert len(hits) == 7 and summary["hits_in_batch"] == 7 and summary["hits_created_now"] == 7
+    assert all(summary["batch_id"] in hit["RequesterAnnotation"] for hit in hits)
+    published = table(source_db, "SELECT row_id, hit_id FROM hitflow.batch_rows WHERE status = 'published'")
+    assert sorted(r for r, _ in published) == list(range(10, 17))
+    assert {h for _, h in published} == {hit["HITId"] for hit in hits} == set(summary["hit_ids"])
+    assert summary["cost_usd"] == "2.52"  # 7 HITs × 3 assignments × ($0.10 + $0.02)
+
+    hit = mturk.get_hit(HITId=hits[0]["HITId"])["HIT"]
+    assert "HTMLQuestion" in hit["Question"] and hit["Reward"] == "0.10" and hit["MaxAssignments"] == 3
+
+    state, again = run(dag, DAY, chunk_size=3)  # the same interval again: a new run, a new batch
+    assert state == "success" and again["batch_id"] != summary["batch_id"]
+    assert again["hits_in_batch"] == 0 and again["already_published"] == 7
+    assert len(service_hits(mturk)) == 7
+
+
+def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=3)) + good_rows(20, 3, DAY - timedelta(days=1)))
+    assert run(dag, DAY)[0] == "success"
+    assert len(service_hits(mturk)) == 3
+    state, summary = run(dag, None)
+    assert state == "success" and summary["scope"] == {"start": None, "end": None}
+    assert summary["hits_in_batch"] == 4 and len(service_hits(mturk)) == 7
+    state, summary = run(dag, None, max_rows=10)
+    assert summary["hits_in_batch"] == 0 and len(service_hits(mturk)) == 7
+
+
+def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 6, DAY))
+    state, summary = run(dag, None, max_rows=4)
+    assert state == "success" and summary["hits_in_batch"] == 4
+
+
+def test_each_kind_of_bad_row_is_quarantined_and_the_rest_published(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    t = DAY - timedelta(hours=5)
+    bad = [
+        (101, None, "https://img.example.org/a.jpg", t),
+        (102, "P102", None, t),
+        (103, "P103", "http://img.example.org/a.jpg", t),
+        (104, "P104", "javascript:alert(1)", t),
+        (105, "P105", "https:///x.jpg", t),
+        (106, "P" * 300, "https://img.example.org/b.jpg", t),
+        (107, "P107", "https://img.example.org/" + "x" * 5000, t),
+        (108, "P108", "/relative.jpg", t),
+        (109, "P1<script>", "https://img.example.org/c.jpg", t),
+        (110, "P110", 'https://img.example.org/"onerror="x.jpg', t),
+        (111, "P1", "https://img.example.org/1.jpg", t),  # duplicate of row 1
+        (112, "P112", "https://img.example.org/112.jpg", None),
+    ]
+    seed(source_db, good_rows(1, 3, t) + bad)
+    state, summary = run(dag, None)
+    assert state == "success"
+    reasons = {item["row_id"]: item["reason"] for item in summary["quarantine"]}
+    expected = {101: "missing person_id", 102: "missing image_url", 103: "not https", 104: "javascript",
+                105: "no valid host", 106: "person_id longer", 107: "longer than 2048", 108: "not an absolute",
+                109: "malformed person_id", 110: "markup", 111: "duplicate of row 1", 112: "missing created_at"}
+    assert set(reasons) == set(expected)
+    for row_id, needle in expected.items():
+        assert needle in reasons[row_id]
+    assert len(service_hits(mturk)) == 3 and summary["quarantined"] == 12
+    kept = table(source_db, "SELECT count(*) FROM hitflow.quarantine")[0][0]
+    assert kept == 12
+    # quarantined rows are not retried by the next run
+    assert run(dag, None)[1]["quarantined"] == 0
+
+
+def test_a_batch_that_cannot_be_paid_creates_nothing(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 10, DAY - timedelta(hours=3)))
+    set_balance(hit_service, "1.00")  # 10 HITs × $0.36 = $3.60
+    state, summary = run(dag, None)
+    assert state == "failed" and summary is None
+    assert service_hits(mturk) == []
+    assert table(source_db, "SELECT status FROM hitflow.batches") == [("refused",)]
+    assert table(source_db, "SELECT count(*) FROM hitflow.batch_rows") == [(0,)]  # released
+    set_balance(hit_service, "100.00")
+    state, summary = run(dag, None)
+    assert state == "success" and summary["hits_in_batch"] == 10
+
+
+def test_invalid_params_are_refused_before_anything(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=3)))
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="reward"):
+        run(dag, None, reward="$0.10")
+    assert table(source_db, "SELECT count(*) FROM hitflow.batch_rows") == [(0,)]
+    assert service_hits(mturk) == []
+
+
+def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, None, layout_id=LAYOUT_ID)
+    assert state == "success"
+    for hit in service_hits(mturk):
+        assert hit["HITLayoutId"] == LAYOUT_ID
+        assert "img.example.org" in hit["Question"]  # the layout as rendered with its parameters
+        page = requests.get(f"{hit_service.url}/hits/{hit['HITId']}/preview", timeout=10).text
+        assert "img.example.org" in page
+
+
+def test_unknown_layout_fails_the_chunk_without_a_hit(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 2, DAY - timedelta(hours=3)))
+    state, _ = run(dag, None, layout_id="3NOSUCHLAYOUT0000000000000000X")
+    assert state == "failed" and service_hits(mturk) == []
+
+
+def test_csv_mode_exports_without_creating_hits(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 4, DAY - timedelta(hours=3)) + [(9, None, "https://img.example.org/9.jpg", DAY)])
+    state, summary = run(dag, None, mode="csv")
+    assert state == "success" and service_hits(mturk) == [] and summary["exported_rows"] == 4
+    with open(summary["files"]["input_csv"], newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["person_id", "image_url"] and len(rows) == 5
+    assert rows[1] == ["P1", "https://img.example.org/1.jpg"]
+    with open(summary["files"]["manifest_csv"], newline="") as f:
+        manifest = list(csv.DictReader(f))
+    assert [m["hit_id"] for m in manifest] == [""] * 4 and {m["batch_id"] for m in manifest} == {summary["batch_id"]}
+    assert run(dag, None, mode="csv")[1]["exported_rows"] == 0  # exported rows are handed off for good
+
+
+def test_both_mode_manifest_names_every_hit(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 5, DAY - timedelta(hours=3)))
+    state, summary = run(dag, None, mode="both", chunk_size=2)
+    assert state == "success"
+    with open(summary["files"]["manifest_csv"], newline="") as f:
+        manifest = list(csv.DictReader(f))
+    hits = {h["HITId"]: h for h in service_hits(mturk)}
+    assert len(manifest) == 5 and {m["hit_id"] for m in manifest} == set(hits)
+    assert all(hits[m["hit_id"]]["HITTypeId"] == m["hit_type_id"] for m in manifest)
+
+
+def test_dry_run_keeps_nothing(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=3)) + [(8, None, None, DAY)])
+    state, summary = run(dag, None, dry_run=True)
+    assert state == "success" and summary["publishable_rows"] == 3 and summary["quarantined"] == 1
+    assert summary["balance_check"]["affordable"] is True
+    assert service_hits(mturk) == []
+    assert table(source_db, "SELECT count(*) FROM hitflow.batch_rows") == [(0,)]
+    assert run(dag, None)[1]["hits_in_batch"] == 3
+
+
+def test_responses_lost_after_commit_still_give_one_hit_per_row(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 12, DAY - timedelta(hours=3)))
+    set_faults(hit_service, drop_after_commit_rate=1.0)
+    state, summary = run(dag, None, chunk_size=5, concurrency=4)
+    assert state == "success"
+    hits = service_hits(mturk)
+    assert len(hits) == 12 and summary["hits_recovered"] == 12
+    assert {h["HITId"] for h in hits} == set(summary["hit_ids"])
+
+
+def test_chunk_retried_after_partial_creation_makes_no_duplicate(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+    seed(source_db, good_rows(1, 10, DAY - timedelta(hours=3)))
+    # after 4 HITs, 8 calls in a row fail: one row exhausts its attempts, the task fails and is retried
+    set_faults(hit_service, fail_creates_after=4, fail_creates_count=8)
+    state, summary = run(dag, None, chunk_size=10, concurrency=1)
+    assert state == "success"
+    hits = service_hits(mturk)
+    assert len(hits) == 10 and len({h["HITId"] for h in hits}) == 10
+    rows = table(source_db, "SELECT count(*), count(DISTINCT hit_id) FROM hitflow.batch_rows WHERE status = 'published'")
+    assert rows == [(10, 10)]
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tries = session.query(TaskInstance.try_number).filter(
+            TaskInstance.task_id == "publish_chunk", TaskInstance.run_id.like("manual__%")
+        ).all()
+    assert max(t for (t,) in tries) >= 2
+
+
+def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:  # noqa: F811
+    """Two claims racing over the same rows: each row ends up in exactly one batch."""
+    import threading
+
+    from hitflow.publish import store
+
+    seed(source_db, good_rows(1, 500, DAY - timedelta(hours=3)))
+    results: dict[str, int] = {}
+
+    def claim(name: str) -> None:
+        batch_id = uuid.uuid4()
+        with psycopg.connect(source_db, autocommit=True) as conn:
+            store.open_batch(conn, batch_id=batch_id, dag_id="t", run_id=name, scope=store.Scope(), params={})
+            results[name] = store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(), max_rows=None)["claimed_now"]
+
+    threads = [threading.Thread(target=claim, args=(f"run{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(results.values()) == 500
+    assert table(source_db, "SELECT count(*), count(DISTINCT row_id) FROM hitflow.batch_rows") == [(500, 500)]
