@@ -84,10 +84,18 @@ def mturk_publish_hits() -> None:
         batch_id = store.batch_uuid(context["dag"].dag_id, context["run_id"])
         with hitflow_db() as conn:
             store.apply_schema(conn)
-            batch = store.open_batch(conn, batch_id=batch_id, dag_id=context["dag"].dag_id,
-                                     run_id=context["run_id"], scope=scope, params=config.to_dict())
-        print(f"batch {batch_id} ({batch['status']}), scope {scope.name}"
-              + (f" [{start} .. {end})" if start is not None else ": every pending row"))
+            batch = store.open_batch(
+                conn,
+                batch_id=batch_id,
+                dag_id=context["dag"].dag_id,
+                run_id=context["run_id"],
+                scope=scope,
+                params=config.to_dict(),
+            )
+        print(
+            f"batch {batch_id} ({batch['status']}), scope {scope.name}"
+            + (f" [{start} .. {end})" if start is not None else ": every pending row")
+        )
         return batch | {
             "config": config.to_dict(),
             "scope": {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None},
@@ -103,10 +111,13 @@ def mturk_publish_hits() -> None:
         start = datetime.fromisoformat(scope["start"]) if scope["start"] else None
         end = datetime.fromisoformat(scope["end"]) if scope["end"] else None
         with hitflow_db() as conn:
-            claim = store.claim_rows(conn, batch_id=_batch_uuid(batch), scope=store.Scope(start, end),
-                                     max_rows=batch["config"]["max_rows"])
-        print(f"claimed {claim['claimed_now']} rows now, {claim['in_batch']} in the batch, "
-              f"{claim['owned_by_other_batches']} of the scope already belong to other batches")
+            claim = store.claim_rows(
+                conn, batch_id=_batch_uuid(batch), scope=store.Scope(start, end), max_rows=batch["config"]["max_rows"]
+            )
+        print(
+            f"claimed {claim['claimed_now']} rows now, {claim['in_batch']} in the batch, "
+            f"{claim['owned_by_other_batches']} of the scope already belong to other batches"
+        )
         return claim
 
     @task
@@ -118,8 +129,9 @@ def mturk_publish_hits() -> None:
 
         batch_id = _batch_uuid(batch)
         with hitflow_db() as conn:
-            problems = [(row.id, reason) for row in store.iter_claimed_rows(conn, batch_id)
-                        if (reason := row_problem(row))]
+            problems = [
+                (row.id, reason) for row in store.iter_claimed_rows(conn, batch_id) if (reason := row_problem(row))
+            ]
             invalid = store.quarantine(conn, batch_id, problems)
             duplicates = store.quarantine_duplicates(conn, batch_id)
         print(f"quarantined {invalid} invalid and {duplicates} duplicate rows")
@@ -157,10 +169,17 @@ def mturk_publish_hits() -> None:
                 return {"checked": False, "to_create": to_create}
             cost = fees.batch_cost(config.reward_amount, config.max_assignments, to_create)
             balance = fees.parse_money(mturk_hook().get_account_balance()["AvailableBalance"])
-            verdict = {"checked": True, "to_create": to_create, "cost": str(cost), "balance": str(balance),
-                       "affordable": cost <= balance}
-            print(f"{to_create} HITs × {config.max_assignments} assignments cost ${cost} with fees; "
-                  f"available balance ${balance}")
+            verdict = {
+                "checked": True,
+                "to_create": to_create,
+                "cost": str(cost),
+                "balance": str(balance),
+                "affordable": cost <= balance,
+            }
+            print(
+                f"{to_create} HITs × {config.max_assignments} assignments cost ${cost} with fees; "
+                f"available balance ${balance}"
+            )
             if cost > balance and not config.dry_run:
                 released = store.release(conn, batch_id, "refused")
                 raise AirflowFailException(
@@ -202,8 +221,13 @@ def mturk_publish_hits() -> None:
             raise ValueError("publish_chunk needs a HIT type; create_hit_type returned none")
         config = _config(batch)
         with hitflow_db() as conn:
-            publisher = ChunkPublisher(mturk=mturk_hook(config.concurrency), conn=conn, config=config,
-                                       batch_id=_batch_uuid(batch), hit_type_id=hit_type_id)
+            publisher = ChunkPublisher(
+                mturk=mturk_hook(config.concurrency),
+                conn=conn,
+                config=config,
+                batch_id=_batch_uuid(batch),
+                hit_type_id=hit_type_id,
+            )
             return publisher.publish(chunk["chunk"]).to_dict()
 
     @task(trigger_rule="none_failed")
@@ -211,8 +235,10 @@ def mturk_publish_hits() -> None:
         """Collect the mapped tasks' HIT IDs for the export and later DAGs."""
         results = list(results or [])
         hit_ids = [hit_id for result in results for hit_id in result["hit_ids"]]
-        totals = {key: sum(result[key] for result in results)
-                  for key in ("created", "already_existed", "already_recorded", "quarantined", "retries")}
+        totals = {
+            key: sum(result[key] for result in results)
+            for key in ("created", "already_existed", "already_recorded", "quarantined", "retries")
+        }
         print(f"{len(hit_ids)} HITs from {len(results)} chunks: {totals}")
         return {"hit_ids": hit_ids, "chunks": len(results), **totals}
 
@@ -232,12 +258,17 @@ def mturk_publish_hits() -> None:
         else:
             found = questions.template_variables(questions.load_template())
             variables = [v for v in ("person_id", "image_url") if v in found] + [
-                v for v in found if v not in ("person_id", "image_url")]
+                v for v in found if v not in ("person_id", "image_url")
+            ]
         with hitflow_db() as conn:
             if config.mode == "csv":
                 store.mark_exported(conn, batch_id)
-            files = export.write_batch_csvs(output_dir() / "batches" / str(batch_id), str(batch_id), variables,
-                                            store.iter_export_rows(conn, batch_id))
+            files = export.write_batch_csvs(
+                output_dir() / "batches" / str(batch_id),
+                str(batch_id),
+                variables,
+                store.iter_export_rows(conn, batch_id),
+            )
         if not config.exports_csv:
             import os
 
@@ -247,8 +278,14 @@ def mturk_publish_hits() -> None:
         return files
 
     @task(trigger_rule="none_failed", outlets=[PUBLISHED_HITS])
-    def summarize(batch: dict[str, Any], claim: dict[str, int], gathered: dict[str, Any],
-                  files: dict[str, Any], balance: dict[str, Any], **context: Any) -> dict[str, Any]:
+    def summarize(
+        batch: dict[str, Any],
+        claim: dict[str, int],
+        gathered: dict[str, Any],
+        files: dict[str, Any],
+        balance: dict[str, Any],
+        **context: Any,
+    ) -> dict[str, Any]:
         """Counts, quarantine reasons and cost of this batch; closes it and emits the asset."""
         from hitflow import fees
         from hitflow.connections import hitflow_db
@@ -283,7 +320,10 @@ def mturk_publish_hits() -> None:
             "hit_ids": gathered.get("hit_ids", []),
         }
         context["outlet_events"][PUBLISHED_HITS].extra = {
-            "batch_id": str(batch_id), "hits": hits, "dry_run": config.dry_run}
+            "batch_id": str(batch_id),
+            "hits": hits,
+            "dry_run": config.dry_run,
+        }
         print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("quarantine", "hit_ids")))
         for item in reasons:
             print(f"quarantined row {item['row_id']}: {item['reason']}")

@@ -81,6 +81,14 @@ def test_publish_dag_shape(dagbag) -> None:
     assert (interval.start, interval.end) == (datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
     publish = dag.get_task("publish_chunk")
     assert publish.max_active_tis_per_dag == 4
-    assert {"reward", "max_rows", "max_assignments", "lifetime_seconds", "chunk_size", "mode", "layout_id",
-            "dry_run"} <= set(dag.params.keys())
+    assert {
+        "reward",
+        "max_rows",
+        "max_assignments",
+        "lifetime_seconds",
+        "chunk_size",
+        "mode",
+        "layout_id",
+        "dry_run",
+    } <= set(dag.params.keys())
     assert any(outlet.name == "hitflow_published_hits" for outlet in dag.get_task("summarize").outlets)

@@ -14,16 +14,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.integration_fixtures import (  # noqa: F401  (fixtures)
-    ACCESS_KEY,
-    airflow_ready,
-    clean_state,
-    hit_service,
-    mturk,
-    set_balance,
-    set_faults,
-    source_db,
-)
+from tests.integration.helpers import set_balance, set_faults
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +23,7 @@ LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
 
 
 @pytest.fixture(scope="module")
-def dag(airflow_ready):  # noqa: F811
+def dag(airflow_ready):
     from airflow.dag_processing.dagbag import DagBag
 
     from tests.conftest import REPO
@@ -59,8 +50,10 @@ def seed(db: str, rows: list[tuple[int, str | None, str | None, datetime | None]
 
 
 def good_rows(first: int, count: int, day: datetime) -> list[tuple[int, str, str, datetime]]:
-    return [(i, f"P{i}", f"https://img.example.org/{i}.jpg", day + timedelta(minutes=i)) for i in
-            range(first, first + count)]
+    return [
+        (i, f"P{i}", f"https://img.example.org/{i}.jpg", day + timedelta(minutes=i))
+        for i in range(first, first + count)
+    ]
 
 
 def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict[str, Any] | None]:
@@ -76,8 +69,9 @@ def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict
     dr = dag.test(logical_date=logical_date, run_conf=full_conf)
     with create_session() as session:
         value = session.scalar(
-            XComModel.get_many(run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id,
-                               task_ids="summarize").with_only_columns(XComModel.value)
+            XComModel.get_many(
+                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
+            ).with_only_columns(XComModel.value)
         )
     return dr.state, XComModel.deserialize_value(type("X", (), {"value": value})()) if value else None
 
@@ -97,9 +91,11 @@ def table(db: str, sql: str, *args: Any) -> list[tuple]:
         return conn.execute(sql, args).fetchall()
 
 
-def test_interval_run_publishes_its_day_once(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
-    seed(source_db, good_rows(1, 5, DAY - timedelta(days=2)) + good_rows(10, 7, DAY - timedelta(days=1))
-         + good_rows(30, 4, DAY))
+def test_interval_run_publishes_its_day_once(dag, source_db, mturk, clean_state) -> None:
+    seed(
+        source_db,
+        good_rows(1, 5, DAY - timedelta(days=2)) + good_rows(10, 7, DAY - timedelta(days=1)) + good_rows(30, 4, DAY),
+    )
     state, summary = run(dag, DAY, chunk_size=3)
     assert state == "success"
     hits = service_hits(mturk)
@@ -119,7 +115,7 @@ def test_interval_run_publishes_its_day_once(dag, source_db, mturk, clean_state)
     assert len(service_hits(mturk)) == 7
 
 
-def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 4, DAY - timedelta(days=3)) + good_rows(20, 3, DAY - timedelta(days=1)))
     assert run(dag, DAY)[0] == "success"
     assert len(service_hits(mturk)) == 3
@@ -130,13 +126,13 @@ def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) 
     assert summary["hits_in_batch"] == 0 and len(service_hits(mturk)) == 7
 
 
-def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 6, DAY))
     state, summary = run(dag, None, max_rows=4)
     assert state == "success" and summary["hits_in_batch"] == 4
 
 
-def test_each_kind_of_bad_row_is_quarantined_and_the_rest_published(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+def test_each_kind_of_bad_row_is_quarantined_and_the_rest_published(dag, source_db, mturk, clean_state) -> None:
     t = DAY - timedelta(hours=5)
     bad = [
         (101, None, "https://img.example.org/a.jpg", t),
@@ -156,9 +152,20 @@ def test_each_kind_of_bad_row_is_quarantined_and_the_rest_published(dag, source_
     state, summary = run(dag, None)
     assert state == "success"
     reasons = {item["row_id"]: item["reason"] for item in summary["quarantine"]}
-    expected = {101: "missing person_id", 102: "missing image_url", 103: "not https", 104: "javascript",
-                105: "no valid host", 106: "person_id longer", 107: "longer than 2048", 108: "not an absolute",
-                109: "malformed person_id", 110: "markup", 111: "duplicate of row 1", 112: "missing created_at"}
+    expected = {
+        101: "missing person_id",
+        102: "missing image_url",
+        103: "not https",
+        104: "javascript",
+        105: "no valid host",
+        106: "person_id longer",
+        107: "longer than 2048",
+        108: "not an absolute",
+        109: "malformed person_id",
+        110: "markup",
+        111: "duplicate of row 1",
+        112: "missing created_at",
+    }
     assert set(reasons) == set(expected)
     for row_id, needle in expected.items():
         assert needle in reasons[row_id]
@@ -169,7 +176,7 @@ def test_each_kind_of_bad_row_is_quarantined_and_the_rest_published(dag, source_
     assert run(dag, None)[1]["quarantined"] == 0
 
 
-def test_a_batch_that_cannot_be_paid_creates_nothing(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+def test_a_batch_that_cannot_be_paid_creates_nothing(dag, source_db, mturk, hit_service, clean_state) -> None:
     seed(source_db, good_rows(1, 10, DAY - timedelta(hours=3)))
     set_balance(hit_service, "1.00")  # 10 HITs × $0.36 = $3.60
     state, summary = run(dag, None)
@@ -182,7 +189,7 @@ def test_a_batch_that_cannot_be_paid_creates_nothing(dag, source_db, mturk, hit_
     assert state == "success" and summary["hits_in_batch"] == 10
 
 
-def test_invalid_params_are_refused_before_anything(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+def test_invalid_params_are_refused_before_anything(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 3, DAY - timedelta(hours=3)))
     from airflow.sdk.definitions.param import ParamValidationError
 
@@ -192,9 +199,9 @@ def test_invalid_params_are_refused_before_anything(dag, source_db, mturk, clean
     assert service_hits(mturk) == []
 
 
-def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
     seed(source_db, good_rows(1, 2, DAY - timedelta(hours=3)))
-    state, summary = run(dag, None, layout_id=LAYOUT_ID)
+    state, _summary = run(dag, None, layout_id=LAYOUT_ID)
     assert state == "success"
     for hit in service_hits(mturk):
         assert hit["HITLayoutId"] == LAYOUT_ID
@@ -203,14 +210,14 @@ def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:  
         assert "img.example.org" in page
 
 
-def test_unknown_layout_fails_the_chunk_without_a_hit(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+def test_unknown_layout_fails_the_chunk_without_a_hit(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 2, DAY - timedelta(hours=3)))
     state, _ = run(dag, None, layout_id="3NOSUCHLAYOUT0000000000000000X")
     assert state == "failed" and service_hits(mturk) == []
 
 
-def test_csv_mode_exports_without_creating_hits(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
-    seed(source_db, good_rows(1, 4, DAY - timedelta(hours=3)) + [(9, None, "https://img.example.org/9.jpg", DAY)])
+def test_csv_mode_exports_without_creating_hits(dag, source_db, mturk, clean_state) -> None:
+    seed(source_db, [*good_rows(1, 4, DAY - timedelta(hours=3)), (9, None, "https://img.example.org/9.jpg", DAY)])
     state, summary = run(dag, None, mode="csv")
     assert state == "success" and service_hits(mturk) == [] and summary["exported_rows"] == 4
     with open(summary["files"]["input_csv"], newline="") as f:
@@ -223,7 +230,7 @@ def test_csv_mode_exports_without_creating_hits(dag, source_db, mturk, clean_sta
     assert run(dag, None, mode="csv")[1]["exported_rows"] == 0  # exported rows are handed off for good
 
 
-def test_both_mode_manifest_names_every_hit(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
+def test_both_mode_manifest_names_every_hit(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 5, DAY - timedelta(hours=3)))
     state, summary = run(dag, None, mode="both", chunk_size=2)
     assert state == "success"
@@ -234,8 +241,8 @@ def test_both_mode_manifest_names_every_hit(dag, source_db, mturk, clean_state) 
     assert all(hits[m["hit_id"]]["HITTypeId"] == m["hit_type_id"] for m in manifest)
 
 
-def test_dry_run_keeps_nothing(dag, source_db, mturk, clean_state) -> None:  # noqa: F811
-    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=3)) + [(8, None, None, DAY)])
+def test_dry_run_keeps_nothing(dag, source_db, mturk, clean_state) -> None:
+    seed(source_db, [*good_rows(1, 3, DAY - timedelta(hours=3)), (8, None, None, DAY)])
     state, summary = run(dag, None, dry_run=True)
     assert state == "success" and summary["publishable_rows"] == 3 and summary["quarantined"] == 1
     assert summary["balance_check"]["affordable"] is True
@@ -244,7 +251,9 @@ def test_dry_run_keeps_nothing(dag, source_db, mturk, clean_state) -> None:  # n
     assert run(dag, None)[1]["hits_in_batch"] == 3
 
 
-def test_responses_lost_after_commit_still_give_one_hit_per_row(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+def test_responses_lost_after_commit_still_give_one_hit_per_row(
+    dag, source_db, mturk, hit_service, clean_state
+) -> None:
     seed(source_db, good_rows(1, 12, DAY - timedelta(hours=3)))
     set_faults(hit_service, drop_after_commit_rate=1.0)
     state, summary = run(dag, None, chunk_size=5, concurrency=4)
@@ -254,27 +263,33 @@ def test_responses_lost_after_commit_still_give_one_hit_per_row(dag, source_db, 
     assert {h["HITId"] for h in hits} == set(summary["hit_ids"])
 
 
-def test_chunk_retried_after_partial_creation_makes_no_duplicate(dag, source_db, mturk, hit_service, clean_state) -> None:  # noqa: F811
+def test_chunk_retried_after_partial_creation_makes_no_duplicate(
+    dag, source_db, mturk, hit_service, clean_state
+) -> None:
     seed(source_db, good_rows(1, 10, DAY - timedelta(hours=3)))
     # after 4 HITs, 8 calls in a row fail: one row exhausts its attempts, the task fails and is retried
     set_faults(hit_service, fail_creates_after=4, fail_creates_count=8)
-    state, summary = run(dag, None, chunk_size=10, concurrency=1)
+    state, _summary = run(dag, None, chunk_size=10, concurrency=1)
     assert state == "success"
     hits = service_hits(mturk)
     assert len(hits) == 10 and len({h["HITId"] for h in hits}) == 10
-    rows = table(source_db, "SELECT count(*), count(DISTINCT hit_id) FROM hitflow.batch_rows WHERE status = 'published'")
+    rows = table(
+        source_db, "SELECT count(*), count(DISTINCT hit_id) FROM hitflow.batch_rows WHERE status = 'published'"
+    )
     assert rows == [(10, 10)]
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        tries = session.query(TaskInstance.try_number).filter(
-            TaskInstance.task_id == "publish_chunk", TaskInstance.run_id.like("manual__%")
-        ).all()
+        tries = (
+            session.query(TaskInstance.try_number)
+            .filter(TaskInstance.task_id == "publish_chunk", TaskInstance.run_id.like("manual__%"))
+            .all()
+        )
     assert max(t for (t,) in tries) >= 2
 
 
-def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:  # noqa: F811
+def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:
     """Two claims racing over the same rows: each row ends up in exactly one batch."""
     import threading
 

@@ -12,8 +12,11 @@ def test_bulk_upload_and_manifest(tmp_path: Path) -> None:
     rows = [(1, "P1", "https://x.org/1.jpg", "HIT1", "TYPE"), (2, "P2", "https://x.org/2,a.jpg", None, None)]
     files = write_batch_csvs(tmp_path, "b-1", ["person_id", "image_url"], iter(rows))
     with open(files["input_csv"], newline="") as f:
-        assert list(csv.reader(f)) == [["person_id", "image_url"], ["P1", "https://x.org/1.jpg"],
-                                       ["P2", "https://x.org/2,a.jpg"]]
+        assert list(csv.reader(f)) == [
+            ["person_id", "image_url"],
+            ["P1", "https://x.org/1.jpg"],
+            ["P2", "https://x.org/2,a.jpg"],
+        ]
     with open(files["manifest_csv"], newline="") as f:
         assert list(csv.reader(f)) == [MANIFEST_HEADER, ["1", "P1", "HIT1", "TYPE", "b-1"], ["2", "P2", "", "", "b-1"]]
     assert files["rows"] == 2

@@ -16,8 +16,10 @@ BATCH = uuid.UUID("00000000-0000-0000-0000-000000000001")
 
 
 def client_error(code: str, message: str, turk_code: str | None = None, status: int = 400) -> ClientError:
-    response: dict[str, Any] = {"Error": {"Code": code, "Message": message},
-                                "ResponseMetadata": {"HTTPStatusCode": status}}
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
     if turk_code:
         response["TurkErrorCode"] = turk_code
     return ClientError(response, "CreateHITWithHITType")
@@ -29,10 +31,16 @@ class FakeStore:
         self.recorded: dict[int, tuple[str, str]] = {}
         self.quarantined: list[tuple[int, str]] = []
 
+    def _record(self, conn: Any, batch: Any, row: int, hit: str, hit_type: str, outcome: str) -> None:
+        self.recorded[row] = (hit, outcome)
+
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(pub.store, "chunk_rows", lambda conn, batch, chunk: self.rows)
-        monkeypatch.setattr(pub.store, "record_hit",
-                            lambda conn, batch, row, hit, hit_type, outcome: self.recorded.__setitem__(row, (hit, outcome)))
+        monkeypatch.setattr(
+            pub.store,
+            "record_hit",
+            lambda conn, batch, row, hit, hit_type, outcome: self.recorded.__setitem__(row, (hit, outcome)),
+        )
         monkeypatch.setattr(pub.store, "quarantine", lambda conn, batch, problems: self.quarantined.extend(problems))
 
 
@@ -53,16 +61,25 @@ class FakeMTurk:
             token = request["UniqueRequestToken"]
             if token in self.by_token:
                 hit_id = self.by_token[token]
-                raise client_error("RequestError", f'The HIT with ID "{hit_id}" already exists. (1700000000000)',
-                                   pub.HIT_ALREADY_EXISTS)
+                raise client_error(
+                    "RequestError",
+                    f'The HIT with ID "{hit_id}" already exists. (1700000000000)',
+                    pub.HIT_ALREADY_EXISTS,
+                )
             hit_id = f"{len(self.by_token) + 1:030d}".replace("0", "A")
             self.by_token[token] = hit_id
             return {"HITId": hit_id}
 
 
 def make(mturk: FakeMTurk, **config: Any) -> pub.ChunkPublisher:
-    return pub.ChunkPublisher(mturk=mturk, conn=None, config=PublishConfig(**config), batch_id=BATCH,
-                              hit_type_id="TYPE", backoff=pub.Backoff(attempts=4, sleep=lambda s: None))
+    return pub.ChunkPublisher(
+        mturk=mturk,
+        conn=None,
+        config=PublishConfig(**config),
+        batch_id=BATCH,
+        hit_type_id="TYPE",
+        backoff=pub.Backoff(attempts=4, sleep=lambda s: None),
+    )
 
 
 ROWS = [(i, f"P{i}", f"https://x.example.org/{i}.jpg", None) for i in range(1, 21)]
@@ -104,11 +121,13 @@ def test_rows_already_recorded_make_no_call(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_throttling_faults_and_connection_errors_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeStore(ROWS[:1]).install(monkeypatch)
-    mturk = FakeMTurk([
-        client_error("ThrottlingException", "Rate exceeded"),
-        client_error("ServiceFault", "try again", status=500),
-        EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
-    ])
+    mturk = FakeMTurk(
+        [
+            client_error("ThrottlingException", "Rate exceeded"),
+            client_error("ServiceFault", "try again", status=500),
+            EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+        ]
+    )
     result = make(mturk).publish(0)
     assert result.created == 1 and result.retries == 3
 
@@ -139,10 +158,14 @@ def test_layout_request_carries_parameters_not_a_question() -> None:
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ('The HIT with ID "3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ" already exists. (1624047673969)',
-         "3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
-        ("There is already a HIT with this token: 3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ (1624047673969)",
-         "3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+        (
+            'The HIT with ID "3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ" already exists. (1624047673969)',
+            "3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        ),
+        (
+            "There is already a HIT with this token: 3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ (1624047673969)",
+            "3PR3ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        ),
         ("nothing here (1624047673969)", None),
     ],
 )

@@ -15,8 +15,9 @@ from pathlib import Path
 MANIFEST_HEADER = ["row_id", "person_id", "hit_id", "hit_type_id", "batch_id"]
 
 
-def write_batch_csvs(directory: Path, batch_id: str, variables: list[str],
-                     rows: Iterable[tuple[int, str, str, str | None, str | None]]) -> dict[str, str]:
+def write_batch_csvs(
+    directory: Path, batch_id: str, variables: list[str], rows: Iterable[tuple[int, str, str, str | None, str | None]]
+) -> dict[str, str]:
     """Write ``input.csv`` (bulk upload) and ``manifest.csv``; return their paths.
 
     Files are written beside their final name and renamed, so a reader never sees half a file.
@@ -28,8 +29,10 @@ def write_batch_csvs(directory: Path, batch_id: str, variables: list[str],
     upload_path, manifest_path = directory / "input.csv", directory / "manifest.csv"
     tmp_upload, tmp_manifest = upload_path.with_suffix(".csv.tmp"), manifest_path.with_suffix(".csv.tmp")
     count = 0
-    with open(tmp_upload, "w", newline="", encoding="utf-8") as up, \
-         open(tmp_manifest, "w", newline="", encoding="utf-8") as man:
+    with (
+        open(tmp_upload, "w", newline="", encoding="utf-8") as up,
+        open(tmp_manifest, "w", newline="", encoding="utf-8") as man,
+    ):
         upload, manifest = csv.writer(up), csv.writer(man)
         upload.writerow(variables)
         manifest.writerow(MANIFEST_HEADER)

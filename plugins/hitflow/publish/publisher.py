@@ -29,8 +29,13 @@ log = logging.getLogger(__name__)
 
 HIT_ALREADY_EXISTS = "AWS.MechanicalTurk.HitAlreadyExists"
 RETRYABLE_ERRORS = {
-    "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-    "ServiceFault", "ServiceUnavailable", "InternalFailure",
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ServiceFault",
+    "ServiceUnavailable",
+    "InternalFailure",
 }
 _QUOTED_ID = re.compile(r'"([A-Z0-9]{20,64})"')
 _BARE_ID = re.compile(r"\b([A-Z0-9]{30})\b")
@@ -103,9 +108,13 @@ class ChunkResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "chunk": self.chunk, "hit_ids": self.hit_ids, "created": self.created,
-            "already_existed": self.already_existed, "already_recorded": self.already_recorded,
-            "quarantined": self.quarantined, "retries": self.retries,
+            "chunk": self.chunk,
+            "hit_ids": self.hit_ids,
+            "created": self.created,
+            "already_existed": self.already_existed,
+            "already_recorded": self.already_recorded,
+            "quarantined": self.quarantined,
+            "retries": self.retries,
         }
 
 
@@ -116,8 +125,17 @@ class ChunkPublisher:
     is not).
     """
 
-    def __init__(self, *, mturk: Any, conn: Any, config: PublishConfig, batch_id: uuid.UUID,
-                 hit_type_id: str, template: Template | None = None, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        mturk: Any,
+        conn: Any,
+        config: PublishConfig,
+        batch_id: uuid.UUID,
+        hit_type_id: str,
+        template: Template | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.mturk = mturk
         self.conn = conn
         self.config = config
@@ -165,8 +183,12 @@ class ChunkPublisher:
                 with self._stats_lock:
                     result.retries += 1
                 delay = self.backoff.delay(attempt)
-                log.warning("CreateHITWithHITType attempt %s failed (%s); retrying in %.2fs",
-                            attempt + 1, err.__class__.__name__, delay)
+                log.warning(
+                    "CreateHITWithHITType attempt %s failed (%s); retrying in %.2fs",
+                    attempt + 1,
+                    err.__class__.__name__,
+                    delay,
+                )
                 self.backoff.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -210,9 +232,15 @@ class ChunkPublisher:
                     continue
                 if hit_id:
                     result.hit_ids.append(hit_id)
-        log.info("chunk %s: %s created, %s already existed, %s already recorded, %s quarantined, %s retries",
-                 chunk_no, result.created, result.already_existed, result.already_recorded,
-                 result.quarantined, result.retries)
+        log.info(
+            "chunk %s: %s created, %s already existed, %s already recorded, %s quarantined, %s retries",
+            chunk_no,
+            result.created,
+            result.already_existed,
+            result.already_recorded,
+            result.quarantined,
+            result.retries,
+        )
         if errors:
             raise PublishError(
                 f"chunk {chunk_no}: {len(errors)} of {len(rows)} rows failed, first error: {errors[0]!r}"

@@ -69,6 +69,8 @@ def person_id_problem(person_id: str | None) -> str | None:
 
 def row_problem(row: SourceRow) -> str | None:
     """The first reason ``row`` cannot be published, or None when it is good."""
-    return person_id_problem(row.person_id) or url_problem(row.image_url) or (
-        "missing created_at" if row.created_at is None else None
+    return (
+        person_id_problem(row.person_id)
+        or url_problem(row.image_url)
+        or ("missing created_at" if row.created_at is None else None)
     )

@@ -54,8 +54,9 @@ class Scope:
         )
 
 
-def open_batch(conn: Any, *, batch_id: uuid.UUID, dag_id: str, run_id: str, scope: Scope,
-               params: dict[str, Any]) -> dict[str, Any]:
+def open_batch(
+    conn: Any, *, batch_id: uuid.UUID, dag_id: str, run_id: str, scope: Scope, params: dict[str, Any]
+) -> dict[str, Any]:
     """Record the batch (once); return its row, which may be an earlier attempt's."""
     with conn.transaction():
         conn.execute(
@@ -95,9 +96,7 @@ def claim_rows(conn: Any, *, batch_id: uuid.UUID, scope: Scope, max_rows: int | 
                      WHERE {where} AND b.batch_id <> %(batch)s""",
                 args,
             ).fetchone()[0]
-        total = conn.execute(
-            "SELECT count(*) FROM hitflow.batch_rows WHERE batch_id = %s", (batch_id,)
-        ).fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM hitflow.batch_rows WHERE batch_id = %s", (batch_id,)).fetchone()[0]
     return {"claimed_now": claimed, "in_batch": total, "owned_by_other_batches": owned_elsewhere}
 
 
@@ -217,8 +216,7 @@ def chunk_rows(conn: Any, batch_id: uuid.UUID, chunk_no: int) -> list[tuple[int,
     ).fetchall()
 
 
-def record_hit(conn: Any, batch_id: uuid.UUID, row_id: int, hit_id: str, hit_type_id: str,
-               outcome: str) -> None:
+def record_hit(conn: Any, batch_id: uuid.UUID, row_id: int, hit_id: str, hit_type_id: str, outcome: str) -> None:
     """Write a HIT the moment it exists (autocommit-style: its own transaction)."""
     with conn.transaction():
         conn.execute(

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import string
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,16 +13,7 @@ import pytest
 import requests
 
 from tests import pg
-
-REPO = Path(__file__).resolve().parents[1]
-ACCESS_KEY = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
-SECRET_KEY = secrets.token_urlsafe(30)[:40]
-
-
-def apply_sql(url: str, *files: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        for name in files:
-            conn.execute((REPO / "include" / "sql" / name).read_text())
+from tests.integration.helpers import ACCESS_KEY, SECRET_KEY, apply_sql
 
 
 @pytest.fixture(scope="session")
@@ -54,17 +42,13 @@ def hit_service() -> Iterator[Any]:
 @pytest.fixture
 def mturk(hit_service: Any) -> Any:
     """A plain boto3 ``mturk`` client on the HIT service: only ``endpoint_url`` differs from MTurk."""
-    return boto3.client("mturk", region_name="us-east-1", endpoint_url=hit_service.url,
-                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
-
-
-def set_faults(service: Any, **faults: Any) -> None:
-    requests.post(f"{service.url}/_test/faults", json=faults, timeout=10).raise_for_status()
-
-
-def set_balance(service: Any, balance: str) -> None:
-    requests.post(f"{service.url}/_test/balance", json={"requester": ACCESS_KEY, "balance": balance},
-                  timeout=10).raise_for_status()
+    return boto3.client(
+        "mturk",
+        region_name="us-east-1",
+        endpoint_url=hit_service.url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
 
 
 @pytest.fixture
@@ -86,8 +70,12 @@ def airflow_ready(source_db: str, hit_service: Any) -> Iterator[None]:
         {"conn_type": "postgres", "host": host, "port": int(port or 5432), "login": "postgres", "schema": dbname}
     )
     os.environ["AIRFLOW_CONN_MTURK_DEFAULT"] = json.dumps(
-        {"conn_type": "aws", "login": ACCESS_KEY, "password": SECRET_KEY,
-         "extra": {"endpoint_url": hit_service.url, "region_name": "us-east-1"}}
+        {
+            "conn_type": "aws",
+            "login": ACCESS_KEY,
+            "password": SECRET_KEY,
+            "extra": {"endpoint_url": hit_service.url, "region_name": "us-east-1"},
+        }
     )
     from airflow.utils import db
 
