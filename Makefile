@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PG_URL = $$(scripts/ensure_postgres.sh)
 
-.PHONY: help venv demo test lint hit-service stop bench lock clean
+.PHONY: help venv browser demo test lint hit-service stop bench lock clean
 
 help:
 	@echo "make demo         set up, publish the demo rows as HITs, print what happened"
@@ -23,6 +23,10 @@ $(STAMP): requirements.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 demo: venv
 	@url=$(PG_URL) && $(BIN)/python -m scripts.demo --admin-url "$$url"
