@@ -261,6 +261,10 @@ def mturk_publish_hits() -> None:
                 v for v in found if v not in ("person_id", "image_url")
             ]
         with hitflow_db() as conn:
+            by_status = store.counts(conn, batch_id)
+            if not (by_status["ready"] or by_status["published"] or by_status["exported"]):
+                print("nothing to export: the batch has no publishable rows")
+                return {}
             if config.mode == "csv":
                 store.mark_exported(conn, batch_id)
             files = export.write_batch_csvs(

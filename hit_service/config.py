@@ -1,6 +1,9 @@
-"""Settings from the environment, read once at startup.
+"""Settings from the environment (or a file of ``NAME=value`` lines), read once at startup.
 
 All variables are prefixed ``HITFLOW_`` so they cannot collide with AWS or Airflow settings.
+``HITFLOW_HIT_SERVICE_CONFIG`` names an optional file of ``NAME=value`` lines (``#`` starts a
+comment); variables set in the environment win over the file. The service refuses to start
+on anything malformed rather than guessing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LAYOUTS_DIR = REPO_ROOT / "include" / "layouts"
 MONEY_RE = re.compile(r"^[0-9]+(\.[0-9]{0,2})?\Z")
+ACCESS_KEY_RE = re.compile(r"^[A-Z0-9]{16,128}\Z")
+SECRET_KEY_RE = re.compile(r"^[\x21-\x7e]{16,128}\Z")  # printable, no spaces
+MODES = ("local", "production")
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -35,11 +41,25 @@ class Settings:
     initial_balance: Decimal = Decimal("10000.00")
     latency_ms: int = 0
     db_pool_max: int = 10
+    mode: str = "local"
+    requester_keys: tuple[tuple[str, str], ...] = ()
+    operator_password: str = ""
+    public_url: str = ""
+    workers: int = 1
+    rate_limit_per_second: float = 0.0
+
+    @property
+    def base_url(self) -> str:
+        """The URL workers' browsers reach the service at (``turkSubmitTo``)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read ``HITFLOW_HIT_SERVICE_*`` and ``HITFLOW_LAYOUTS_DIR``; fail loudly on bad values."""
-        env = os.environ if environ is None else environ
+        env = _with_file(os.environ if environ is None else environ)
         db_url = env.get("HITFLOW_HIT_SERVICE_DB_URL", "").strip()
         if not db_url:
             raise ConfigError("HITFLOW_HIT_SERVICE_DB_URL is required (a postgresql:// URL)")
@@ -53,16 +73,99 @@ class Settings:
         except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
             raise ConfigError("HITFLOW_HIT_SERVICE_INITIAL_BALANCE is not a number") from exc
         layouts = env.get("HITFLOW_LAYOUTS_DIR", "").strip()
+        mode = env.get("HITFLOW_HIT_SERVICE_MODE", "local").strip().lower() or "local"
+        if mode not in MODES:
+            raise ConfigError(f"HITFLOW_HIT_SERVICE_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+        test_mode = env.get("HITFLOW_HIT_SERVICE_TEST_MODE", "").strip().lower() in _TRUE
+        latency_ms = _int(env, "HITFLOW_HIT_SERVICE_LATENCY_MS", 0, 0, 600_000)
+        rate_limit = _float(env, "HITFLOW_HIT_SERVICE_RATE_LIMIT_PER_SECOND", 0.0, 0.0, 1_000_000.0)
+        if mode == "production":
+            if test_mode:
+                raise ConfigError(
+                    "HITFLOW_HIT_SERVICE_TEST_MODE cannot be on in production mode "
+                    "(HITFLOW_HIT_SERVICE_MODE=production): test endpoints and fault injection are refused"
+                )
+            if latency_ms or rate_limit:
+                raise ConfigError(
+                    "fault injection (HITFLOW_HIT_SERVICE_LATENCY_MS, HITFLOW_HIT_SERVICE_RATE_LIMIT_PER_SECOND) "
+                    "cannot be set in production mode"
+                )
+        public_url = env.get("HITFLOW_HIT_SERVICE_PUBLIC_URL", "").strip()
+        if public_url and not public_url.startswith(("http://", "https://")):
+            raise ConfigError("HITFLOW_HIT_SERVICE_PUBLIC_URL must start with http:// or https://")
         return cls(
             db_url=db_url,
             host=env.get("HITFLOW_HIT_SERVICE_HOST", "127.0.0.1").strip() or "127.0.0.1",
             port=_int(env, "HITFLOW_HIT_SERVICE_PORT", 8100, 0, 65535),
-            test_mode=env.get("HITFLOW_HIT_SERVICE_TEST_MODE", "").strip().lower() in _TRUE,
+            test_mode=test_mode,
             layouts_dir=Path(layouts) if layouts else DEFAULT_LAYOUTS_DIR,
             initial_balance=balance,
-            latency_ms=_int(env, "HITFLOW_HIT_SERVICE_LATENCY_MS", 0, 0, 600_000),
+            latency_ms=latency_ms,
             db_pool_max=_int(env, "HITFLOW_HIT_SERVICE_DB_POOL_MAX", 10, 1, 1000),
+            mode=mode,
+            requester_keys=parse_requester_keys(env.get("HITFLOW_HIT_SERVICE_REQUESTER_KEYS", "")),
+            operator_password=env.get("HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD", ""),
+            public_url=public_url,
+            workers=_int(env, "HITFLOW_HIT_SERVICE_WORKERS", 1, 1, 64),
+            rate_limit_per_second=rate_limit,
         )
+
+
+def parse_requester_keys(text: str) -> tuple[tuple[str, str], ...]:
+    """``AKID:SECRET[,AKID:SECRET…]`` as pairs; a malformed entry is an error (never echoed)."""
+    pairs: list[tuple[str, str]] = []
+    for index, entry in enumerate(part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        access_key, sep, secret = entry.partition(":")
+        if not sep or not ACCESS_KEY_RE.match(access_key) or not SECRET_KEY_RE.match(secret):
+            # The entry holds a secret: say where it is, not what it is.
+            raise ConfigError(
+                f"HITFLOW_HIT_SERVICE_REQUESTER_KEYS entry {index + 1} must be ACCESS_KEY_ID:SECRET "
+                "(ID 16-128 upper-case letters/digits, secret 16-128 printable characters without spaces)"
+            )
+        pairs.append((access_key, secret))
+    return tuple(pairs)
+
+
+def _with_file(env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` over the ``NAME=value`` lines of ``HITFLOW_HIT_SERVICE_CONFIG`` (if set)."""
+    path = env.get("HITFLOW_HIT_SERVICE_CONFIG", "").strip()
+    if not path:
+        return env
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"HITFLOW_HIT_SERVICE_CONFIG: cannot read {path}: {exc.strerror}") from exc
+    merged: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.startswith("HITFLOW_"):
+            raise ConfigError(f"{path}:{number}: expected HITFLOW_NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        merged[name] = value
+    merged.update(env)
+    return merged
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """A number setting within [low, high], or ``default`` when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -1,0 +1,259 @@
+"""`make demo`, `make hit-service` and `make stop`: run hitflow locally on the demo rows.
+
+The demo creates its databases if they are missing (it never drops any), loads the demo rows,
+starts the HIT service in the background, runs ``mturk_publish_hits`` for one past data
+interval and once as a manual run, and prints what happened. Running it again publishes
+nothing new: every row is already in a batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "plugins")]
+
+DEMO_INTERVAL_END = "2026-11-25T00:00:00+00:00"  # the run for this date publishes 2026-11-24's rows
+
+
+def _db_url(admin_url: str, database: str) -> str:
+    return f"{admin_url.rpartition('/')[0]}/{database}"
+
+
+def ensure_database(admin_url: str, database: str) -> str:
+    """Create ``database`` if it does not exist; return its URL."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    return _db_url(admin_url, database)
+
+
+def load_demo_rows(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in ("source_schema.sql", "demo_seed.sql", "hitflow_schema.sql"):
+            conn.execute((REPO / "include" / "sql" / name).read_text())
+        return conn.execute("SELECT count(*) FROM public.person_images").fetchone()[0]
+
+
+def demo_credentials(state: Path) -> dict[str, str]:
+    """The demo requester's AWS-style key pair, made once and kept in the state folder."""
+    path = state / "demo_credentials.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    alphabet = string.ascii_uppercase + string.digits
+    creds = {
+        "aws_access_key_id": "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
+        "aws_secret_access_key": "".join(
+            secrets.choice(string.ascii_letters + string.digits + "/+") for _ in range(40)
+        ),
+    }
+    path.write_text(json.dumps(creds, indent=2))
+    path.chmod(0o600)
+    return creds
+
+
+def service_env(creds: dict[str, str]) -> dict[str, str]:
+    return {"HITFLOW_HIT_SERVICE_REQUESTER_KEYS": f"{creds['aws_access_key_id']}:{creds['aws_secret_access_key']}"}
+
+
+def start_hit_service(db_url: str, port: int, state: Path, creds: dict[str, str]) -> tuple[str, str]:
+    """Start the service in the background unless ours already answers; return (url, how)."""
+    from hit_service.launcher import _healthy, start_service
+
+    url = f"http://127.0.0.1:{port}"
+    pid_file = state / "hit_service.pid"
+    if _healthy(url):
+        return url, "already running" + (f" (pid {pid_file.read_text().strip()})" if pid_file.exists() else "")
+    service = start_service(
+        db_url, port=port, detach=True, log_path=state / "hit_service.log", extra_env=service_env(creds)
+    )
+    pid_file.write_text(str(service.pid))
+    return url, f"started (pid {service.pid}, log {state / 'hit_service.log'})"
+
+
+def airflow_env(state: Path, source_url: str, service_url: str, creds: dict[str, str]) -> dict[str, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(source_url)
+    home = state / "airflow"
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "HITFLOW_OUTPUT_DIR": str(REPO / "output"),
+        "AIRFLOW_CONN_HITFLOW_DB": json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": parts.hostname,
+                "port": parts.port or 5432,
+                "login": parts.username or "postgres",
+                "password": parts.password,
+                "schema": parts.path.lstrip("/"),
+            }
+        ),
+        "AIRFLOW_CONN_MTURK_DEFAULT": json.dumps(
+            {
+                "conn_type": "aws",
+                "login": creds["aws_access_key_id"],
+                "password": creds["aws_secret_access_key"],
+                "extra": {"endpoint_url": service_url, "region_name": "us-east-1"},
+            }
+        ),
+    }
+
+
+def run_publish(env: dict[str, str], logical_date: str | None, conf: dict[str, Any], log: Path) -> dict[str, Any]:
+    """Run the DAG once with dag.test() in a child process (its logs go to ``log``)."""
+    out = log.with_suffix(".json")
+    cmd = [
+        sys.executable,
+        "-m",
+        "scripts.demo",
+        "--run-dag",
+        logical_date or "manual",
+        "--conf",
+        json.dumps(conf),
+        "--out",
+        str(out),
+    ]
+    with log.open("a") as sink:
+        code = subprocess.call(cmd, cwd=REPO, env=os.environ | env, stdout=sink, stderr=subprocess.STDOUT)
+    result = json.loads(out.read_text()) if out.exists() else {"state": "failed", "summary": None}
+    if code != 0 or result["state"] != "success":
+        raise SystemExit(f"mturk_publish_hits failed ({result['state']}); see {log}")
+    return result["summary"]
+
+
+def _run_dag_here(logical_date: str, conf: dict[str, Any], out: Path) -> None:
+    """Child-process side of :func:`run_publish`: migrate, run, write the summary."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.xcom import XComModel
+    from airflow.utils import db
+    from airflow.utils.session import create_session
+
+    from hitflow.publish.config import PARAM_SPECS
+
+    db.initdb()
+    dag = DagBag(dag_folder=str(REPO / "dags" / "mturk_publish_hits.py")).dags["mturk_publish_hits"]
+    full_conf = {name: spec["default"] for name, spec in PARAM_SPECS.items()} | conf
+    date = None if logical_date == "manual" else datetime.fromisoformat(logical_date)
+    dr = dag.test(logical_date=date, run_conf=full_conf)
+    with create_session() as session:
+        value = session.scalar(
+            XComModel.get_many(
+                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
+            ).with_only_columns(XComModel.value)
+        )
+    summary = XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
+    out.write_text(json.dumps({"state": str(dr.state), "run_id": dr.run_id, "summary": summary}, default=str))
+
+
+def print_run(title: str, summary: dict[str, Any]) -> None:
+    print(f"\n== {title}")
+    scope = summary["scope"]
+    print(f"   batch            {summary['batch_id']}")
+    print("   scope            " + (f"{scope['start']} .. {scope['end']}" if scope["start"] else "every pending row"))
+    print(
+        f"   HITs created     {summary['hits_created_now']} (in this batch: {summary['hits_in_batch']}, "
+        f"rows already published by earlier batches: {summary['already_published']})"
+    )
+    print(f"   cost with fees   ${summary['cost_usd']}")
+    print(f"   quarantined      {summary['quarantined']}")
+    for item in summary["quarantine"]:
+        print(f"      row {item['row_id']}: {item['reason']}")
+    for name, path in summary["files"].items():
+        if name != "rows":
+            print(f"   {name:<16} {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("HITFLOW_DB_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    parser.add_argument("--source-db", default="hitflow")
+    parser.add_argument("--service-db", default="hitflow_hit_service")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("HITFLOW_HIT_SERVICE_PORT", "8100")))
+    parser.add_argument("--state-dir", default=str(REPO / ".run"))
+    parser.add_argument("--stop", action="store_true", help="stop the HIT service the demo started")
+    parser.add_argument("--hit-service-foreground", action="store_true", help="run the HIT service in the foreground")
+    parser.add_argument("--run-dag", help=argparse.SUPPRESS)
+    parser.add_argument("--conf", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    state = Path(args.state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+
+    if args.run_dag:
+        _run_dag_here(args.run_dag, json.loads(args.conf), Path(args.out))
+        return
+    if args.stop:
+        from hit_service.launcher import stop_pid
+
+        pid_file = state / "hit_service.pid"
+        if not pid_file.exists():
+            print("nothing to stop: the demo's HIT service is not running")
+            return
+        stop_pid(int(pid_file.read_text()))
+        pid_file.unlink()
+        print("stopped the HIT service")
+        return
+
+    service_url = ensure_database(args.admin_url, args.service_db)
+    creds = demo_credentials(state)
+    if args.hit_service_foreground:
+        env = (
+            os.environ
+            | service_env(creds)
+            | {"HITFLOW_HIT_SERVICE_DB_URL": service_url, "HITFLOW_HIT_SERVICE_PORT": str(args.port)}
+        )
+        print(f"HIT service on http://127.0.0.1:{args.port} (database {args.service_db}); Ctrl-C stops it")
+        os.execve(sys.executable, [sys.executable, "-m", "hit_service"], env)
+
+    source_url = ensure_database(args.admin_url, args.source_db)
+    rows = load_demo_rows(source_url)
+    print(f"Postgres         {args.admin_url.rpartition('/')[0]}  (databases {args.source_db}, {args.service_db})")
+    print(f"demo rows        {rows} in {args.source_db}.public.person_images")
+    url, how = start_hit_service(service_url, args.port, state, creds)
+    print(f"HIT service      {url}  {how}")
+
+    env = airflow_env(state, source_url, url, creds)
+    log = state / "demo-airflow.log"
+    log.write_text(f"demo run {datetime.now(UTC).isoformat()}\n")
+    interval = run_publish(env, DEMO_INTERVAL_END, {"mode": "both"}, log)
+    print_run("Scheduled-style run for the data interval ending " + DEMO_INTERVAL_END, interval)
+    manual = run_publish(env, None, {"mode": "both"}, log)
+    print_run("Manual run (no data interval: every pending row)", manual)
+
+    print(f"""
+== Look at the HITs
+   HIT list         {url}/hits
+   Airflow log      {log}
+   credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]}
+                    aws_secret_access_key={creds["aws_secret_access_key"]}
+   boto3            boto3.client("mturk", region_name="us-east-1", endpoint_url="{url}",
+                                 aws_access_key_id="{creds["aws_access_key_id"]}",
+                                 aws_secret_access_key="<the secret above>").list_hits()
+   stop it          make stop""")
+
+
+if __name__ == "__main__":
+    main()
