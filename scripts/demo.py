@@ -86,7 +86,9 @@ def start_hit_service(db_url: str, port: int, state: Path, creds: dict[str, str]
     return url, f"started (pid {service.pid}, log {state / 'hit_service.log'})"
 
 
-def airflow_env(state: Path, source_url: str, service_url: str, creds: dict[str, str]) -> dict[str, str]:
+def airflow_env(
+    state: Path, source_url: str, service_url: str, creds: dict[str, str], output_dir: Path = REPO / "output"
+) -> dict[str, str]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(source_url)
@@ -98,7 +100,7 @@ def airflow_env(state: Path, source_url: str, service_url: str, creds: dict[str,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "HITFLOW_OUTPUT_DIR": str(REPO / "output"),
+        "HITFLOW_OUTPUT_DIR": str(output_dir),
         "AIRFLOW_CONN_HITFLOW_DB": json.dumps(
             {
                 "conn_type": "postgres",
