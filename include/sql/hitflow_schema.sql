@@ -50,3 +50,63 @@ CREATE TABLE IF NOT EXISTS hitflow.quarantine (
 
 -- Duplicate detection compares (person_id, image_url); md5 keeps the key short for long URLs.
 CREATE INDEX IF NOT EXISTS batch_rows_identity_idx ON hitflow.batch_rows (person_id, md5(image_url));
+
+-- ---------------------------------------------------------------------------------------------
+-- Collection (mturk_collect_results): assignments, review decisions, bonuses, results, blocks.
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE hitflow.batches ADD COLUMN IF NOT EXISTS completed_at timestamptz;
+ALTER TABLE hitflow.batches DROP CONSTRAINT IF EXISTS batches_status_check;
+ALTER TABLE hitflow.batches ADD CONSTRAINT batches_status_check
+    CHECK (status IN ('open', 'published', 'exported', 'refused', 'dry_run', 'complete'));
+ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS hit_status text;
+ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS disposed_at timestamptz;
+
+-- One row per assignment, upserted on every collection run (the service's state is the truth;
+-- hitflow keeps its review decisions and bonuses so a re-run never approves or pays twice).
+CREATE TABLE IF NOT EXISTS hitflow.assignments (
+    assignment_id      text PRIMARY KEY,
+    hit_id             text NOT NULL,
+    row_id             bigint NOT NULL REFERENCES hitflow.batch_rows (row_id),
+    batch_id           uuid NOT NULL REFERENCES hitflow.batches (batch_id),
+    worker_id          text NOT NULL,
+    status             text NOT NULL,
+    accept_time        timestamptz,
+    submit_time        timestamptz,
+    answer_xml         text,
+    age                integer CHECK (age BETWEEN 1 AND 120),
+    answer_problem     text,
+    review_action      text CHECK (review_action IN ('approve', 'reject')),
+    requester_feedback text,
+    reviewed_at        timestamptz,
+    bonus_amount       numeric(10, 2),
+    bonus_paid_at      timestamptz,
+    first_seen_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    CHECK ((age IS NULL) <> (answer_problem IS NULL))
+);
+CREATE INDEX IF NOT EXISTS assignments_batch_idx ON hitflow.assignments (batch_id);
+CREATE INDEX IF NOT EXISTS assignments_worker_idx ON hitflow.assignments (worker_id);
+
+-- One aggregated age per image (source row).
+CREATE TABLE IF NOT EXISTS hitflow.results (
+    row_id       bigint PRIMARY KEY REFERENCES hitflow.batch_rows (row_id),
+    batch_id     uuid NOT NULL REFERENCES hitflow.batches (batch_id),
+    person_id    text NOT NULL,
+    image_url    text NOT NULL,
+    hit_id       text NOT NULL,
+    answers      integer NOT NULL,
+    median_age   numeric(5, 1) NOT NULL,
+    mad_years    numeric(5, 1) NOT NULL,
+    agreement    boolean NOT NULL,
+    ages         integer[] NOT NULL,
+    computed_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Workers hitflow blocked, and why (CreateWorkerBlock was called once for each).
+CREATE TABLE IF NOT EXISTS hitflow.worker_blocks (
+    worker_id       text PRIMARY KEY,
+    reason          text NOT NULL,
+    rejection_rate  numeric(5, 4) NOT NULL,
+    assignments     integer NOT NULL,
+    blocked_at      timestamptz NOT NULL DEFAULT now()
+);

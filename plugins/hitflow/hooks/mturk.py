@@ -8,6 +8,7 @@ the target — hitflow's own HIT service, or any MTurk-compatible endpoint.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -62,3 +63,56 @@ class MTurkHook(AwsBaseHook):
             if not token:
                 return
             kwargs["NextToken"] = token
+
+    def list_assignments_for_hit(
+        self, hit_id: str, statuses: list[str] | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every assignment of ``hit_id`` (optionally only some statuses), following ``NextToken``."""
+        kwargs: dict[str, Any] = {"HITId": hit_id, "MaxResults": page_size}
+        if statuses:
+            kwargs["AssignmentStatuses"] = statuses
+        while True:
+            page = self.conn.list_assignments_for_hit(**kwargs)
+            yield from page.get("Assignments", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+            kwargs["NextToken"] = token
+
+    def get_assignment(self, assignment_id: str) -> dict[str, Any]:
+        """Return the ``Assignment`` structure of ``assignment_id``."""
+        return self.conn.get_assignment(AssignmentId=assignment_id)["Assignment"]
+
+    def approve_assignment(self, assignment_id: str, feedback: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"AssignmentId": assignment_id}
+        if feedback:
+            kwargs["RequesterFeedback"] = feedback
+        self.conn.approve_assignment(**kwargs)
+        self.log.info("approved assignment %s", assignment_id)
+
+    def reject_assignment(self, assignment_id: str, feedback: str) -> None:
+        """Reject a submitted assignment; MTurk requires the feedback the worker will see."""
+        self.conn.reject_assignment(AssignmentId=assignment_id, RequesterFeedback=feedback)
+        self.log.info("rejected assignment %s", assignment_id)
+
+    def send_bonus(self, *, worker_id: str, assignment_id: str, amount: str, reason: str, token: str) -> None:
+        self.conn.send_bonus(
+            WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount=amount, Reason=reason, UniqueRequestToken=token
+        )
+        self.log.info("bonus of %s to worker %s for assignment %s", amount, worker_id, assignment_id)
+
+    def update_expiration_for_hit(self, hit_id: str, expire_at: datetime) -> None:
+        """Move a HIT's expiry; a time in the past expires it at once."""
+        self.conn.update_expiration_for_hit(HITId=hit_id, ExpireAt=expire_at)
+
+    def delete_hit(self, hit_id: str) -> None:
+        self.conn.delete_hit(HITId=hit_id)
+        self.log.info("deleted HIT %s", hit_id)
+
+    def create_worker_block(self, worker_id: str, reason: str) -> None:
+        self.conn.create_worker_block(WorkerId=worker_id, Reason=reason)
+        self.log.info("blocked worker %s", worker_id)
+
+    def list_bonus_payments(self, assignment_id: str) -> list[dict[str, Any]]:
+        """Bonuses paid for one assignment."""
+        return self.conn.list_bonus_payments(AssignmentId=assignment_id, MaxResults=100).get("BonusPayments", [])
