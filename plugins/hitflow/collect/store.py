@@ -205,3 +205,14 @@ def batch_report_data(conn: Any, batch_id: uuid.UUID) -> dict[str, Any]:
         )
     ]
     return {"params": params[0], "status": params[1], "results": results, "workers": workers, "ages": ages}
+
+
+def batch_state(conn: Any, batch_id: uuid.UUID) -> tuple[str | None, int]:
+    """(status, HITs not yet disposed of) of a batch; status None when there is no such batch."""
+    row = conn.execute(
+        """SELECT b.status, count(r.hit_id) FILTER (WHERE r.disposed_at IS NULL)
+             FROM hitflow.batches b LEFT JOIN hitflow.batch_rows r ON r.batch_id = b.batch_id
+            WHERE b.batch_id = %s GROUP BY b.status""",
+        (batch_id,),
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, 0)
