@@ -25,11 +25,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
+from hitflow.assets import PUBLISHED_HITS
+from hitflow.params import dag_params
 from hitflow.publish.config import PARAM_SPECS
-
-PUBLISHED_HITS = Asset("hitflow_published_hits")
 
 
 def _batch_uuid(batch: dict[str, Any]) -> Any:
@@ -60,10 +60,7 @@ def _config(batch: dict[str, Any]) -> Any:
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": True,
     },
-    params={
-        name: Param(spec["default"], **{k: v for k, v in spec.items() if k != "default"})
-        for name, spec in PARAM_SPECS.items()
-    },
+    params=dag_params(PARAM_SPECS),
 )
 def mturk_publish_hits() -> None:
     @task

@@ -14,6 +14,7 @@ from typing import Any
 
 from hitflow import fees
 from hitflow.collect.answers import MAX_AGE, MIN_AGE
+from hitflow.params import ConfigError, check_params
 
 REVIEW_PARAM_SPECS: dict[str, dict[str, Any]] = {
     "reject_invalid": {
@@ -103,3 +104,11 @@ class ReviewPolicy:
             and total >= self.block_min_assignments
             and rejected / total >= self.block_rejection_rate
         )
+
+
+def resolve_policy(params: dict[str, Any]) -> ReviewPolicy:
+    """The review policy from a run's params; raises :class:`~hitflow.params.ConfigError`."""
+    known, problems = check_params(REVIEW_PARAM_SPECS, params)
+    if problems:
+        raise ConfigError("invalid review parameters: " + "; ".join(problems))
+    return ReviewPolicy(**known)

@@ -13,6 +13,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from hitflow import fees
+from hitflow.params import ConfigError, check_params
+
+__all__ = ["PARAM_SPECS", "ConfigError", "PublishConfig", "resolve_config"]
 
 AGE_GUESS_LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
@@ -130,10 +133,6 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
 }
 
 
-class ConfigError(ValueError):
-    """A parameter value that cannot be used; the message names the parameter."""
-
-
 @dataclasses.dataclass(frozen=True)
 class PublishConfig:
     """A validated set of publish parameters (JSON-serialisable through :meth:`to_dict`)."""
@@ -171,16 +170,7 @@ class PublishConfig:
 
 def resolve_config(params: dict[str, Any]) -> PublishConfig:
     """Check every parameter against ``PARAM_SPECS`` and MTurk's rules; raise :class:`ConfigError`."""
-    import jsonschema  # heavy; only at run time
-
-    known = {name: params[name] for name in PARAM_SPECS if name in params}
-    problems: list[str] = []
-    for name, value in known.items():
-        schema = {k: v for k, v in PARAM_SPECS[name].items() if k not in ("default", "title", "description")}
-        try:
-            jsonschema.validate(value, schema)
-        except jsonschema.ValidationError as err:
-            problems.append(f"{name}={value!r}: {err.message}")
+    known, problems = check_params(PARAM_SPECS, params)
     if not problems:
         reward = known.get("reward", PublishConfig.reward)
         if fees.parse_money(reward) < fees.CENT:

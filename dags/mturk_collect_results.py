@@ -1,0 +1,176 @@
+"""
+### mturk_collect_results
+
+The second half of the HIT lifecycle, for every batch that `mturk_publish_hits` published and
+that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, and hourly.
+
+For each open batch (one mapped task per batch):
+
+1. **Collect** — pages through `ListAssignmentsForHIT` for each of the batch's HITs (from
+   hitflow's own record, never by listing the whole account) and upserts every assignment into
+   `hitflow.assignments` with its raw answer XML and the parsed age (a whole number 1–120) or
+   the reason it is not one.
+2. **Review** — approves valid answers; rejects clearly invalid ones with `RequesterFeedback`
+   (param `reject_invalid`). Assignments MTurk already approved (auto-approval) are recorded,
+   never approved twice.
+3. **Aggregate** — once `min_answers` valid answers are in: median, median absolute deviation,
+   answer count and an agreement flag per image, in `hitflow.results`.
+4. **Bonus** (optional `bonus_amount`) — for answers within `bonus_tolerance_years` of the
+   median; idempotent through a `UniqueRequestToken` per assignment.
+5. **Close** — HITs whose work is all in and reviewed are expired, then deleted; a batch whose
+   HITs are all disposed of becomes `complete`.
+
+Then workers past `block_rejection_rate` are blocked (once), a per-batch HTML report with a
+histogram is written to `output/reports/<batch>/`, and `hitflow_age_results` is emitted.
+
+Re-running is always safe: nothing is approved, rejected, paid or stored twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
+
+from hitflow.assets import AGE_RESULTS, PUBLISHED_HITS
+from hitflow.collect.policy import REVIEW_PARAM_SPECS
+from hitflow.params import dag_params
+
+COLLECT_PARAM_SPECS = REVIEW_PARAM_SPECS | {
+    "concurrency": {
+        "default": 8,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 64,
+        "title": "API calls in flight per batch",
+        "description": "Concurrent MTurk calls while collecting one batch.",
+    },
+}
+
+
+@dag(
+    dag_id="mturk_collect_results",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("@hourly", timezone="UTC"), assets=[PUBLISHED_HITS]),
+    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,  # two collections of the same batch at once would race on reviews
+    doc_md=__doc__,
+    tags=["hitflow", "mturk", "collect"],
+    default_args={
+        "owner": "hitflow",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+    },
+    params=dag_params(COLLECT_PARAM_SPECS),
+)
+def mturk_collect_results() -> None:
+    @task
+    def list_open_batches(**context: Any) -> list[dict[str, Any]]:
+        """Check the review params, then list the published batches that are not complete."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from hitflow.collect import store
+        from hitflow.collect.policy import resolve_policy
+        from hitflow.connections import hitflow_db
+        from hitflow.params import ConfigError
+        from hitflow.publish.store import apply_schema
+
+        try:
+            resolve_policy(dict(context["params"]))
+        except ConfigError as err:
+            raise AirflowFailException(str(err)) from err
+        with hitflow_db() as conn:
+            apply_schema(conn)
+            batches = store.open_batches(conn)
+        for batch in batches:
+            print(f"batch {batch['batch_id']}: {batch['open_hits']} HITs open")
+        if not batches:
+            print("no open batch")
+        return [
+            {
+                "batch_id": b["batch_id"],
+                "reward": b["params"]["reward"],
+                "max_assignments": b["params"]["max_assignments"],
+            }
+            for b in batches
+        ]
+
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=2)
+    def collect_batch(batch: dict[str, Any], **context: Any) -> dict[str, Any]:
+        """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
+        import uuid
+
+        from hitflow.collect import store
+        from hitflow.collect.collector import BatchCollector
+        from hitflow.collect.policy import resolve_policy
+        from hitflow.collect.report import write_report
+        from hitflow.connections import hitflow_db, mturk_hook
+        from hitflow.paths import output_dir
+
+        get_current_context()["batch_label"] = f"batch {batch['batch_id'][:8]}"  # type: ignore[literal-required]
+        params = dict(context["params"])
+        policy = resolve_policy(params)
+        batch_id = uuid.UUID(batch["batch_id"])
+        with hitflow_db() as conn:
+            collector = BatchCollector(
+                mturk=mturk_hook(params["concurrency"]), conn=conn, policy=policy, concurrency=params["concurrency"]
+            )
+            outcome = collector.run(batch_id).to_dict()
+            report = write_report(
+                output_dir() / "reports" / str(batch_id), str(batch_id), store.batch_report_data(conn, batch_id)
+            )
+        outcome["report"] = str(report)
+        print(f"batch {batch_id}: {outcome}")
+        return outcome
+
+    @task(trigger_rule="none_failed")
+    def block_workers(outcomes: Any, **context: Any) -> list[str]:
+        """Block workers whose rejection rate passed the threshold (each once)."""
+        from hitflow.collect.collector import block_workers as block
+        from hitflow.collect.policy import resolve_policy
+        from hitflow.connections import hitflow_db, mturk_hook
+
+        policy = resolve_policy(dict(context["params"]))
+        if policy.block_rejection_rate is None:
+            return []
+        with hitflow_db() as conn:
+            blocked = block(mturk=mturk_hook(), conn=conn, policy=policy)
+        print(f"blocked {len(blocked)} workers: {blocked}")
+        return blocked
+
+    @task(trigger_rule="none_failed", outlets=[AGE_RESULTS])
+    def summarize(outcomes: Any, blocked: list[str], **context: Any) -> dict[str, Any]:
+        """Say which batches progressed and which are complete; emit the results asset."""
+        outcomes = list(outcomes or [])
+        totals = {
+            key: sum(o[key] for o in outcomes)
+            for key in (
+                "assignments_seen",
+                "approved",
+                "rejected",
+                "already_reviewed",
+                "flagged",
+                "results",
+                "bonuses",
+                "hits_disposed",
+            )
+        }
+        complete = [o["batch_id"] for o in outcomes if o["complete"]]
+        for outcome in outcomes:
+            state = "complete" if outcome["complete"] else "still open"
+            print(
+                f"batch {outcome['batch_id']} is {state}: approved {outcome['approved']}, "
+                f"rejected {outcome['rejected']}, {outcome['results']} images aggregated, "
+                f"{outcome['bonuses']} bonuses; report {outcome['report']}"
+            )
+        context["outlet_events"][AGE_RESULTS].extra = {"batches": len(outcomes), "complete": complete}
+        return {"batches": outcomes, "complete": complete, "blocked": blocked, **totals}
+
+    batches = list_open_batches()
+    outcomes = collect_batch.expand(batch=batches)
+    summarize(outcomes, block_workers(outcomes))
+
+
+mturk_collect_results()
