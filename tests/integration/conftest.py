@@ -31,7 +31,9 @@ def hit_service() -> Iterator[Any]:
     from hit_service.launcher import start_service
 
     url = pg.create_database("hitsvc")
-    service = start_service(url, port=0, test_mode=True)
+    service = start_service(
+        url, port=0, test_mode=True, extra_env={"HITFLOW_HIT_SERVICE_REQUESTER_KEYS": f"{ACCESS_KEY}:{SECRET_KEY}"}
+    )
     try:
         yield service
     finally:
@@ -55,7 +57,10 @@ def mturk(hit_service: Any) -> Any:
 def clean_state(source_db: str, hit_service: Any) -> Iterator[None]:
     """Each test starts with empty tables, no HITs and no faults."""
     with psycopg.connect(source_db, autocommit=True) as conn:
-        conn.execute("TRUNCATE hitflow.quarantine, hitflow.batch_rows, hitflow.batches, public.person_images")
+        conn.execute(
+            "TRUNCATE hitflow.worker_blocks, hitflow.results, hitflow.assignments, hitflow.quarantine,"
+            " hitflow.batch_rows, hitflow.batches, public.person_images"
+        )
     requests.post(f"{hit_service.url}/_test/reset", timeout=10).raise_for_status()
     yield
 
