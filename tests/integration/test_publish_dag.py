@@ -14,6 +14,7 @@ import psycopg
 import pytest
 import requests
 
+from tests.corpus import BAD_ROWS
 from tests.integration.helpers import set_balance, set_faults
 
 pytestmark = pytest.mark.integration
@@ -133,45 +134,25 @@ def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> Non
 
 
 def test_each_kind_of_bad_row_is_quarantined_and_the_rest_published(dag, source_db, mturk, clean_state) -> None:
+    """The whole bad-input corpus in one batch: every bad row quarantined with its reason, the rest published."""
     t = DAY - timedelta(hours=5)
-    bad = [
-        (101, None, "https://img.example.org/a.jpg", t),
-        (102, "P102", None, t),
-        (103, "P103", "http://img.example.org/a.jpg", t),
-        (104, "P104", "javascript:alert(1)", t),
-        (105, "P105", "https:///x.jpg", t),
-        (106, "P" * 300, "https://img.example.org/b.jpg", t),
-        (107, "P107", "https://img.example.org/" + "x" * 5000, t),
-        (108, "P108", "/relative.jpg", t),
-        (109, "P1<script>", "https://img.example.org/c.jpg", t),
-        (110, "P110", 'https://img.example.org/"onerror="x.jpg', t),
-        (111, "P1", "https://img.example.org/1.jpg", t),  # duplicate of row 1
-        (112, "P112", "https://img.example.org/112.jpg", None),
+    bad = [(100 + i, person_id, url, t if dated else None) for i, (_, person_id, url, dated, _) in enumerate(BAD_ROWS)]
+    duplicates = [
+        (200, "P1", "https://img.example.org/1.jpg", t),  # repeats good row 1
+        (201, "P9", "https://img.example.org/dup.jpg", t),  # first of a pair: kept
+        (202, "P9", "https://img.example.org/dup.jpg", t),  # second of the pair
     ]
-    seed(source_db, good_rows(1, 3, t) + bad)
+    seed(source_db, good_rows(1, 3, t) + bad + duplicates)
     state, summary = run(dag, None)
     assert state == "success"
     reasons = {item["row_id"]: item["reason"] for item in summary["quarantine"]}
-    expected = {
-        101: "missing person_id",
-        102: "missing image_url",
-        103: "not https",
-        104: "javascript",
-        105: "no valid host",
-        106: "person_id longer",
-        107: "longer than 2048",
-        108: "not an absolute",
-        109: "malformed person_id",
-        110: "markup",
-        111: "duplicate of row 1",
-        112: "missing created_at",
-    }
+    expected = {100 + i: fragment for i, (*_, fragment) in enumerate(BAD_ROWS)}
+    expected |= {200: "duplicate of row 1", 202: "duplicate of row 201"}
     assert set(reasons) == set(expected)
-    for row_id, needle in expected.items():
-        assert needle in reasons[row_id]
-    assert len(service_hits(mturk)) == 3 and summary["quarantined"] == 12
-    kept = table(source_db, "SELECT count(*) FROM hitflow.quarantine")[0][0]
-    assert kept == 12
+    for row_id, fragment in expected.items():
+        assert fragment in reasons[row_id], (row_id, reasons[row_id])
+    assert len(service_hits(mturk)) == 4 and summary["quarantined"] == len(expected)
+    assert table(source_db, "SELECT count(*) FROM hitflow.quarantine")[0][0] == len(expected)
     # quarantined rows are not retried by the next run
     assert run(dag, None)[1]["quarantined"] == 0
 

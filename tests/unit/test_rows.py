@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hitflow.publish.rows import SourceRow, row_problem
+from tests.corpus import BAD_ROWS
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 GOOD_URL = "https://images.example.org/p/1.jpg"
@@ -45,3 +46,10 @@ def test_good_row_passes() -> None:
 def test_bad_rows_get_a_reason(person_id, url, created, reason) -> None:
     problem = row_problem(SourceRow(7, person_id, url, created))
     assert problem is not None and reason in problem
+
+
+@pytest.mark.parametrize(("label", "person_id", "url", "dated", "reason"), BAD_ROWS, ids=[r[0] for r in BAD_ROWS])
+def test_bad_input_corpus(label, person_id, url, dated, reason) -> None:
+    problem = row_problem(SourceRow(1, person_id, url, NOW if dated else None))
+    assert problem is not None and reason in problem, f"{label}: {problem!r}"
+    assert len(problem) < 200  # a 10 kB value is described, not echoed
