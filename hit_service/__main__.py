@@ -1,4 +1,16 @@
-"""``python -m hit_service``: run the service under uvicorn with settings from the environment.
+"""``python -m hit_service [serve | requester … | worker …]``: the service and its operator CLI.
+
+    python -m hit_service                      serve (same as ``serve``)
+    python -m hit_service serve
+    python -m hit_service requester add NAME [--balance 10000.00]   → JSON with the new key pair
+    python -m hit_service requester list                            → JSON (never secrets)
+    python -m hit_service requester set-balance NAME_OR_ID AMOUNT
+    python -m hit_service worker add NAME --password P [--locale US[-CA]]
+    python -m hit_service worker list
+
+Every command reads ``HITFLOW_HIT_SERVICE_DB_URL`` (and the rest of the settings) from the
+environment or ``HITFLOW_HIT_SERVICE_CONFIG``, and migrates the schema first. The secret of a
+new requester key is printed once, on stdout, and never logged.
 
 Uvicorn's access log records method, path and status only; request headers (which carry the
 SigV4 credentials) are never logged.
@@ -6,25 +18,129 @@ SigV4 credentials) are never logged.
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 
-import uvicorn
-
-from hit_service.app import create_app
-from hit_service.config import ConfigError, Settings
+from hit_service.config import MONEY_RE, ConfigError, Settings
 
 
-def main() -> int:
-    """Read the settings, build the app and serve until SIGTERM/SIGINT."""
+def serve(settings: Settings) -> int:
+    """Build the app and serve until SIGTERM/SIGINT (several processes with ``workers`` > 1)."""
+    import uvicorn
+
+    if settings.workers > 1:
+        # Each worker process builds its own app from the environment (the factory below).
+        uvicorn.run(
+            "hit_service.__main__:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+            access_log=False,
+        )
+        return 0
+    from hit_service.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    return 0
+
+
+def app_from_env():  # type: ignore[no-untyped-def]
+    """The app factory uvicorn's worker processes call (``HITFLOW_HIT_SERVICE_WORKERS`` > 1)."""
+    from hit_service.app import create_app
+
+    return create_app(Settings.from_env())
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from hit_service.store import Store
+
+    store = Store(settings.db_url, max_size=2)
+    store.open()
+    store.migrate()
+    return store
+
+
+def _money(text: str) -> Decimal:
+    if not MONEY_RE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount like 10000.00")
+    return Decimal(text).quantize(Decimal("0.01"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hit_service", description="hitflow's MTurk-compatible HIT service")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the service (the default)")
+
+    requester = commands.add_parser("requester", help="requester accounts and keys").add_subparsers(
+        dest="action", required=True
+    )
+    add = requester.add_parser("add", help="create a requester with a generated key pair (printed as JSON)")
+    add.add_argument("name")
+    add.add_argument("--balance", type=_money, default=None, help="starting balance (default: the initial balance)")
+    requester.add_parser("list", help="requesters, balances and key IDs (never secrets)")
+    balance = requester.add_parser("set-balance", help="set a requester's balance")
+    balance.add_argument("requester", help="name, requester ID or access key ID")
+    balance.add_argument("amount", type=_money)
+
+    worker = commands.add_parser("worker", help="worker accounts for the worker site").add_subparsers(
+        dest="action", required=True
+    )
+    wadd = worker.add_parser("add", help="create a worker who can sign in to the worker site")
+    wadd.add_argument("name")
+    wadd.add_argument("--password", required=True)
+    wadd.add_argument("--locale", default="US", help="ISO country, optionally -SUBDIVISION (default US)")
+    worker.add_parser("list", help="workers (never passwords)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; 0 on success, 2 on a usage or configuration error."""
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    if args.command in (None, "serve"):
+        return serve(settings)
+
+    from hit_service import identity
+
+    store = _store(settings)
+    try:
+        if args.command == "requester" and args.action == "add":
+            created = identity.add_requester(store, args.name, args.balance or settings.initial_balance)
+            print(json.dumps(created.to_json(), indent=2))
+        elif args.command == "requester" and args.action == "list":
+            print(json.dumps(identity.list_requesters(store), indent=2))
+        elif args.command == "requester" and args.action == "set-balance":
+            requester = identity.set_requester_balance(store, args.requester, args.amount)
+            print(json.dumps({"requester_id": requester, "balance": f"{args.amount:.2f}"}))
+        elif args.command == "worker" and args.action == "add":
+            country, _, subdivision = args.locale.partition("-")
+            created_worker = identity.add_worker(
+                store, args.name, args.password, datetime.now(UTC), country, subdivision or None
+            )
+            print(json.dumps(created_worker, indent=2))
+        elif args.command == "worker" and args.action == "list":
+            with store.transaction() as conn:
+                rows = conn.execute(
+                    "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
+                ).fetchall()
+            print(json.dumps(rows, indent=2))
+    except identity.IdentityError as exc:
+        print(f"hit_service: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
     return 0
 
 

@@ -18,8 +18,10 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from hit_service import identity
+from hit_service.auth import KeyRecord, KeyRing
 from hit_service.clock import Clock, OffsetClock, SystemClock
-from hit_service.config import MONEY_RE, Settings
+from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
 from hit_service.faults import FaultConfig, Faults
 from hit_service.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.pages import router as pages_router
@@ -36,8 +38,24 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
         clock = OffsetClock() if settings.test_mode else SystemClock()
     backend = MTurkBackend(store, clock, settings.layouts_dir, settings.initial_balance)
-    faults = Faults(enabled=settings.test_mode, initial_latency_ms=settings.latency_ms)
-    responses = MTurkResponses(backend, faults)
+    faults = Faults(
+        enabled=settings.test_mode,
+        initial_latency_ms=settings.latency_ms,
+        initial_rate_limit=settings.rate_limit_per_second,
+    )
+    env_keys = dict(settings.requester_keys)
+
+    def load_key(access_key_id: str) -> KeyRecord | None:
+        record = identity.load_key(store, access_key_id)
+        if record is None and access_key_id in env_keys:
+            # Configured for this process but gone from the database (a test reset by another
+            # process): put it back.
+            identity.apply_keys(store, ((access_key_id, env_keys[access_key_id]),), settings.initial_balance)
+            record = identity.load_key(store, access_key_id)
+        return record
+
+    keys = KeyRing(load_key)
+    responses = MTurkResponses(backend, faults, keys)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +63,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         applied = await run_in_threadpool(store.migrate)
         if applied:
             logger.info("applied schema migrations %s", applied)
+        await run_in_threadpool(identity.apply_keys, store, settings.requester_keys, settings.initial_balance)
+        if settings.requester_keys:
+            logger.info(
+                "requester keys from the environment: %s",
+                ", ".join(access_key for access_key, _ in settings.requester_keys),
+            )
         if settings.latency_ms:
             logger.warning("adding %d ms of latency to every API call", settings.latency_ms)
         if settings.test_mode:
@@ -72,11 +96,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         latency = faults.latency_seconds
         if latency > 0:
             await asyncio.sleep(latency)
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
         status, payload = await run_in_threadpool(
-            responses.handle,
-            request.headers.get("x-amz-target"),
+            responses.handle_http,
+            request.method,
+            request.scope.get("raw_path", b"/").decode("latin-1") or "/",
+            request.scope.get("query_string", b"").decode("latin-1"),
+            headers,
             body,
-            request.headers.get("authorization"),
         )
         return Response(
             payload,
@@ -96,11 +123,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app.include_router(pages_router(backend))
     if settings.test_mode:
-        app.include_router(_test_router(store, backend, faults))
+        app.include_router(_test_router(store, backend, faults, keys, settings))
     return app
 
 
-def _test_router(store: Store, backend: MTurkBackend, faults: Faults) -> APIRouter:
+def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyRing, settings: Settings) -> APIRouter:
     """``/_test/*``: mounted only in test mode, so they are 404 in any real deployment."""
     test = APIRouter(prefix="/_test")
 
@@ -143,6 +170,11 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults) -> APIRout
         amount = Decimal(balance).quantize(Decimal("0.01"))
         if amount > MONEY_LIMIT:
             return bad(f"balance must be at most {MONEY_LIMIT}")
+        if requester is not None:
+            found = await run_in_threadpool(backend.resolve_requester, requester)
+            if found is None:
+                return bad(f"no requester {requester!r} (give an ID, a name or an access key ID)")
+            requester = found
         updated = await run_in_threadpool(backend.set_balance, requester, amount)
         return JSONResponse({"requester": requester, "balance": format_money(amount), "accounts": updated})
 
@@ -150,6 +182,50 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults) -> APIRout
     def reset() -> dict[str, str]:
         store.truncate_all()
         faults.reset()
+        keys.forget()
+        identity.apply_keys(store, settings.requester_keys, settings.initial_balance)
         return {"status": "reset"}
 
+    @test.post("/requesters")
+    async def add_requester_key(request: Request) -> JSONResponse:
+        """Make an access key valid (its own account unless the key exists): tests sign with it."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        access_key = data.get("access_key_id") if isinstance(data, dict) else None
+        secret = data.get("secret_access_key") if isinstance(data, dict) else None
+        if not isinstance(access_key, str) or not ACCESS_KEY_RE.match(access_key):
+            return bad("access_key_id must be 16-128 upper-case letters or digits")
+        if not isinstance(secret, str) or not SECRET_KEY_RE.match(secret):
+            return bad("secret_access_key must be 16-128 printable characters without spaces")
+        pair = ((access_key, secret),)
+        await run_in_threadpool(identity.apply_keys, store, pair, settings.initial_balance, "test")
+        keys.forget()
+        return JSONResponse({"access_key_id": access_key, "requester_id": access_key})
+
+    @test.get("/clock")
+    def get_clock() -> dict[str, Any]:
+        return {"now": backend.clock.now().isoformat(), "offset_seconds": _offset(backend.clock)}
+
+    @test.post("/clock")
+    async def move_clock(request: Request) -> JSONResponse:
+        """``{"advance_seconds": N}`` moves this process's clock forward (or back if negative)."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        seconds = data.get("advance_seconds") if isinstance(data, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            return bad("advance_seconds must be a number")
+        clock = backend.clock
+        if not isinstance(clock, OffsetClock):
+            return bad("this process's clock cannot be moved")
+        clock.advance(float(seconds))
+        return JSONResponse({"now": clock.now().isoformat(), "offset_seconds": clock.offset_seconds})
+
     return test
+
+
+def _offset(clock: Clock) -> float:
+    return clock.offset_seconds if isinstance(clock, OffsetClock) else 0.0

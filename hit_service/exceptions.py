@@ -19,6 +19,22 @@ AWS.MechanicalTurk.HITTypeDoesNotExist *      400    unknown HIT type
 AWS.MechanicalTurk.HitAlreadyExists *         400    UniqueRequestToken repeated within 24 h
 AWS.MechanicalTurk.InsufficientFunds *        400    balance below the HIT's full cost
 AWS.MechanicalTurk.XMLParseError *            400    Question is not well-formed/allowed XML
+AWS.MechanicalTurk.AssignmentDoesNotExist *   400    unknown assignment (or another requester's)
+AWS.MechanicalTurk.InvalidAssignmentState *   400    e.g. approving an assignment not Submitted
+AWS.MechanicalTurk.InvalidHITState *          400    e.g. DeleteHIT on an Assignable HIT
+AWS.MechanicalTurk.InvalidMaximumAssignm-     400    CreateAdditionalAssignmentsForHIT across
+  entsIncrease *                                     the 10-assignment line
+AWS.MechanicalTurk.QualificationTypeDoes-     400    unknown qualification type
+  NotExist *
+AWS.MechanicalTurk.QualificationDoesNotExist  400    the worker has no such qualification
+AWS.MechanicalTurk.QualificationRequestDoes-  400    unknown qualification request
+  NotExist
+AWS.MechanicalTurk.QualificationTypeAlready-  400    a qualification type of that name exists
+  Exists
+AWS.MechanicalTurk.DuplicateRequest           400    UniqueRequestToken repeated (SendBonus,
+                                                     CreateAdditionalAssignmentsForHIT)
+AWS.MechanicalTurk.NotSupported               400    a feature this service cannot provide
+                                                     (notification delivery, file uploads)
 AWS.MechanicalTurk.HITLayoutDoesNotExist      400    HITLayoutId names no layout file
 AWS.MechanicalTurk.InvalidRequest             400    body is not a JSON object
 AWS.MechanicalTurk.UnknownOperation           400    X-Amz-Target names no 2017-01-17 operation
@@ -48,6 +64,16 @@ INVALID_REQUEST = "AWS.MechanicalTurk.InvalidRequest"
 UNKNOWN_OPERATION = "AWS.MechanicalTurk.UnknownOperation"
 OPERATION_NOT_IMPLEMENTED = "AWS.MechanicalTurk.OperationNotImplemented"
 INTERNAL_ERROR = "AWS.MechanicalTurk.InternalError"
+ASSIGNMENT_DOES_NOT_EXIST = "AWS.MechanicalTurk.AssignmentDoesNotExist"
+INVALID_ASSIGNMENT_STATE = "AWS.MechanicalTurk.InvalidAssignmentState"
+INVALID_HIT_STATE = "AWS.MechanicalTurk.InvalidHITState"
+INVALID_MAX_ASSIGNMENTS_INCREASE = "AWS.MechanicalTurk.InvalidMaximumAssignmentsIncrease"
+QUALIFICATION_TYPE_DOES_NOT_EXIST = "AWS.MechanicalTurk.QualificationTypeDoesNotExist"
+QUALIFICATION_DOES_NOT_EXIST = "AWS.MechanicalTurk.QualificationDoesNotExist"
+QUALIFICATION_REQUEST_DOES_NOT_EXIST = "AWS.MechanicalTurk.QualificationRequestDoesNotExist"
+QUALIFICATION_TYPE_ALREADY_EXISTS = "AWS.MechanicalTurk.QualificationTypeAlreadyExists"
+DUPLICATE_REQUEST = "AWS.MechanicalTurk.DuplicateRequest"
+NOT_SUPPORTED = "AWS.MechanicalTurk.NotSupported"
 SERVICE_UNAVAILABLE = "AWS.MechanicalTurk.ServiceUnavailable"
 
 

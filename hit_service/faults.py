@@ -2,8 +2,14 @@
 
 Everything here is off unless the service runs in test mode
 (``HITFLOW_HIT_SERVICE_TEST_MODE=1``), where ``/_test/faults`` reads and replaces it. The one
-exception is ``HITFLOW_HIT_SERVICE_LATENCY_MS``: an explicit opt-in that sets the initial
-``latency_ms`` in any mode, so a benchmark can add latency without the test endpoints.
+exceptions are ``HITFLOW_HIT_SERVICE_LATENCY_MS`` and ``HITFLOW_HIT_SERVICE_RATE_LIMIT_PER_SECOND``:
+explicit opt-ins that set the initial ``latency_ms`` / ``rate_limit_per_second`` outside test
+mode, so a benchmark can use them without the test endpoints. Production mode
+(``HITFLOW_HIT_SERVICE_MODE=production``) refuses to start with any of them.
+
+``rate_limit_per_second`` is a token bucket per requester (burst = one second's worth, at
+least 1): a call past it answers ``ThrottlingException`` "Rate exceeded", as AWS does, which
+botocore retries with back-off.
 
 State is per process (two service processes on one database have separate faults). Rates
 draw from a RNG seeded with ``seed`` (default 0) and re-seeded on every replace, so a test
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -27,6 +34,7 @@ class FaultConfig:
     """What to inject; the JSON of ``/_test/faults``."""
 
     latency_ms: int = 0
+    rate_limit_per_second: float = 0.0
     throttle_rate: float = 0.0
     service_fault_rate: float = 0.0
     drop_after_commit_rate: float = 0.0
@@ -48,6 +56,9 @@ class FaultConfig:
             value = getattr(config, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be a number from 0 to 1")
+        rate = config.rate_limit_per_second
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+            raise ValueError("rate_limit_per_second must be a non-negative number (0 = no limit)")
         for name in ("latency_ms", "fail_creates_count", "seed"):
             value = getattr(config, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -61,11 +72,12 @@ class FaultConfig:
 class Faults:
     """The process's fault state; thread-safe (handlers run in a thread pool)."""
 
-    def __init__(self, enabled: bool, initial_latency_ms: int = 0) -> None:
+    def __init__(self, enabled: bool, initial_latency_ms: int = 0, initial_rate_limit: float = 0.0) -> None:
         self.enabled = enabled
-        self._initial = FaultConfig(latency_ms=initial_latency_ms)
+        self._initial = FaultConfig(latency_ms=initial_latency_ms, rate_limit_per_second=initial_rate_limit)
         self._lock = threading.Lock()
-        self._config = FaultConfig(latency_ms=initial_latency_ms)
+        self._config = FaultConfig(latency_ms=initial_latency_ms, rate_limit_per_second=initial_rate_limit)
+        self._buckets: dict[str, tuple[float, float]] = {}  # requester -> (tokens, last refill)
         self._rng = random.Random(self._config.seed)
         self._creates_succeeded = 0
         self._creates_failed = 0
@@ -83,6 +95,7 @@ class Faults:
         """Install a new configuration; counters and the RNG start over."""
         with self._lock:
             self._config = config
+            self._buckets.clear()
             self._rng = random.Random(config.seed)
             self._creates_succeeded = 0
             self._creates_failed = 0
@@ -99,6 +112,21 @@ class Faults:
 
     def _draw(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
+
+    def check_rate(self, requester: str) -> None:
+        """Take a token from the requester's bucket or raise ``ThrottlingException``."""
+        with self._lock:
+            rate = self._config.rate_limit_per_second
+            if rate <= 0:
+                return
+            burst = max(rate, 1.0)
+            now = time.monotonic()
+            tokens, last = self._buckets.get(requester, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            allowed = tokens >= 1.0
+            self._buckets[requester] = (tokens - 1.0 if allowed else tokens, now)
+        if not allowed:
+            raise ThrottlingException()
 
     def before_call(self) -> None:
         """Throttle or fail an API call before it does anything."""

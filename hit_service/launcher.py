@@ -150,6 +150,7 @@ def start_service(
     *,
     port: int = 0,
     test_mode: bool = False,
+    requester_keys: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
     log_path: str | Path | None = None,
     detach: bool = False,
@@ -157,7 +158,8 @@ def start_service(
 ) -> ServiceProcess:
     """Start ``python -m hit_service`` and return once ``/health`` answers ok.
 
-    ``port=0`` picks a free port. ``extra_env`` is added last (e.g. ``HITFLOW_LAYOUTS_DIR``).
+    ``port=0`` picks a free port. ``requester_keys`` (access key ID → secret) become
+    ``HITFLOW_HIT_SERVICE_REQUESTER_KEYS``. ``extra_env`` is added last (e.g. ``HITFLOW_LAYOUTS_DIR``).
     Output goes to ``log_path`` (a temporary file when None). Raises ``ServiceStartError``
     with the log's tail if the process dies or does not become healthy within ``timeout``.
     """
@@ -179,6 +181,10 @@ def start_service(
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if requester_keys:
+        env["HITFLOW_HIT_SERVICE_REQUESTER_KEYS"] = ",".join(
+            f"{key}:{secret}" for key, secret in requester_keys.items()
+        )
     env.update(extra_env or {})
     with log.open("ab") as out:
         process = subprocess.Popen(

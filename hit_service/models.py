@@ -10,16 +10,14 @@ Requesters are isolated as on MTurk: a HIT or HIT type of another account "does 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import secrets
-import string
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from botocore import xform_name
 
 from hit_service import layouts, questions
 from hit_service.clock import Clock
@@ -32,82 +30,80 @@ from hit_service.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.lifecycle import Lifecycle
+from hit_service.rules import (  # noqa: F401 - re-exported for callers of models
+    BASE_FEE_RATE,
+    CENT,
+    DEFAULT_AUTO_APPROVAL_DELAY,
+    DEFAULT_LIST_RESULTS,
+    DEFAULT_MAX_ASSIGNMENTS,
+    ID_ALPHABET,
+    ID_LENGTH,
+    LARGE_HIT_ASSIGNMENTS,
+    LARGE_HIT_FEE_RATE,
+    MONEY_LIMIT,
+    REQUEST_TOKEN_WINDOW,
+    assignment_fee,
+    decode_next_token,
+    decode_token,
+    encode_next_token,
+    encode_token,
+    fee_rate,
+    format_money,
+    hit_cost,
+    hit_status,
+    money,
+    new_id,
+    status_sql,
+)
 from hit_service.store import Row, Store
 
-CENT = Decimal("0.01")
-MONEY_LIMIT = Decimal("9999999999.99")  # numeric(12,2)
-BASE_FEE_RATE = Decimal("0.20")
-LARGE_HIT_FEE_RATE = Decimal("0.20")  # added for HITs with 10 or more assignments
-LARGE_HIT_ASSIGNMENTS = 10
-DEFAULT_AUTO_APPROVAL_DELAY = 30 * 24 * 3600  # MTurk's default: 30 days
-DEFAULT_MAX_ASSIGNMENTS = 1
-REQUEST_TOKEN_WINDOW = timedelta(hours=24)
-DEFAULT_LIST_RESULTS = 10
-ID_ALPHABET = string.ascii_uppercase + string.digits
-ID_LENGTH = 30
+OPERATIONS = (
+    "AcceptQualificationRequest",
+    "ApproveAssignment",
+    "AssociateQualificationWithWorker",
+    "CreateAdditionalAssignmentsForHIT",
+    "CreateHIT",
+    "CreateHITType",
+    "CreateHITWithHITType",
+    "CreateQualificationType",
+    "CreateWorkerBlock",
+    "DeleteHIT",
+    "DeleteQualificationType",
+    "DeleteWorkerBlock",
+    "DisassociateQualificationFromWorker",
+    "GetAccountBalance",
+    "GetAssignment",
+    "GetFileUploadURL",
+    "GetHIT",
+    "GetQualificationScore",
+    "GetQualificationType",
+    "ListAssignmentsForHIT",
+    "ListBonusPayments",
+    "ListHITs",
+    "ListHITsForQualificationType",
+    "ListQualificationRequests",
+    "ListQualificationTypes",
+    "ListReviewPolicyResultsForHIT",
+    "ListReviewableHITs",
+    "ListWorkerBlocks",
+    "ListWorkersWithQualificationType",
+    "NotifyWorkers",
+    "RejectAssignment",
+    "RejectQualificationRequest",
+    "SendBonus",
+    "SendTestEventNotification",
+    "UpdateExpirationForHIT",
+    "UpdateHITReviewStatus",
+    "UpdateHITTypeOfHIT",
+    "UpdateNotificationSettings",
+    "UpdateQualificationType",
+)
 
 
-def new_id() -> str:
-    """A 30-character upper-case alphanumeric ID like MTurk's (which start with a digit)."""
-    return "3" + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH - 1))
-
-
-# -- money ---------------------------------------------------------------------------------------
-
-
-def money(text: str, member: str = "Reward") -> Decimal:
-    """A validated CurrencyAmount string as Decimal cents."""
-    amount = Decimal(text).quantize(CENT)
-    if amount > MONEY_LIMIT:
-        raise RequestError(f"{member} {text} is larger than {MONEY_LIMIT}.", PARAMETER_OUT_OF_RANGE)
-    return amount
-
-
-def format_money(amount: Decimal) -> str:
-    """Money as MTurk writes it: "9999.64"."""
-    return str(amount.quantize(CENT))
-
-
-def fee_rate(max_assignments: int) -> Decimal:
-    """MTurk's commission: 20 %, plus 20 % more for HITs with 10 or more assignments."""
-    if max_assignments >= LARGE_HIT_ASSIGNMENTS:
-        return BASE_FEE_RATE + LARGE_HIT_FEE_RATE
-    return BASE_FEE_RATE
-
-
-def assignment_fee(reward: Decimal, max_assignments: int) -> Decimal:
-    """The fee on one assignment: the rate of the reward, rounded half up, at least $0.01."""
-    fee = (reward * fee_rate(max_assignments)).quantize(CENT, rounding=ROUND_HALF_UP)
-    return max(fee, CENT)
-
-
-def hit_cost(reward: Decimal, max_assignments: int) -> Decimal:
-    """What creating a HIT takes from the balance: every assignment's reward and fee."""
-    return (reward + assignment_fee(reward, max_assignments)) * max_assignments
-
-
-# -- paging --------------------------------------------------------------------------------------
-
-
-def encode_next_token(creation_time: datetime, hit_id: str) -> str:
-    """An opaque token naming the last HIT of a page (keyset paging: stable under inserts)."""
-    micros = int(creation_time.timestamp() * 1_000_000)
-    raw = json.dumps({"v": 1, "t": micros, "i": hit_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_next_token(token: str) -> tuple[datetime, str]:
-    """The inverse of ``encode_next_token``; RequestError for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        micros = int(data["t"])
-        hit_id = str(data["i"])
-        if data.get("v") != 1:
-            raise ValueError("version")
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise RequestError("NextToken is not a token this service issued.", PARAMETER_OUT_OF_RANGE) from None
-    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=micros), hit_id
+def _snake(operation: str) -> str:
+    """The method name boto3 gives an operation: ``ListHITs`` → ``list_hits``."""
+    return xform_name(operation)
 
 
 def _insufficient_funds(cost: Decimal, reward: Decimal, max_assignments: int, balance: Decimal | None) -> RequestError:
@@ -124,7 +120,7 @@ def _insufficient_funds(cost: Decimal, reward: Decimal, max_assignments: int, ba
 # -- the backend ---------------------------------------------------------------------------------
 
 
-class MTurkBackend:
+class MTurkBackend(Lifecycle):
     """The requester API's state machine; one per process, safe to share between threads."""
 
     def __init__(self, store: Store, clock: Clock, layouts_dir: Path, initial_balance: Decimal) -> None:
@@ -132,6 +128,18 @@ class MTurkBackend:
         self.clock = clock
         self.layouts_dir = layouts_dir
         self.initial_balance = initial_balance
+
+    def handlers(self) -> dict[str, Any]:
+        """Operation name → ``handler(requester, params)`` for every implemented operation."""
+        names = {
+            "GetAccountBalance": lambda requester, _params: self.get_account_balance(requester),
+        }
+        for operation in OPERATIONS:
+            if operation not in names:
+                method = getattr(self, _snake(operation), None)
+                if method is not None:
+                    names[operation] = method
+        return names
 
     # GetAccountBalance ---------------------------------------------------------------------
 
@@ -239,7 +247,6 @@ class MTurkBackend:
         token = params.get("UniqueRequestToken")
         hit_id = new_id()
         with self.store.transaction() as conn:
-            self.store.ensure_account(conn, requester, self.initial_balance)
             if token is not None:
                 existing = self.store.claim_request_token(
                     conn, requester, token, hit_id, now, now - REQUEST_TOKEN_WINDOW
@@ -287,6 +294,7 @@ class MTurkBackend:
     def get_hit(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """One of the requester's HITs."""
         hit_id = params["HITId"]
+        self.settle()
         with self.store.transaction() as conn:
             row = self.store.get_hit(conn, hit_id)
         if row is None or row["requester"] != requester:
@@ -297,6 +305,7 @@ class MTurkBackend:
         """The requester's HITs by creation time then ID, MaxResults (default 10) at a time."""
         limit = params.get("MaxResults", DEFAULT_LIST_RESULTS)
         after = decode_next_token(params["NextToken"]) if "NextToken" in params else None
+        self.settle()
         with self.store.transaction() as conn:
             rows = self.store.list_hits(conn, requester, after, limit + 1)
         page = rows[:limit]
@@ -318,6 +327,13 @@ class MTurkBackend:
         with self.store.transaction() as conn:
             return self.store.get_hit(conn, hit_id)
 
+    def resolve_requester(self, ref: str) -> str | None:
+        """A requester ID from an ID, a name or an access key ID."""
+        from hit_service.identity import resolve_requester
+
+        with self.store.transaction() as conn:
+            return resolve_requester(conn, ref)
+
     def set_balance(self, requester: str | None, balance: Decimal) -> int:
         """Set one or every account's balance (test mode)."""
         with self.store.transaction() as conn:
@@ -325,17 +341,15 @@ class MTurkBackend:
 
     # shaping -------------------------------------------------------------------------------
 
-    def status(self, row: Row) -> str:
-        """HITStatus now: an open HIT past its expiration is Reviewable, as on MTurk."""
-        status: str = row["status"]
-        if status in ("Assignable", "Unassignable") and self.clock.now() >= row["expiration"]:
-            return "Reviewable"
-        return status
+    def status(self, row: Row, now: datetime | None = None) -> str:
+        """HITStatus now, from the stored counters, the expiration and the review flag."""
+        return hit_status(row, now or self.clock.now())
 
     def hit_dict(self, row: Row) -> dict[str, Any]:
         """A stored HIT as the model's ``HIT`` shape."""
         pending = row["assignments_pending"]
         completed = row["assignments_completed"]
+        taken = pending + row["assignments_submitted"] + completed
         hit: dict[str, Any] = {
             "HITId": row["hit_id"],
             "HITTypeId": row["hit_type_id"],
@@ -353,7 +367,7 @@ class MTurkBackend:
             "QualificationRequirements": row["qualification_requirements"] or [],
             "HITReviewStatus": row["review_status"],
             "NumberOfAssignmentsPending": pending,
-            "NumberOfAssignmentsAvailable": max(row["max_assignments"] - pending - completed, 0),
+            "NumberOfAssignmentsAvailable": max(row["max_assignments"] - taken, 0),
             "NumberOfAssignmentsCompleted": completed,
         }
         if row["layout_id"]:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hit_service import TARGET_PREFIX, validation
+from hit_service import TARGET_PREFIX, auth, validation
 from hit_service.exceptions import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -39,22 +38,8 @@ from hit_service.models import MTurkBackend
 logger = logging.getLogger("hit_service.api")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
-LOCAL_REQUESTER = "local"
-_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]{1,128})/")
 
 Handler = Callable[[str, dict[str, Any]], dict[str, Any]]
-
-
-def requester_from_authorization(header: str | None) -> str:
-    """The access key ID of a SigV4 ``Authorization`` header; ``local`` when unsigned.
-
-    Signatures are not checked yet: the key only selects the account.
-    """
-    if header:
-        match = _CREDENTIAL.search(header)
-        if match:
-            return match.group(1)
-    return LOCAL_REQUESTER
 
 
 def _json_default(value: Any) -> Any:
@@ -73,17 +58,11 @@ def to_json(body: dict[str, Any]) -> bytes:
 class MTurkResponses:
     """Turns one HTTP request into one backend call and back (moto's ``responses`` role)."""
 
-    def __init__(self, backend: MTurkBackend, faults: Faults) -> None:
+    def __init__(self, backend: MTurkBackend, faults: Faults, keys: auth.KeyRing) -> None:
         self.backend = backend
         self.faults = faults
-        self.handlers: dict[str, Handler] = {
-            "GetAccountBalance": lambda requester, _params: backend.get_account_balance(requester),
-            "CreateHITType": backend.create_hit_type,
-            "CreateHIT": backend.create_hit,
-            "CreateHITWithHITType": backend.create_hit_with_hit_type,
-            "GetHIT": backend.get_hit,
-            "ListHITs": backend.list_hits,
-        }
+        self.keys = keys
+        self.handlers: dict[str, Handler] = backend.handlers()
 
     def operation(self, target: str | None) -> str:
         """The operation named by ``X-Amz-Target``, or RequestError."""
@@ -92,13 +71,35 @@ class MTurkResponses:
             raise RequestError(f"X-Amz-Target {target!r} names no operation of {TARGET_PREFIX}.", UNKNOWN_OPERATION)
         return name
 
-    def handle(self, target: str | None, body: bytes, authorization: str | None) -> tuple[int, bytes]:
-        """Answer one API call: (HTTP status, JSON body). Never raises."""
+    def handle_http(
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> tuple[int, bytes]:
+        """Authenticate a raw request (SigV4), then answer it. Never raises."""
+        try:
+            record = auth.verify(
+                self.keys, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
+            )
+        except auth.AuthError as exc:
+            return exc.status_code, to_json(exc.to_body())
+        except Exception:
+            logger.exception("unexpected error while checking a signature")
+            fault = ServiceFault("The service could not process the request.", INTERNAL_ERROR)
+            return fault.status_code, to_json(fault.to_body())
+        target = next((value for name, value in headers if name.lower() == "x-amz-target"), None)
+        return self.handle(target, body, record.requester)
+
+    def handle(self, target: str | None, body: bytes, requester: str) -> tuple[int, bytes]:
+        """Answer one authenticated API call: (HTTP status, JSON body). Never raises."""
         operation = "?"
         try:
+            self.faults.check_rate(requester)
             self.faults.before_call()
             operation = self.operation(target)
-            requester = requester_from_authorization(authorization)
             self.faults.before_create(operation)
             try:
                 params = json.loads(body) if body.strip() else {}

@@ -17,7 +17,7 @@ import pytest
 
 from hit_service.launcher import ServiceProcess, start_service
 from tests import pg
-from tests.hit_service.helpers import LAYOUT_HTML, LAYOUT_ID, make_client, new_access_key
+from tests.hit_service.helpers import ACCESS_KEY, LAYOUT_HTML, LAYOUT_ID, SECRET_KEY, make_client, new_access_key
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +43,11 @@ def service(db_url: str, layouts_dir: Path, tmp_path_factory: pytest.TempPathFac
     """The HIT service in test mode, as a subprocess on ``db_url``."""
     log = tmp_path_factory.mktemp("logs") / "hit_service.log"
     with start_service(
-        db_url, test_mode=True, extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}, log_path=log
+        db_url,
+        test_mode=True,
+        requester_keys={ACCESS_KEY: SECRET_KEY},
+        extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)},
+        log_path=log,
     ) as svc:
         yield svc
 

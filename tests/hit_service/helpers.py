@@ -7,6 +7,7 @@ import string
 from typing import Any
 
 import boto3
+import httpx
 from botocore.config import Config
 
 ACCESS_KEY = "AKIAHITFLOWTEST00001"
@@ -49,13 +50,31 @@ def new_access_key() -> str:
     return "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
 
 
+def register_key(url: str, access_key: str, secret: str = SECRET_KEY) -> None:
+    """Make ``access_key`` a valid requester key (its own account) via the test endpoint."""
+    response = httpx.post(
+        f"{url}/_test/requesters", json={"access_key_id": access_key, "secret_access_key": secret}, timeout=10
+    )
+    response.raise_for_status()
+
+
 def make_client(
-    url: str, access_key: str = ACCESS_KEY, *, retries: bool = True, attempts: int | None = None, validate: bool = True
+    url: str,
+    access_key: str = ACCESS_KEY,
+    *,
+    retries: bool = True,
+    attempts: int | None = None,
+    validate: bool = True,
+    register: bool = True,
+    secret: str = SECRET_KEY,
 ) -> Any:
     """A plain boto3 ``mturk`` client: only ``endpoint_url`` differs from real MTurk.
 
     ``retries=False`` makes one attempt only; ``attempts`` sets the total number of tries.
+    ``register`` first makes the key valid through ``/_test/requesters`` (test mode only).
     """
+    if register:
+        register_key(url, access_key, secret)
     config = Config(
         # total_max_attempts counts the first try (legacy max_attempts counts only retries).
         retries={"total_max_attempts": attempts or (5 if retries else 1), "mode": "legacy"},
@@ -66,7 +85,7 @@ def make_client(
         region_name="us-east-1",
         endpoint_url=url,
         aws_access_key_id=access_key,
-        aws_secret_access_key=SECRET_KEY,
+        aws_secret_access_key=secret,
         config=config,
     )
 
@@ -96,3 +115,29 @@ def error_of(exc: Any) -> tuple[str, str, str]:
     """(error class, TurkErrorCode, message) of a botocore ClientError."""
     response = exc.response
     return response["Error"]["Code"], response.get("TurkErrorCode", ""), response["Error"]["Message"]
+
+
+def signed_post(
+    url: str,
+    target: str,
+    body: bytes = b"{}",
+    access_key: str = ACCESS_KEY,
+    secret: str = SECRET_KEY,
+    *,
+    region: str = "us-east-1",
+    service: str = "mturk-requester",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST ``body`` to the API signed with SigV4 by botocore's own signer (for raw protocol tests)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(
+        method="POST",
+        url=f"{url}/",
+        data=body,
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1", **(headers or {})},
+    )
+    SigV4Auth(Credentials(access_key, secret), service, region).add_auth(request)
+    return httpx.post(f"{url}/", content=body, headers=dict(request.headers.items()), timeout=10)

@@ -13,12 +13,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.hit_service.helpers import (
+    ACCESS_KEY,
     LAYOUT_ID,
     error_of,
     external_question,
     hit_args,
     hit_type_args,
     html_question,
+    register_key,
+    signed_post,
 )
 
 pytestmark = pytest.mark.integration
@@ -334,10 +337,12 @@ def test_insufficient_funds(requester: tuple[str, Any], http: httpx.Client, db: 
 
 
 def call(http: httpx.Client, target: str, body: bytes = b"{}") -> httpx.Response:
-    return http.post("/", content=body, headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+    """A raw, correctly signed API call as the shared test requester."""
+    register_key(str(http.base_url).rstrip("/"), ACCESS_KEY)
+    return signed_post(str(http.base_url).rstrip("/"), target, body)
 
 
-def test_unsigned_requests_use_the_local_account(http: httpx.Client) -> None:
+def test_signed_raw_call_answers_json_1_1(http: httpx.Client) -> None:
     response = call(http, "MTurkRequesterServiceV20170117.GetAccountBalance")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-amz-json-1.1"
@@ -376,15 +381,6 @@ def test_bad_requests(http: httpx.Client, target: str, body: bytes, code: str) -
     assert data["__type"] == "RequestError"
     assert data["TurkErrorCode"] == code
     assert STAMP.search(data["Message"])
-
-
-def test_not_implemented_operations(client: Any) -> None:
-    with pytest.raises(ClientError) as info:
-        client.delete_hit(HITId="3ABC")
-    kind, code, message = error_of(info.value)
-    assert (kind, code) == ("RequestError", "AWS.MechanicalTurk.OperationNotImplemented")
-    assert "DeleteHIT is not implemented yet in hitflow's HIT service" in message
-    assert info.value.response["ResponseMetadata"]["RetryAttempts"] == 0
 
 
 def test_health(http: httpx.Client) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from hit_service import identity
 from hit_service.clock import FrozenClock, OffsetClock
 from hit_service.exceptions import HIT_ALREADY_EXISTS, RequestError
 from hit_service.models import MTurkBackend
 from hit_service.store import Store
-from tests.hit_service.helpers import hit_args, new_access_key
+from tests.hit_service.helpers import SECRET_KEY, hit_args, new_access_key
 
 pytestmark = pytest.mark.integration
 DAY = 24 * 3600
@@ -33,6 +34,7 @@ def test_request_token_window_follows_the_clock(store: Store, layouts_dir: Path)
     clock = FrozenClock()
     backend = MTurkBackend(store, clock, layouts_dir, Decimal("10.00"))
     key = new_access_key()
+    identity.apply_keys(store, ((key, SECRET_KEY),), Decimal("10.00"))
     first = backend.create_hit(key, hit_args(UniqueRequestToken="tok"))["HIT"]["HITId"]
     clock.advance(DAY - 1)
     with pytest.raises(RequestError) as info:
@@ -49,6 +51,7 @@ def test_expired_hit_is_reviewable(store: Store, layouts_dir: Path) -> None:
     clock = FrozenClock()
     backend = MTurkBackend(store, clock, layouts_dir, Decimal("10.00"))
     key = new_access_key()
+    identity.apply_keys(store, ((key, SECRET_KEY),), Decimal("10.00"))
     hit = backend.create_hit(key, hit_args(LifetimeInSeconds=60))["HIT"]
     assert hit["HITStatus"] == "Assignable"
     clock.advance(60)

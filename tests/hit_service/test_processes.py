@@ -16,7 +16,7 @@ import pytest
 from hit_service.launcher import ServiceProcess, ServiceStartError, start_service, stop_pid
 from hit_service.store import Store
 from tests import pg
-from tests.hit_service.helpers import hit_args, make_client
+from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, hit_args, make_client
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +33,17 @@ def fresh_db() -> Iterator[str]:
 def test_two_processes_share_one_database(fresh_db: str, layouts_dir: Path) -> None:
     """Both start at once on an empty database (migration race) and serve the same state."""
     env = {"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}
+    keys = {ACCESS_KEY: SECRET_KEY}
     with ThreadPoolExecutor(2) as pool:
         futures = [
-            pool.submit(start_service, fresh_db, test_mode=True, extra_env=env),
-            pool.submit(start_service, fresh_db, test_mode=False, extra_env=env),
+            pool.submit(start_service, fresh_db, test_mode=True, requester_keys=keys, extra_env=env),
+            pool.submit(start_service, fresh_db, test_mode=False, requester_keys=keys, extra_env=env),
         ]
         services: list[ServiceProcess] = [future.result() for future in futures]
     try:
         one, two = services
         assert one.pid != two.pid and one.url != two.url
-        a, b = make_client(one.url), make_client(two.url)
+        a, b = make_client(one.url, register=False), make_client(two.url, register=False)
         hit = a.create_hit(**hit_args(UniqueRequestToken="shared"))["HIT"]
         assert b.get_hit(HITId=hit["HITId"])["HIT"] == hit
         assert [h["HITId"] for h in b.list_hits()["HITs"]] == [hit["HITId"]]
@@ -60,7 +61,7 @@ def test_two_processes_share_one_database(fresh_db: str, layouts_dir: Path) -> N
     assert all("Finished server process" in service.log_tail() for service in services)  # a clean shutdown
     with psycopg.connect(fresh_db) as conn:
         rows = conn.execute("SELECT version FROM mturk.schema_migrations").fetchall()
-    assert rows == [(1,)]
+    assert rows == [(1,), (2,)]
 
 
 def test_migrate_concurrently_in_process(fresh_db: str) -> None:
@@ -76,7 +77,7 @@ def test_migrate_concurrently_in_process(fresh_db: str) -> None:
 
         with ThreadPoolExecutor(len(stores)) as pool:
             results = list(pool.map(migrate, stores))
-        assert sorted(results) == [[], [], [], [1]]
+        assert sorted(results) == [[], [], [], [1, 2]]
         assert stores[0].migrate() == []
     finally:
         for store in stores:

@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 
 from hit_service import layouts, questions
+from hit_service.auth import KeyRing
 from hit_service.config import ConfigError, Settings
 from hit_service.exceptions import (
     HIT_LAYOUT_DOES_NOT_EXIST,
@@ -32,7 +33,7 @@ from hit_service.models import (
     hit_cost,
     new_id,
 )
-from hit_service.responses import MTurkResponses, requester_from_authorization
+from hit_service.responses import MTurkResponses
 from tests.hit_service.helpers import external_question, html_question
 
 D = Decimal
@@ -92,16 +93,6 @@ def test_error_bodies() -> None:
     assert ServiceFault("x", "y").status_code == 500
     assert ThrottlingException().to_body() == {"__type": "ThrottlingException", "Message": "Rate exceeded"}
     assert ThrottlingException().status_code == 400
-
-
-def test_requester_from_authorization() -> None:
-    header = (
-        "AWS4-HMAC-SHA256 Credential=AKIAHITFLOWTEST00001/20261128/us-east-1/mturk-requester/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=abc"
-    )
-    assert requester_from_authorization(header) == "AKIAHITFLOWTEST00001"
-    assert requester_from_authorization(None) == "local"
-    assert requester_from_authorization("Bearer x") == "local"
 
 
 # -- questions --------------------------------------------------------------------------------
@@ -260,6 +251,9 @@ def test_seeded_rates_repeat() -> None:
 class _Broken:
     """A backend whose every method fails unexpectedly."""
 
+    def handlers(self) -> dict[str, Any]:
+        return {"GetHIT": self.get_hit}
+
     def __getattr__(self, name: str) -> Any:
         def fail(*_args: Any, **_kwargs: Any) -> Any:
             raise RuntimeError("internal detail that must not reach the client")
@@ -268,10 +262,11 @@ class _Broken:
 
 
 def test_unexpected_errors_become_a_generic_service_fault(caplog: pytest.LogCaptureFixture) -> None:
-    responses = MTurkResponses(cast(Any, _Broken()), Faults(enabled=False))
-    authorization = "AWS4-HMAC-SHA256 Credential=AKIADONOTLOGME000001/20261128/us-east-1/mturk-requester/aws4_request"
+    responses = MTurkResponses(cast(Any, _Broken()), Faults(enabled=False), KeyRing(lambda _key: None))
     with caplog.at_level(logging.ERROR, logger="hit_service.api"):
-        status, body = responses.handle("MTurkRequesterServiceV20170117.GetHIT", b'{"HITId": "3A"}', authorization)
+        status, body = responses.handle(
+            "MTurkRequesterServiceV20170117.GetHIT", b'{"HITId": "3A"}', "AKIADONOTLOGME000001"
+        )
     assert status == 500
     data = json.loads(body)
     assert data["__type"] == "ServiceFault"
