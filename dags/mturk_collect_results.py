@@ -34,19 +34,8 @@ from typing import Any
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from hitflow.assets import AGE_RESULTS, PUBLISHED_HITS
-from hitflow.collect.policy import REVIEW_PARAM_SPECS
+from hitflow.collect.policy import COLLECT_PARAM_SPECS
 from hitflow.params import dag_params
-
-COLLECT_PARAM_SPECS = REVIEW_PARAM_SPECS | {
-    "concurrency": {
-        "default": 8,
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 64,
-        "title": "API calls in flight per batch",
-        "description": "Concurrent MTurk calls while collecting one batch.",
-    },
-}
 
 
 @dag(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from tests import pg
-from tests.integration.helpers import ACCESS_KEY, SECRET_KEY, apply_sql
+from tests.integration.helpers import ACCESS_KEY, REPO, SECRET_KEY, apply_sql
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +87,34 @@ def airflow_ready(source_db: str, hit_service: Any) -> Iterator[None]:
 
     db.resetdb() if os.environ.get("HITFLOW_RESET_AIRFLOW_DB") else db.initdb()
     yield
+
+
+def load_dag(dag_id: str) -> Any:
+    """A DAG from its file, with retries kept but their delay dropped (dag.test() waits them out)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py"))
+    assert not bag.import_errors
+    dag = bag.dags[dag_id]
+    for task in dag.tasks:  # dag.test() waits out retry delays; keep retries, drop the wait
+        if hasattr(task, "partial_kwargs"):
+            task.partial_kwargs["retry_delay"] = timedelta(0)
+        else:
+            task.retry_delay = timedelta(0)
+    return dag
+
+
+@pytest.fixture(scope="session")
+def dag(airflow_ready: None) -> Any:
+    """The publish DAG."""
+    return load_dag("mturk_publish_hits")
+
+
+@pytest.fixture(scope="session")
+def collect_dag(airflow_ready: None) -> Any:
+    return load_dag("mturk_collect_results")
+
+
+@pytest.fixture(autouse=True)
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HITFLOW_BACKOFF_BASE_SECONDS", "0.01")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +30,52 @@ def set_balance(service: Any, balance: str) -> None:
     requests.post(
         f"{service.url}/_test/balance", json={"requester": ACCESS_KEY, "balance": balance}, timeout=10
     ).raise_for_status()
+
+
+def seed(db: str, rows: list[tuple[int, str | None, str | None, datetime | None]]) -> None:
+    with psycopg.connect(db, autocommit=True) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO public.person_images VALUES (%s, %s, %s, %s)", rows)
+
+
+def good_rows(first: int, count: int, day: datetime) -> list[tuple[int, str, str, datetime]]:
+    return [
+        (i, f"P{i}", f"https://img.example.org/{i}.jpg", day + timedelta(minutes=i))
+        for i in range(first, first + count)
+    ]
+
+
+def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict[str, Any] | None]:
+    """Run a hitflow DAG once; return its state and the summarize task's XCom (None if it did not run)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from hitflow.collect.policy import COLLECT_PARAM_SPECS
+    from hitflow.publish.config import PARAM_SPECS
+
+    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}[dag.dag_id]
+    # dag.test() runs tasks in this process, where a run's conf can stick to the DAG's params:
+    # pass every param so each run sees exactly the values it names.
+    full_conf = {name: spec["default"] for name, spec in specs.items()} | conf
+    dr = dag.test(logical_date=logical_date, run_conf=full_conf)
+    with create_session() as session:
+        value = session.scalar(
+            XComModel.get_many(
+                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
+            ).with_only_columns(XComModel.value)
+        )
+    return dr.state, XComModel.deserialize_value(type("X", (), {"value": value})()) if value else None
+
+
+def service_hits(client: Any) -> list[dict[str, Any]]:
+    hits, kwargs = [], {"MaxResults": 100}
+    while True:
+        page = client.list_hits(**kwargs)
+        hits += page["HITs"]
+        if not page.get("NextToken"):
+            return hits
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def table(db: str, sql: str, *args: Any) -> list[tuple]:
+    with psycopg.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()

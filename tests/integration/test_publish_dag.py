@@ -8,88 +8,18 @@ from __future__ import annotations
 import csv
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 import pytest
 import requests
 
 from tests.corpus import BAD_ROWS
-from tests.integration.helpers import set_balance, set_faults
+from tests.integration.helpers import good_rows, run, seed, service_hits, set_balance, set_faults, table
 
 pytestmark = pytest.mark.integration
 
 DAY = datetime(2026, 11, 25, tzinfo=UTC)  # a run for this logical date publishes 2026-11-24
 LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
-
-
-@pytest.fixture(scope="module")
-def dag(airflow_ready):
-    from airflow.dag_processing.dagbag import DagBag
-
-    from tests.conftest import REPO
-
-    bag = DagBag(dag_folder=str(REPO / "dags" / "mturk_publish_hits.py"))
-    assert not bag.import_errors
-    dag = bag.dags["mturk_publish_hits"]
-    for task in dag.tasks:  # dag.test() waits out retry delays; keep retries, drop the wait
-        if hasattr(task, "partial_kwargs"):
-            task.partial_kwargs["retry_delay"] = timedelta(0)
-        else:
-            task.retry_delay = timedelta(0)
-    return dag
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HITFLOW_BACKOFF_BASE_SECONDS", "0.01")
-
-
-def seed(db: str, rows: list[tuple[int, str | None, str | None, datetime | None]]) -> None:
-    with psycopg.connect(db, autocommit=True) as conn, conn.cursor() as cur:
-        cur.executemany("INSERT INTO public.person_images VALUES (%s, %s, %s, %s)", rows)
-
-
-def good_rows(first: int, count: int, day: datetime) -> list[tuple[int, str, str, datetime]]:
-    return [
-        (i, f"P{i}", f"https://img.example.org/{i}.jpg", day + timedelta(minutes=i))
-        for i in range(first, first + count)
-    ]
-
-
-def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict[str, Any] | None]:
-    """Run the DAG once; return its state and the summary task's XCom (None if it did not run)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    from hitflow.publish.config import PARAM_SPECS
-
-    # dag.test() runs tasks in this process, where a run's conf can stick to the DAG's params:
-    # pass every param so each run sees exactly the values it names.
-    full_conf = {name: spec["default"] for name, spec in PARAM_SPECS.items()} | conf
-    dr = dag.test(logical_date=logical_date, run_conf=full_conf)
-    with create_session() as session:
-        value = session.scalar(
-            XComModel.get_many(
-                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
-            ).with_only_columns(XComModel.value)
-        )
-    return dr.state, XComModel.deserialize_value(type("X", (), {"value": value})()) if value else None
-
-
-def service_hits(client: Any) -> list[dict[str, Any]]:
-    hits, kwargs = [], {"MaxResults": 100}
-    while True:
-        page = client.list_hits(**kwargs)
-        hits += page["HITs"]
-        if not page.get("NextToken"):
-            return hits
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def table(db: str, sql: str, *args: Any) -> list[tuple]:
-    with psycopg.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 def test_interval_run_publishes_its_day_once(dag, source_db, mturk, clean_state) -> None:

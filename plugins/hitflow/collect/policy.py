@@ -112,3 +112,16 @@ def resolve_policy(params: dict[str, Any]) -> ReviewPolicy:
     if problems:
         raise ConfigError("invalid review parameters: " + "; ".join(problems))
     return ReviewPolicy(**known)
+
+
+#: The collect DAG's params: the review policy plus how hard to drive the API.
+COLLECT_PARAM_SPECS = REVIEW_PARAM_SPECS | {
+    "concurrency": {
+        "default": 8,
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 64,
+        "title": "API calls in flight per batch",
+        "description": "Concurrent MTurk calls while collecting one batch.",
+    },
+}
