@@ -24,8 +24,8 @@ from hit_service.clock import Clock, OffsetClock, SystemClock
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
 from hit_service.faults import FaultConfig, Faults
 from hit_service.models import MONEY_LIMIT, MTurkBackend, format_money
-from hit_service.pages import router as pages_router
 from hit_service.responses import CONTENT_TYPE, MTurkResponses, new_request_id
+from hit_service.site import router as site_router
 from hit_service.store import Store
 
 logger = logging.getLogger("hit_service")
@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return record
 
     keys = KeyRing(load_key)
+    sessions = identity.Sessions(b"")  # keyed from the database at startup
     responses = MTurkResponses(backend, faults, keys)
 
     @asynccontextmanager
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         if applied:
             logger.info("applied schema migrations %s", applied)
         await run_in_threadpool(identity.apply_keys, store, settings.requester_keys, settings.initial_balance)
+        sessions.rekey(await run_in_threadpool(identity.session_key, store))
         if settings.requester_keys:
             logger.info(
                 "requester keys from the environment: %s",
@@ -121,7 +123,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             return JSONResponse({"status": "error", "detail": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    app.include_router(pages_router(backend))
+    app.state.sessions = sessions
+    app.include_router(site_router(backend, settings, sessions))
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
     return app
@@ -203,6 +206,34 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyR
         await run_in_threadpool(identity.apply_keys, store, pair, settings.initial_balance, "test")
         keys.forget()
         return JSONResponse({"access_key_id": access_key, "requester_id": access_key})
+
+    @test.post("/workers")
+    async def add_worker(request: Request) -> JSONResponse:
+        """``{"name", "password", "locale"?}`` → a worker account (as ``worker add`` makes one)."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("name"), str)
+            or not isinstance(data.get("password"), str)
+        ):
+            return bad("name and password are required strings")
+        country, _, subdivision = str(data.get("locale") or "US").partition("-")
+        try:
+            created = await run_in_threadpool(
+                identity.add_worker,
+                store,
+                data["name"],
+                data["password"],
+                backend.clock.now(),
+                country,
+                subdivision or None,
+            )
+        except identity.IdentityError as exc:
+            return bad(str(exc))
+        return JSONResponse(created)
 
     @test.get("/clock")
     def get_clock() -> dict[str, Any]:

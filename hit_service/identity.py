@@ -89,6 +89,10 @@ class Sessions:
     def __init__(self, key: bytes) -> None:
         self._key = key
 
+    def rekey(self, key: bytes) -> None:
+        """Install the shared key (read from the database at startup)."""
+        self._key = key
+
     def _mac(self, text: str) -> str:
         digest = hmac.new(self._key, text.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")

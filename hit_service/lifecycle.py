@@ -541,12 +541,12 @@ class Lifecycle:
         expire_at = _ts(params["ExpireAt"])
         if expire_at < now:
             expire_at = now
-        if expire_at > now + timedelta(days=365):
-            raise RequestError("ExpireAt must be within 365 days from now.", PARAMETER_OUT_OF_RANGE)
         with self.store.transaction() as conn:
             hit = self._own_hit(conn, requester, params["HITId"], lock=True)
             if hit["status"] == "Disposed":
                 raise RequestError(f"HIT {hit['hit_id']} is Disposed.", INVALID_HIT_STATE)
+            if expire_at > now + timedelta(days=365):
+                raise RequestError("ExpireAt must be within 365 days from now.", PARAMETER_OUT_OF_RANGE)
             conn.execute(
                 "UPDATE mturk.hits SET expiration = %s, updated_at = %s WHERE hit_id = %s",
                 (expire_at, now, hit["hit_id"]),

@@ -31,6 +31,7 @@ from hit_service.exceptions import (
     RequestError,
 )
 from hit_service.lifecycle import Lifecycle
+from hit_service.quals import Qualifications, check_requirements
 from hit_service.rules import (  # noqa: F401 - re-exported for callers of models
     BASE_FEE_RATE,
     CENT,
@@ -57,6 +58,7 @@ from hit_service.rules import (  # noqa: F401 - re-exported for callers of model
     status_sql,
 )
 from hit_service.store import Row, Store
+from hit_service.workers import WorkerSite
 
 OPERATIONS = (
     "AcceptQualificationRequest",
@@ -120,7 +122,7 @@ def _insufficient_funds(cost: Decimal, reward: Decimal, max_assignments: int, ba
 # -- the backend ---------------------------------------------------------------------------------
 
 
-class MTurkBackend(Lifecycle):
+class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
     """The requester API's state machine; one per process, safe to share between threads."""
 
     def __init__(self, store: Store, clock: Clock, layouts_dir: Path, initial_balance: Decimal) -> None:
@@ -179,6 +181,7 @@ class MTurkBackend(Lifecycle):
         """Register a HIT type; the same properties from the same requester give the same ID."""
         row = self._hit_type_row(requester, params, self.clock.now())
         with self.store.transaction() as conn:
+            check_requirements(conn, row["qualification_requirements"])
             stored = self.store.upsert_hit_type(conn, row)
         return {"HITTypeId": stored["hit_type_id"]}
 
@@ -254,6 +257,7 @@ class MTurkBackend(Lifecycle):
                 if existing is not None:
                     raise RequestError(f'The HIT with ID "{existing}" already exists.', HIT_ALREADY_EXISTS)
             if new_hit_type is not None:
+                check_requirements(conn, new_hit_type["qualification_requirements"])
                 hit_type = self.store.upsert_hit_type(conn, new_hit_type)
             assert hit_type is not None
             row = self.store.insert_hit(

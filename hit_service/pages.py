@@ -1,4 +1,4 @@
-"""HTML pages for people: the HIT list and a worker's-eye preview of one HIT.
+"""Operator HTML pages: the HIT list and a preview of one HIT (routes in ``site``, behind the operator password).
 
 The pages show every requester's HITs (this is the operator's view of a local service, not
 MTurk's per-requester UI). Every value is HTML-escaped; HIT content, which is the requester's
@@ -13,8 +13,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import HTTPException
+from fastapi.responses import HTMLResponse
 
 from hit_service import questions
 from hit_service.models import MTurkBackend, format_money
@@ -130,22 +130,3 @@ def preview_page(backend: MTurkBackend, hit_id: str) -> HTMLResponse:
         f"{content}"
     )
     return _page(f"Preview: {row['title']}", body)
-
-
-def router(backend: MTurkBackend) -> APIRouter:
-    """The pages' routes, bound to one backend."""
-    pages = APIRouter()
-
-    @pages.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/hits", status_code=303)
-
-    @pages.get("/hits", response_class=HTMLResponse)
-    def hits(offset: int = Query(0, ge=0), limit: int = Query(PAGE_SIZE, ge=1, le=500)) -> HTMLResponse:
-        return hits_page(backend, offset, limit)
-
-    @pages.get("/hits/{hit_id}/preview", response_class=HTMLResponse)
-    def preview(hit_id: str) -> HTMLResponse:
-        return preview_page(backend, hit_id)
-
-    return pages

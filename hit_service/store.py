@@ -514,13 +514,14 @@ class Store:
         """The requester's HITs in (creation_time, hit_id) order, strictly after ``after``."""
         if after is None:
             cur = conn.execute(
-                """SELECT * FROM mturk.hits WHERE requester = %s
+                """SELECT * FROM mturk.hits WHERE requester = %s AND status <> 'Disposed'
                    ORDER BY creation_time, hit_id LIMIT %s""",
                 (requester, limit),
             )
         else:
             cur = conn.execute(
-                """SELECT * FROM mturk.hits WHERE requester = %s AND (creation_time, hit_id) > (%s, %s)
+                """SELECT * FROM mturk.hits WHERE requester = %s AND status <> 'Disposed'
+                   AND (creation_time, hit_id) > (%s, %s)
                    ORDER BY creation_time, hit_id LIMIT %s""",
                 (requester, after[0], after[1], limit),
             )

@@ -8,6 +8,7 @@ shared state, so they can run in any order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,15 @@ import pytest
 
 from hit_service.launcher import ServiceProcess, start_service
 from tests import pg
-from tests.hit_service.helpers import ACCESS_KEY, LAYOUT_HTML, LAYOUT_ID, SECRET_KEY, make_client, new_access_key
+from tests.hit_service.helpers import (
+    ACCESS_KEY,
+    LAYOUT_HTML,
+    LAYOUT_ID,
+    OPERATOR_PASSWORD,
+    SECRET_KEY,
+    make_client,
+    new_access_key,
+)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +55,7 @@ def service(db_url: str, layouts_dir: Path, tmp_path_factory: pytest.TempPathFac
         db_url,
         test_mode=True,
         requester_keys={ACCESS_KEY: SECRET_KEY},
-        extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)},
+        extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir), "HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD": OPERATOR_PASSWORD},
         log_path=log,
     ) as svc:
         yield svc
@@ -83,6 +92,13 @@ def http(service: ServiceProcess) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def operator(service: ServiceProcess) -> Iterator[httpx.Client]:
+    """HTTP to the service signed in as the operator (HTTP Basic auth)."""
+    with httpx.Client(base_url=service.url, timeout=10, auth=("operator", OPERATOR_PASSWORD)) as session:
+        yield session
+
+
+@pytest.fixture
 def faults(http: httpx.Client) -> Iterator[Callable[..., dict[str, Any]]]:
     """``faults(**config)`` replaces the fault configuration; cleared again after the test."""
 
@@ -100,3 +116,37 @@ def db(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     """A direct connection to the service's database, for checks and time travel."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def new_worker(http: httpx.Client) -> Callable[..., dict[str, str]]:
+    """``new_worker(locale="US")`` → a fresh worker account: {worker_id, name, password, locale}."""
+
+    def factory(locale: str = "US") -> dict[str, str]:
+        name = "w-" + new_access_key()[4:].lower()
+        password = "pw-" + name
+        response = http.post("/_test/workers", json={"name": name, "password": password, "locale": locale})
+        response.raise_for_status()
+        return {**response.json(), "password": password}
+
+    return factory
+
+
+@pytest.fixture
+def advance(http: httpx.Client) -> Callable[[float], None]:
+    """``advance(seconds)`` moves the service's clock forward."""
+
+    def move(seconds: float) -> None:
+        http.post("/_test/clock", json={"advance_seconds": seconds}).raise_for_status()
+
+    return move
+
+
+@pytest.fixture
+def service_now(http: httpx.Client) -> Callable[[], datetime]:
+    """``service_now()``: the service's clock (tests may have moved it ahead of the machine's)."""
+
+    def now() -> datetime:
+        return datetime.fromisoformat(http.get("/_test/clock").json()["now"])
+
+    return now

@@ -12,6 +12,7 @@ from botocore.config import Config
 
 ACCESS_KEY = "AKIAHITFLOWTEST00001"
 SECRET_KEY = "x" * 40
+OPERATOR_PASSWORD = "operator-test-password"
 LAYOUT_ID = "3TESTAGELAYOUT0000000000000001"
 LAYOUT_HTML = """<!DOCTYPE html>
 <html><body>

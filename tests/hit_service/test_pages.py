@@ -14,15 +14,28 @@ pytestmark = pytest.mark.integration
 EVIL = "<script>alert('x')</script>"
 
 
-def test_root_redirects_to_hits(http: httpx.Client) -> None:
+def test_root_redirects_to_the_worker_site(http: httpx.Client) -> None:
     response = http.get("/", follow_redirects=False)
     assert response.status_code in (302, 303, 307)
-    assert response.headers["location"] == "/hits"
+    assert response.headers["location"] == "/worker"
+    assert http.get("/worker", follow_redirects=False).headers["location"].startswith("/worker/login")
 
 
-def test_hits_page_lists_and_escapes(http: httpx.Client, client: Any) -> None:
+def test_operator_pages_need_the_password(http: httpx.Client, operator: httpx.Client, client: Any) -> None:
+    client.create_hit(**hit_args(Title="Operator sees this"))
+    for path in ("/operator", "/hits"):
+        refused = http.get(path)
+        assert refused.status_code == 401 and "Basic" in refused.headers["www-authenticate"]
+        assert http.get(path, auth=("operator", "wrong")).status_code == 401
+    page = operator.get("/operator")
+    assert page.status_code == 200
+    assert "Operator sees this" in page.text and "AKIAHITFLOWTEST00001" in page.text
+    assert "x" * 40 not in page.text  # never a secret
+
+
+def test_hits_page_lists_and_escapes(operator: httpx.Client, client: Any) -> None:
     hit = client.create_hit(**hit_args(Title=f"Age {EVIL}", RequesterAnnotation=f"BatchId:1;{EVIL}"))["HIT"]
-    page = http.get("/hits")
+    page = operator.get("/hits")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     text = page.text
@@ -32,23 +45,23 @@ def test_hits_page_lists_and_escapes(http: httpx.Client, client: Any) -> None:
     assert "$0.10" in text and "Assignable" in text
     # newest first
     newer = client.create_hit(**hit_args(Title="Newest"))["HIT"]["HITId"]
-    text = http.get("/hits").text
+    text = operator.get("/hits").text
     assert text.index(newer) < text.index(hit["HITId"])
 
 
-def test_hits_page_pages(http: httpx.Client, client: Any) -> None:
+def test_hits_page_pages(operator: httpx.Client, client: Any) -> None:
     client.create_hit(**hit_args())
     client.create_hit(**hit_args())
-    first = http.get("/hits", params={"limit": 1}).text
+    first = operator.get("/hits", params={"limit": 1}).text
     assert "offset=1&amp;limit=1" in first and "older" in first
-    second = http.get("/hits", params={"limit": 1, "offset": 1}).text
+    second = operator.get("/hits", params={"limit": 1, "offset": 1}).text
     assert "newer" in second
-    assert http.get("/hits", params={"limit": 0}).status_code == 422
+    assert operator.get("/hits", params={"limit": 0}).status_code == 422
 
 
-def test_preview_html_question_is_sandboxed(http: httpx.Client, client: Any) -> None:
+def test_preview_html_question_is_sandboxed(operator: httpx.Client, client: Any) -> None:
     hit = client.create_hit(**hit_args(Title=EVIL, Question=html_question(f"<p>{EVIL}</p>", height=333)))["HIT"]
-    page = http.get(f"/hits/{hit['HITId']}/preview")
+    page = operator.get(f"/hits/{hit['HITId']}/preview")
     assert page.status_code == 200
     text = page.text
     assert "<script>" not in text
@@ -58,7 +71,7 @@ def test_preview_html_question_is_sandboxed(http: httpx.Client, client: Any) -> 
     assert "srcdoc='" in text and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
 
 
-def test_preview_layout_shows_escaped_parameters(http: httpx.Client, client: Any) -> None:
+def test_preview_layout_shows_escaped_parameters(operator: httpx.Client, client: Any) -> None:
     type_id = client.create_hit_type(Title="Layout", Description="d", Reward="0.05", AssignmentDurationInSeconds=60)[
         "HITTypeId"
     ]
@@ -71,7 +84,7 @@ def test_preview_layout_shows_escaped_parameters(http: httpx.Client, client: Any
             {"Name": "image_url", "Value": "https://img.example.org/1.jpg"},
         ],
     )["HIT"]
-    text = http.get(f"/hits/{hit['HITId']}/preview").text
+    text = operator.get(f"/hits/{hit['HITId']}/preview").text
     assert "<script>" not in text
     assert LAYOUT_ID in text
     # The value was escaped into the layout, and the layout escaped again into srcdoc.
@@ -79,14 +92,14 @@ def test_preview_layout_shows_escaped_parameters(http: httpx.Client, client: Any
     assert "https://img.example.org/1.jpg" in text
 
 
-def test_preview_external_question(http: httpx.Client, client: Any) -> None:
+def test_preview_external_question(operator: httpx.Client, client: Any) -> None:
     hit = client.create_hit(**hit_args(Question=external_question("https://example.org/task?x=1")))["HIT"]
-    text = http.get(f"/hits/{hit['HITId']}/preview").text
+    text = operator.get(f"/hits/{hit['HITId']}/preview").text
     assert (
         f"src='https://example.org/task?x=1&amp;assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&amp;hitId={hit['HITId']}'"
         in text
     )
 
 
-def test_preview_unknown_hit(http: httpx.Client) -> None:
-    assert http.get("/hits/3NOSUCHHIT/preview").status_code == 404
+def test_preview_unknown_hit(operator: httpx.Client) -> None:
+    assert operator.get("/hits/3NOSUCHHIT/preview").status_code == 404
