@@ -15,7 +15,7 @@ import requests
 
 _CSRF = re.compile(r"name='csrf' value='([^']*)'")
 _WORK_LINK = re.compile(r"href='/work/([A-Z0-9]+)'")
-_ERROR = re.compile(r"<p class='error'>(.*?)</p>", re.DOTALL)
+_ERROR = re.compile(r"class='error'>(.*?)</(?:p|span)>", re.DOTALL)
 
 
 class CrowdError(RuntimeError):
