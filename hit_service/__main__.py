@@ -41,13 +41,13 @@ def serve(settings: Settings) -> int:
             port=settings.port,
             workers=settings.workers,
             log_level="info",
-            access_log=False,
+            access_log=settings.access_log,
         )
         return 0
     from hit_service.app import create_app
 
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=settings.access_log)
     return 0
 
 

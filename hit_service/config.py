@@ -47,6 +47,7 @@ class Settings:
     public_url: str = ""
     workers: int = 1
     rate_limit_per_second: float = 0.0
+    access_log: bool = True
 
     @property
     def base_url(self) -> str:
@@ -108,6 +109,7 @@ class Settings:
             public_url=public_url,
             workers=_int(env, "HITFLOW_HIT_SERVICE_WORKERS", 1, 1, 64),
             rate_limit_per_second=rate_limit,
+            access_log=env.get("HITFLOW_HIT_SERVICE_ACCESS_LOG", "1").strip().lower() in _TRUE,
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -57,7 +58,7 @@ from hit_service.rules import (  # noqa: F401 - re-exported for callers of model
     new_id,
     status_sql,
 )
-from hit_service.store import Row, Store
+from hit_service.store import GroupCommit, Row, Store
 from hit_service.workers import WorkerSite
 
 OPERATIONS = (
@@ -103,6 +104,9 @@ OPERATIONS = (
 )
 
 
+HIT_TYPE_CACHE_SIZE = 10_000
+
+
 def _snake(operation: str) -> str:
     """The method name boto3 gives an operation: ``ListHITs`` → ``list_hits``."""
     return xform_name(operation)
@@ -130,6 +134,17 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self.clock = clock
         self.layouts_dir = layouts_dir
         self.initial_balance = initial_balance
+        self._groups: dict[str, GroupCommit] = {}
+        self._hit_types: dict[str, Row] = {}
+        self._groups_lock = threading.Lock()
+
+    def _group(self, requester: str) -> GroupCommit:
+        """The requester's group committer (one per requester: a batch locks one account row)."""
+        group = self._groups.get(requester)
+        if group is None:
+            with self._groups_lock:
+                group = self._groups.setdefault(requester, GroupCommit(self.store))
+        return group
 
     def handlers(self) -> dict[str, Any]:
         """Operation name → ``handler(requester, params)`` for every implemented operation."""
@@ -196,8 +211,15 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
     def create_hit_with_hit_type(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """CreateHITWithHITType: a HIT of an existing HIT type of this requester."""
         now = self.clock.now()
-        with self.store.transaction() as conn:
-            hit_type = self.store.get_hit_type(conn, params["HITTypeId"])
+        hit_type = self._hit_types.get(params["HITTypeId"])
+        if hit_type is None:
+            with self.store.transaction() as conn:
+                hit_type = self.store.get_hit_type(conn, params["HITTypeId"])
+            if hit_type is not None:
+                # HIT types never change once made, so every process may keep them.
+                if len(self._hit_types) >= HIT_TYPE_CACHE_SIZE:
+                    self._hit_types.clear()
+                self._hit_types[hit_type["hit_type_id"]] = hit_type
         if hit_type is None or hit_type["requester"] != requester:
             raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
         return self._create(requester, params, now, hit_type=hit_type)
@@ -249,7 +271,24 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
             raise _insufficient_funds(cost, reward, max_assignments, None)
         token = params.get("UniqueRequestToken")
         hit_id = new_id()
-        with self.store.transaction() as conn:
+        values = {
+            "hit_id": hit_id,
+            "requester": requester,
+            "max_assignments": max_assignments,
+            "lifetime_seconds": params["LifetimeInSeconds"],
+            "creation_time": now,
+            "expiration": now + timedelta(seconds=params["LifetimeInSeconds"]),
+            "requester_annotation": params.get("RequesterAnnotation"),
+            "assignment_review_policy": params.get("AssignmentReviewPolicy"),
+            "hit_review_policy": params.get("HITReviewPolicy"),
+            "unique_request_token": token,
+            "cost": cost,
+            "updated_at": now,
+            **content,
+        }
+
+        def write(conn: Any) -> Row:
+            chosen = hit_type
             if token is not None:
                 existing = self.store.claim_request_token(
                     conn, requester, token, hit_id, now, now - REQUEST_TOKEN_WINDOW
@@ -258,39 +297,30 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
                     raise RequestError(f'The HIT with ID "{existing}" already exists.', HIT_ALREADY_EXISTS)
             if new_hit_type is not None:
                 check_requirements(conn, new_hit_type["qualification_requirements"])
-                hit_type = self.store.upsert_hit_type(conn, new_hit_type)
-            assert hit_type is not None
-            row = self.store.insert_hit(
+                chosen = self.store.upsert_hit_type(conn, new_hit_type)
+            assert chosen is not None
+            row = self.store.insert_hit_and_debit(
                 conn,
                 {
-                    "hit_id": hit_id,
-                    "hit_type_id": hit_type["hit_type_id"],
-                    "requester": requester,
-                    "hit_group_id": hit_type["hit_group_id"],
-                    "title": hit_type["title"],
-                    "description": hit_type["description"],
-                    "keywords": hit_type["keywords"],
-                    "reward": hit_type["reward"],
-                    "assignment_duration_seconds": hit_type["assignment_duration_seconds"],
-                    "auto_approval_delay_seconds": hit_type["auto_approval_delay_seconds"],
-                    "qualification_requirements": hit_type["qualification_requirements"],
-                    "max_assignments": max_assignments,
-                    "lifetime_seconds": params["LifetimeInSeconds"],
-                    "creation_time": now,
-                    "expiration": now + timedelta(seconds=params["LifetimeInSeconds"]),
-                    "requester_annotation": params.get("RequesterAnnotation"),
-                    "assignment_review_policy": params.get("AssignmentReviewPolicy"),
-                    "hit_review_policy": params.get("HITReviewPolicy"),
-                    "unique_request_token": token,
-                    "cost": cost,
-                    "updated_at": now,
-                    **content,
+                    **values,
+                    "hit_type_id": chosen["hit_type_id"],
+                    "hit_group_id": chosen["hit_group_id"],
+                    "title": chosen["title"],
+                    "description": chosen["description"],
+                    "keywords": chosen["keywords"],
+                    "reward": chosen["reward"],
+                    "assignment_duration_seconds": chosen["assignment_duration_seconds"],
+                    "auto_approval_delay_seconds": chosen["auto_approval_delay_seconds"],
+                    "qualification_requirements": chosen["qualification_requirements"],
                 },
             )
-            # Debit last: it locks the account row, which serializes this requester's creates.
-            if self.store.debit(conn, requester, cost, kind="hit", now=now, hit_id=hit_id) is None:
+            if row is None:
                 balance = self.store.balance(conn, requester) or Decimal(0)
                 raise _insufficient_funds(cost, reward, max_assignments, balance)
+            return row
+
+        # Without a token or a new HIT type, ``write`` is one statement: no savepoint needed.
+        row = self._group(requester).run(write, atomic=token is None and new_hit_type is None)
         return {"HIT": self.hit_dict(row)}
 
     # GetHIT / ListHITs ---------------------------------------------------------------------
