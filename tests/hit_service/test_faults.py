@@ -137,3 +137,29 @@ def test_reset(http: httpx.Client, client: Any, faults: Any) -> None:
     assert client.list_hits()["NumResults"] == 0
     assert http.get("/_test/faults").json()["latency_ms"] == 0
     assert client.get_account_balance()["AvailableBalance"] == "10000.00"
+
+
+def test_rate_limit_per_requester(client_factory: Any, faults: Any) -> None:
+    faults(rate_limit_per_second=2)
+    limited = client_factory(retries=False)
+    other = client_factory(retries=False)
+    outcomes = []
+    for _ in range(6):
+        try:
+            limited.get_account_balance()
+            outcomes.append("ok")
+        except ClientError as exc:
+            assert exc.response["Error"] == {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+            outcomes.append("throttled")
+    assert outcomes[:2] == ["ok", "ok"] and "throttled" in outcomes
+    other.get_account_balance()  # each requester has its own bucket
+    patient = client_factory(attempts=8)
+    for _ in range(4):
+        patient.get_account_balance()  # botocore retries ThrottlingException with back-off
+
+
+def test_clock_endpoint(http: httpx.Client) -> None:
+    before = http.get("/_test/clock").json()
+    moved = http.post("/_test/clock", json={"advance_seconds": 5}).json()
+    assert moved["offset_seconds"] == pytest.approx(before["offset_seconds"] + 5)
+    assert http.post("/_test/clock", json={"advance_seconds": "x"}).status_code == 400

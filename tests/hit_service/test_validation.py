@@ -161,3 +161,16 @@ def test_operation_without_input_rejects_members() -> None:
 def test_long_values_are_truncated_in_messages() -> None:
     error = rejects("CreateHIT", hit_args(Reward="9" * 500 + "x"))
     assert len(error.message) < 400
+
+
+def test_every_operation_has_a_handler() -> None:
+    from decimal import Decimal
+    from pathlib import Path
+
+    from hit_service.clock import SystemClock
+    from hit_service.models import MTurkBackend
+
+    backend = MTurkBackend(None, SystemClock(), Path("."), Decimal("1"))  # type: ignore[arg-type]
+    from hit_service.validation import operation_names
+
+    assert sorted(backend.handlers()) == sorted(operation_names())
