@@ -45,6 +45,10 @@ class PublishError(RuntimeError):
     """A row's HIT could not be created after every retry; the task fails and is retried."""
 
 
+class RowSkipped(PublishError):
+    """A row the chunk did not attempt because it can no longer record HITs."""
+
+
 def request_token(batch_id: uuid.UUID | str, row_id: int) -> str:
     """Deterministic UniqueRequestToken (≤ 64 chars) for one row of one batch."""
     digest = hashlib.sha256(f"{batch_id}:{row_id}".encode()).hexdigest()[:48]
@@ -145,6 +149,7 @@ class ChunkPublisher:
         self.backoff = backoff or Backoff()
         self._db_lock = threading.Lock()
         self._stats_lock = threading.Lock()
+        self._db_lost = threading.Event()  # once hitflow cannot record HITs, stop creating them
 
     def hit_request(self, row_id: int, person_id: str, image_url: str) -> dict[str, Any]:
         """The CreateHITWithHITType arguments for one row."""
@@ -206,9 +211,16 @@ class ChunkPublisher:
             with self._stats_lock:
                 result.quarantined += 1
             return None
+        if self._db_lost.is_set():
+            raise RowSkipped(f"row {row_id} not attempted: the database connection was lost earlier in the chunk")
         hit_id, outcome = self._create(request, result)
-        with self._db_lock:
-            store.record_hit(self.conn, self.batch_id, row_id, hit_id, self.hit_type_id, outcome)
+        try:
+            with self._db_lock:
+                store.record_hit(self.conn, self.batch_id, row_id, hit_id, self.hit_type_id, outcome)
+        except Exception:
+            # The HIT exists but is not recorded: the retry's UniqueRequestToken recovers it.
+            self._db_lost.set()
+            raise
         with self._stats_lock:
             if outcome == "created":
                 result.created += 1
@@ -242,7 +254,10 @@ class ChunkPublisher:
             result.retries,
         )
         if errors:
+            skipped = sum(isinstance(err, RowSkipped) for err in errors)
+            failed = [err for err in errors if not isinstance(err, RowSkipped)] or errors
+            note = f" ({skipped} not attempted after the database connection was lost)" if skipped else ""
             raise PublishError(
-                f"chunk {chunk_no}: {len(errors)} of {len(rows)} rows failed, first error: {errors[0]!r}"
-            ) from errors[0]
+                f"chunk {chunk_no}: {len(errors)} of {len(rows)} rows failed{note}, first error: {failed[0]!r}"
+            ) from failed[0]
         return result
