@@ -130,6 +130,20 @@ def run(
                     if started >= state["measure_from"]:
                         mine.append(time.perf_counter() - started)
 
+            def cpu_seconds(pid: int) -> float:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                except (OSError, ValueError, IndexError):
+                    return float("nan")
+
+            def service_cpu() -> float:
+                pids = [service.pid]
+                children = Path(f"/proc/{service.pid}/task/{service.pid}/children")
+                if children.exists():
+                    pids += [int(p) for p in children.read_text().split()]
+                return sum(cpu_seconds(p) for p in pids)
+
             pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
             for thread in pool:
                 thread.start()
@@ -137,8 +151,12 @@ def run(
             state["measure_from"] = now + warmup_seconds
             state["stop_at"] = now + warmup_seconds + seconds
             barrier.wait()
+            time.sleep(warmup_seconds)
+            cpu_before, client_before = service_cpu(), time.process_time()
             for thread in pool:
                 thread.join()
+            cpu_service = service_cpu() - cpu_before
+            cpu_client = time.process_time() - client_before
             measured_window = seconds
             merged = sorted(x for values in latencies for x in values)
             with psycopg.connect(db_url) as conn:
@@ -153,6 +171,8 @@ def run(
                 "p50_ms": round(_percentile(merged, 0.50) * 1000, 2),
                 "p99_ms": round(_percentile(merged, 0.99) * 1000, 2),
                 "errors": sum(errors),
+                "service_cpu_ms_per_call": round(cpu_service * 1000 / max(len(merged), 1), 3),
+                "client_cpu_ms_per_call": round(cpu_client * 1000 / max(len(merged), 1), 3),
                 "hits_in_database": int(row[0]) if row else 0,
                 "cpus": os.cpu_count(),
                 "load_average_1m": round(os.getloadavg()[0], 2),
