@@ -122,15 +122,20 @@ def airflow_env(
     }
 
 
-def run_publish(env: dict[str, str], logical_date: str | None, conf: dict[str, Any], log: Path) -> dict[str, Any]:
-    """Run the DAG once with dag.test() in a child process (its logs go to ``log``)."""
+def run_dag(
+    env: dict[str, str], dag_id: str, logical_date: str | None, conf: dict[str, Any], log: Path
+) -> dict[str, Any]:
+    """Run a DAG once with dag.test() in a child process (its logs go to ``log``)."""
     out = log.with_suffix(".json")
+    out.unlink(missing_ok=True)
     cmd = [
         sys.executable,
         "-m",
         "scripts.demo",
         "--run-dag",
         logical_date or "manual",
+        "--dag-id",
+        dag_id,
         "--conf",
         json.dumps(conf),
         "--out",
@@ -140,22 +145,28 @@ def run_publish(env: dict[str, str], logical_date: str | None, conf: dict[str, A
         code = subprocess.call(cmd, cwd=REPO, env=os.environ | env, stdout=sink, stderr=subprocess.STDOUT)
     result = json.loads(out.read_text()) if out.exists() else {"state": "failed", "summary": None}
     if code != 0 or result["state"] != "success":
-        raise SystemExit(f"mturk_publish_hits failed ({result['state']}); see {log}")
+        raise SystemExit(f"{dag_id} failed ({result['state']}); see {log}")
     return result["summary"]
 
 
-def _run_dag_here(logical_date: str, conf: dict[str, Any], out: Path) -> None:
+def run_publish(env: dict[str, str], logical_date: str | None, conf: dict[str, Any], log: Path) -> dict[str, Any]:
+    return run_dag(env, "mturk_publish_hits", logical_date, conf, log)
+
+
+def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Path) -> None:
     """Child-process side of :func:`run_publish`: migrate, run, write the summary."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.utils import db
     from airflow.utils.session import create_session
 
+    from hitflow.collect.policy import COLLECT_PARAM_SPECS
     from hitflow.publish.config import PARAM_SPECS
 
     db.initdb()
-    dag = DagBag(dag_folder=str(REPO / "dags" / "mturk_publish_hits.py")).dags["mturk_publish_hits"]
-    full_conf = {name: spec["default"] for name, spec in PARAM_SPECS.items()} | conf
+    dag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py")).dags[dag_id]
+    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}[dag_id]
+    full_conf = {name: spec["default"] for name, spec in specs.items()} | conf
     date = None if logical_date == "manual" else datetime.fromisoformat(logical_date)
     dr = dag.test(logical_date=date, run_conf=full_conf)
     with create_session() as session:
@@ -166,6 +177,49 @@ def _run_dag_here(logical_date: str, conf: dict[str, Any], out: Path) -> None:
         )
     summary = XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
     out.write_text(json.dumps({"state": str(dr.state), "run_id": dr.run_id, "summary": summary}, default=str))
+
+
+COLLECT_CONF = {
+    "bonus_amount": "0.02",
+    "bonus_tolerance_years": 3,
+    "block_rejection_rate": 0.5,
+    "block_min_assignments": 6,
+}
+
+
+def print_collection(summary: dict[str, Any], source_url: str) -> None:
+    """What mturk_collect_results did, and the aggregated age of every image so far."""
+    import psycopg
+
+    print("\n== mturk_collect_results")
+    print(
+        f"   assignments      {summary['assignments_seen']} seen, {summary['approved']} approved, "
+        f"{summary['rejected']} rejected ({summary['flagged']} answers flagged invalid), "
+        f"{summary['already_reviewed']} already reviewed"
+    )
+    print(
+        f"   bonuses          {summary['bonuses']}    HITs disposed {summary['hits_disposed']}    "
+        f"workers blocked {len(summary['blocked'])}"
+    )
+    for batch in summary["batches"]:
+        state = "complete" if batch["complete"] else "still open"
+        print(f"   batch {batch['batch_id']} is {state}; report {batch['report']}")
+    with psycopg.connect(source_url) as conn:
+        rows = conn.execute(
+            """SELECT r.row_id, r.person_id, r.median_age, r.mad_years, r.answers, r.agreement
+                 FROM hitflow.results r ORDER BY r.row_id"""
+        ).fetchall()
+        money = conn.execute(
+            """SELECT count(*) FILTER (WHERE a.review_action = 'approve'), coalesce(sum(a.bonus_amount), 0)
+                 FROM hitflow.assignments a"""
+        ).fetchone()
+    print(f"\n== Aggregated ages ({len(rows)} images; median of the workers' guesses, MAD, answers)")
+    for row_id, person_id, median, mad, answers, agreement in rows:
+        flag = "" if agreement else "   (workers disagree)"
+        print(
+            f"   row {row_id:>3}  {person_id:<8} {float(median):>5.1f} years  MAD {float(mad):>4.1f}  n={answers}{flag}"
+        )
+    print(f"   paid so far      {money[0]} approved assignments, ${money[1]:.2f} in bonuses (fees in the reports)")
 
 
 def print_run(title: str, summary: dict[str, Any]) -> None:
@@ -198,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stop", action="store_true", help="stop the HIT service the demo started")
     parser.add_argument("--hit-service-foreground", action="store_true", help="run the HIT service in the foreground")
     parser.add_argument("--run-dag", help=argparse.SUPPRESS)
+    parser.add_argument("--dag-id", default="mturk_publish_hits", help=argparse.SUPPRESS)
     parser.add_argument("--conf", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -205,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     state.mkdir(parents=True, exist_ok=True)
 
     if args.run_dag:
-        _run_dag_here(args.run_dag, json.loads(args.conf), Path(args.out))
+        _run_dag_here(args.dag_id, args.run_dag, json.loads(args.conf), Path(args.out))
         return
     if args.stop:
         from hit_service.launcher import stop_pid
@@ -244,6 +299,14 @@ def main(argv: list[str] | None = None) -> None:
     print_run("Scheduled-style run for the data interval ending " + DEMO_INTERVAL_END, interval)
     manual = run_publish(env, None, {"mode": "both"}, log)
     print_run("Manual run (no data interval: every pending row)", manual)
+
+    from scripts.simulated_crowd import answer_open_hits, ensure_workers
+
+    crowd = answer_open_hits(url, source_url, ensure_workers(service_url, state))
+    print(f"\n== Simulated crowd ({len(ensure_workers(service_url, state))} workers, through the worker site's forms)")
+    print(f"   {crowd['answers']} answers submitted to {crowd['hits']} open HITs")
+    collected = run_dag(env, "mturk_collect_results", None, COLLECT_CONF, log)
+    print_collection(collected, source_url)
 
     print(f"""
 == Look at the HITs
