@@ -17,7 +17,9 @@ For each open batch (one mapped task per batch):
    answer count and an agreement flag per image, in `hitflow.results`.
 4. **Bonus** (optional `bonus_amount`) — for answers within `bonus_tolerance_years` of the
    median; idempotent through a `UniqueRequestToken` per assignment.
-5. **Close** — HITs whose work is all in and reviewed are expired, then deleted; a batch whose
+5. **Close** — a HIT whose work is all in and reviewed but that rejections left short of
+   `min_answers` valid answers gets up to `max_extra_assignments` more
+   (`CreateAdditionalAssignmentsForHIT`); otherwise it is expired, then deleted. A batch whose
    HITs are all disposed of becomes `complete`.
 
 Then workers past `block_rejection_rate` are blocked (once), a per-batch HTML report with a
@@ -144,6 +146,7 @@ def mturk_collect_results() -> None:
                 "results",
                 "bonuses",
                 "hits_disposed",
+                "hits_extended",
             )
         }
         complete = [o["batch_id"] for o in outcomes if o["complete"]]

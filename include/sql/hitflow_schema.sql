@@ -60,6 +60,8 @@ ALTER TABLE hitflow.batches ADD CONSTRAINT batches_status_check
     CHECK (status IN ('open', 'published', 'exported', 'refused', 'dry_run', 'complete'));
 ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS hit_status text;
 ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS disposed_at timestamptz;
+-- Assignments added by CreateAdditionalAssignmentsForHIT when rejections left a HIT short.
+ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS extra_assignments integer NOT NULL DEFAULT 0;
 
 -- One row per assignment, upserted on every collection run (the service's state is the truth;
 -- hitflow keeps its review decisions and bonuses so a re-run never approves or pays twice).

@@ -149,3 +149,23 @@ def test_money_spent_matches_the_service_balance(dag, collect_dag, source_db, hi
     assert spent == Decimal("0.48")
     with open(summary["batches"][0]["report"]) as f:
         assert "$0.48" in f.read()
+
+
+def test_a_hit_left_short_by_rejections_gets_more_assignments(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state
+) -> None:
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    run(dag, None, max_assignments=3)
+    hit_id = hit_of_row(source_db, 1)
+    add_workers(hit_service, "jo", "kim", "lee", "max")
+    for worker, age in (("jo", "30"), ("kim", "nonsense"), ("lee", "31")):
+        answer(hit_service, worker, hit_id, age)
+
+    state, summary = run(collect_dag, None, min_answers=3)
+    assert state == "success" and summary["rejected"] == 1 and summary["hits_extended"] == 1
+    assert mturk.get_hit(HITId=hit_id)["HIT"]["MaxAssignments"] == 4 and summary["complete"] == []
+
+    answer(hit_service, "max", hit_id, "32")
+    state, summary = run(collect_dag, None, min_answers=3)
+    assert state == "success" and summary["approved"] == 1 and summary["complete"]
+    assert table(source_db, "SELECT median_age::float, answers FROM hitflow.results") == [(31.0, 3)]

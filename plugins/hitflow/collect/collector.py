@@ -49,6 +49,7 @@ class BatchOutcome:
     results: int = 0
     bonuses: int = 0
     hits_disposed: int = 0
+    hits_extended: int = 0
     complete: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,23 +177,46 @@ class BatchCollector:
 
         outcome.bonuses += sum(self._parallel(self._db(store.bonus_candidates, batch_id), one))
 
+    def _extend_if_short(self, hit_id: str, info: dict[str, Any]) -> bool:
+        """Ask for more assignments when rejections left the HIT short of ``min_answers``."""
+        valid, extra = self._db(store.hit_answers, hit_id)
+        missing = self.policy.min_answers - valid
+        room = self.policy.max_extra_assignments - extra
+        current = info["MaxAssignments"]
+        if current < 10:
+            room = min(room, 9 - current)  # MTurk refuses to take a HIT from < 10 to >= 10 assignments
+        count = min(missing, room)
+        if count <= 0:
+            return False
+        token = f"hitflow-extra-{hashlib.sha256(hit_id.encode()).hexdigest()[:32]}-{extra + count}"
+        try:
+            self.mturk.create_additional_assignments_for_hit(hit_id, count, token)
+        except Exception:
+            if self.mturk.get_hit(hit_id)["MaxAssignments"] < current + count:
+                raise
+            log.info("HIT %s was already extended; recording it", hit_id)
+        self._db(store.add_extra_assignments, hit_id, count)
+        return True
+
     def close_hits(self, batch_id: uuid.UUID, outcome: BatchOutcome) -> None:
-        """Expire, then delete, every HIT whose work is all in and reviewed."""
+        """Expire, then delete, every HIT whose work is all in and reviewed (extending short ones first)."""
         now = datetime.now(UTC)
 
-        def one(hit: tuple[str, int]) -> bool:
+        def one(hit: tuple[str, int]) -> str:
             hit_id, _ = hit
             info = self.mturk.get_hit(hit_id)
             if info["HITStatus"] == "Disposed":
                 self._db(store.mark_disposed, hit_id, "Disposed")
-                return True
+                return "disposed"
             seen, reviewed = self._db(store.reviewed_count, hit_id)
             expired = info["Expiration"] <= now
             all_in = info.get("NumberOfAssignmentsPending", 0) == 0 and (
                 info.get("NumberOfAssignmentsAvailable", 0) == 0 or expired
             )
             if not all_in or seen != reviewed:
-                return False
+                return "open"
+            if not expired and self._extend_if_short(hit_id, info):
+                return "extended"
             if not expired:
                 self.mturk.update_expiration_for_hit(hit_id, EXPIRE_NOW)
             try:
@@ -201,9 +225,11 @@ class BatchCollector:
                 if self.mturk.get_hit(hit_id)["HITStatus"] != "Disposed" and "DoesNotExist" not in _error_code(err):
                     raise
             self._db(store.mark_disposed, hit_id, "Disposed")
-            return True
+            return "disposed"
 
-        outcome.hits_disposed += sum(self._parallel(self._db(store.open_hits, batch_id), one))
+        results = self._parallel(self._db(store.open_hits, batch_id), one)
+        outcome.hits_disposed += results.count("disposed")
+        outcome.hits_extended += results.count("extended")
 
     def run(self, batch_id: uuid.UUID) -> BatchOutcome:
         outcome = BatchOutcome(batch_id=str(batch_id))

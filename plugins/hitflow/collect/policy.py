@@ -39,6 +39,15 @@ REVIEW_PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Agreement (MAD, years)",
         "description": "Workers agree when the median absolute deviation of their guesses is at most this.",
     },
+    "max_extra_assignments": {
+        "default": 2,
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 20,
+        "title": "Extra assignments per HIT",
+        "description": "When rejections leave a HIT short of min_answers valid answers, ask for up to this many "
+        "more assignments (CreateAdditionalAssignmentsForHIT) before closing it.",
+    },
     "bonus_amount": {
         "default": None,
         "type": ["null", "string"],
@@ -77,6 +86,7 @@ class ReviewPolicy:
     reject_invalid: bool = True
     min_answers: int = 3
     agreement_mad_years: float = 5.0
+    max_extra_assignments: int = 2
     bonus_amount: str | None = None
     bonus_tolerance_years: int = 3
     block_rejection_rate: float | None = None

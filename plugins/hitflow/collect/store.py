@@ -136,6 +136,24 @@ def reviewed_count(conn: Any, hit_id: str) -> tuple[int, int]:
     ).fetchone()
 
 
+def hit_answers(conn: Any, hit_id: str) -> tuple[int, int]:
+    """(approved valid answers, extra assignments already asked for) of one HIT."""
+    return conn.execute(
+        """SELECT (SELECT count(*) FROM hitflow.assignments
+                    WHERE hit_id = %(hit)s AND status = 'Approved' AND age IS NOT NULL),
+                  (SELECT extra_assignments FROM hitflow.batch_rows WHERE hit_id = %(hit)s)""",
+        {"hit": hit_id},
+    ).fetchone()
+
+
+def add_extra_assignments(conn: Any, hit_id: str, count: int) -> None:
+    with conn.transaction():
+        conn.execute(
+            "UPDATE hitflow.batch_rows SET extra_assignments = extra_assignments + %s WHERE hit_id = %s",
+            (count, hit_id),
+        )
+
+
 def mark_disposed(conn: Any, hit_id: str, status: str) -> None:
     with conn.transaction():
         conn.execute(

@@ -101,6 +101,13 @@ class MTurkHook(AwsBaseHook):
         )
         self.log.info("bonus of %s to worker %s for assignment %s", amount, worker_id, assignment_id)
 
+    def create_additional_assignments_for_hit(self, hit_id: str, count: int, token: str) -> None:
+        """Ask for ``count`` more assignments (MTurk refuses to take a HIT from < 10 to ≥ 10)."""
+        self.conn.create_additional_assignments_for_hit(
+            HITId=hit_id, NumberOfAdditionalAssignments=count, UniqueRequestToken=token
+        )
+        self.log.info("HIT %s: %s more assignments", hit_id, count)
+
     def update_expiration_for_hit(self, hit_id: str, expire_at: datetime) -> None:
         """Move a HIT's expiry; a time in the past expires it at once."""
         self.conn.update_expiration_for_hit(HITId=hit_id, ExpireAt=expire_at)
