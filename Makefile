@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PG_URL = $$(scripts/ensure_postgres.sh)
 
-.PHONY: help venv browser demo test lint hit-service stop bench lock clean
+.PHONY: help venv browser demo test e2e lint hit-service stop bench lock clean
 
 help:
 	@echo "make demo         set up, publish the demo rows as HITs, print what happened"
-	@echo "make test         the whole test suite (starts what it needs)"
+	@echo "make test         the whole test suite (starts what it needs), end-to-end run included"
+	@echo "make e2e          a real Airflow (Celery, Postgres, Redis) + HIT service: REST trigger, backfill, schedule, assets"
 	@echo "make hit-service  run the MTurk-compatible HIT service in the foreground on 127.0.0.1:8100"
 	@echo "make stop         stop what the demo started"
 	@echo "make bench        publish 2,000 rows at 50 ms latency: DAG vs a serial boto3 loop"
@@ -31,9 +32,14 @@ browser:
 demo: venv
 	@url=$(PG_URL) && $(BIN)/python -m scripts.demo --admin-url "$$url"
 
-test: venv
+test: venv e2e
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 	@$(BIN)/ruff check .
+
+# End-to-end: scheduler, dag-processor, triggerer, api-server and a Celery worker on throwaway
+# Postgres databases and the Redis on 127.0.0.1:6379 (started if nothing answers), ~5 min.
+e2e: venv
+	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" HITFLOW_E2E=1 $(BIN)/python -m pytest tests/e2e -v
 
 lint: venv
 	$(BIN)/ruff check .

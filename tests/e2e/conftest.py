@@ -1,0 +1,70 @@
+"""The end-to-end layer: a real Airflow (api-server, scheduler, dag-processor, triggerer, a Celery
+worker) on PostgreSQL and Redis, plus the HIT service, driven as users drive it.
+
+It takes about five minutes, so it runs from ``make e2e`` (which ``make test`` runs) rather than
+from every ``pytest`` call: ``HITFLOW_E2E=1`` turns it on. Without it, the module is not
+collected and a line in the summary says so. Nothing here skips for a missing service: Redis
+is started if nothing answers on 127.0.0.1:6379, PostgreSQL comes from ``HITFLOW_TEST_PG_URL``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e import plan as e2e_plan
+from tests.e2e.stack import Stack
+
+ENABLED = os.environ.get("HITFLOW_E2E", "").strip().lower() in ("1", "true", "yes")
+collect_ignore_glob = [] if ENABLED else ["test_*.py"]
+
+_STACKS: list[Stack] = []
+
+
+@pytest.fixture(scope="session")
+def plan() -> e2e_plan.Plan:
+    return e2e_plan.Plan.for_today()
+
+
+@pytest.fixture(scope="session")
+def stack(plan: e2e_plan.Plan) -> Iterator[Stack]:
+    """Everything started once for the session; stopped (by PID) and its databases dropped after."""
+    stack = Stack()
+    _STACKS.append(stack)
+    try:
+        stack.start(plan.seed)
+    except BaseException as exc:
+        diagnostics = stack.diagnostics()
+        stack.stop()
+        pytest.fail(f"could not start the e2e stack: {exc}\n{diagnostics}", pytrace=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """On a failure, attach the tail of every component's log to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(stack, Stack) and stack.root.exists():
+        report.sections.append(("airflow component logs", stack.diagnostics()))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not ENABLED:
+        terminalreporter.write_line(
+            "tests/e2e not collected: the end-to-end run starts a whole Airflow; `make e2e` (or HITFLOW_E2E=1) runs it"
+        )
+        return
+    for stack in _STACKS:
+        terminalreporter.write_line(
+            f"e2e timings (s): {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})}"
+        )
+        terminalreporter.write_line(f"e2e logs: {stack.logs}")
