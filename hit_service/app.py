@@ -75,6 +75,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             logger.warning("adding %d ms of latency to every API call", settings.latency_ms)
         if settings.test_mode:
             logger.warning("test mode: fault injection and /_test endpoints are on")
+        if not settings.operator_password and settings.mode != "production":
+            logger.warning(
+                "no HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD: the operator pages (/operator, /hits) are open to "
+                "anyone who reaches this port"
+            )
         try:
             yield
         finally:

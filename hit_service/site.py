@@ -21,7 +21,8 @@ Worker site (accounts made by the operator with ``python -m hit_service worker a
   worker's browser) is the capability: the sandboxed frame has no cookies to send.
 
 Operator (HTTP Basic auth, any user name, password ``HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD``;
-without that variable the operator pages answer 403): ``/operator`` (requesters, key IDs —
+without that variable they are open in local mode — bound to 127.0.0.1 by default — and answer
+403 in production mode): ``/operator`` (requesters, key IDs —
 never secrets —, balances, workers, HIT progress), ``/hits`` and ``/hits/<HITId>/preview``.
 """
 
@@ -504,6 +505,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     def operator_denied(request: Request) -> Response | None:
         if not settings.operator_password:
+            if settings.mode != "production":
+                return None  # local use without a password: open (a warning is logged at startup)
             return _html(
                 "Operator",
                 "<p class='error'>The operator pages are off: set HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD.</p>",

@@ -103,3 +103,16 @@ def test_preview_external_question(operator: httpx.Client, client: Any) -> None:
 
 def test_preview_unknown_hit(operator: httpx.Client) -> None:
     assert operator.get("/hits/3NOSUCHHIT/preview").status_code == 404
+
+
+def test_operator_pages_without_a_password(db_url: str, layouts_dir: Any) -> None:
+    """Local mode without a password: open (logged); production mode: refused."""
+    from hit_service.launcher import start_service
+
+    with start_service(db_url, extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}) as local:
+        assert httpx.get(f"{local.url}/operator").status_code == 200
+        assert "operator pages" in local.log_tail()
+    production = {"HITFLOW_LAYOUTS_DIR": str(layouts_dir), "HITFLOW_HIT_SERVICE_MODE": "production"}
+    with start_service(db_url, extra_env=production) as prod:
+        assert httpx.get(f"{prod.url}/operator").status_code == 403
+        assert httpx.get(f"{prod.url}/_test/faults").status_code == 404
