@@ -272,6 +272,11 @@ class Stack:
         t = time.monotonic()
         wait_for("the api-server's /api/v2/monitor/health", self._api_up, timeout=120)
         self.timings["api_server_up"] = time.monotonic() - t
+        # The execution API (what task processes call) builds itself on its first request:
+        # ~15 s here, longer than the task client's timeout, so the first tasks would retry.
+        t = time.monotonic()
+        wait_for("the execution API", self._execution_api_up, timeout=120)
+        self.timings["execution_api_warm"] = time.monotonic() - t
         wait_for("the scheduler, dag-processor and triggerer to report healthy", self._components_healthy, 120)
         wait_for("the Celery worker to join", self._worker_ready, timeout=120)
         self.timings["start_total"] = time.monotonic() - began
@@ -387,6 +392,10 @@ class Stack:
     def _api_up(self) -> bool:
         self.check_running()
         return requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).status_code == 200
+
+    def _execution_api_up(self) -> bool:
+        self.check_running()
+        return requests.get(f"{self.api_url}/execution/health", timeout=90).status_code == 200
 
     def health(self) -> dict[str, Any]:
         return requests.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).json()
@@ -505,7 +514,16 @@ class Stack:
             pids["redis-server"] = self.started_redis_pid
         for name, pid in pids.items():
             self.timings[f"cpu_{name}"] = tree_cpu_seconds(pid)
-        report["killed"] = stop_trees(pids)
+        # In phases: nothing schedules new work, then the worker finishes what it runs (its
+        # tasks still need the API server and the HIT service), then the servers go.
+        phases = [
+            ("scheduler", "dag-processor", "triggerer"),
+            ("celery-worker",),
+            ("api-server", "hit_service", "redis-server"),
+        ]
+        for phase in phases:
+            report["killed"] |= stop_trees({name: pids.pop(name) for name in phase if name in pids})
+        report["killed"] |= stop_trees(pids)  # anything not named above
         for component in self.components:
             if component.process is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
