@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ ENABLED = os.environ.get("HITFLOW_E2E", "").strip().lower() in ("1", "true", "ye
 collect_ignore_glob = [] if ENABLED else ["test_*.py"]
 
 _STACKS: list[Stack] = []
+_FAILURES: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +47,8 @@ def stack(plan: e2e_plan.Plan) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+        if not _FAILURES:  # keep the logs only when something failed
+            shutil.rmtree(stack.root, ignore_errors=True)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -53,6 +57,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     outcome = yield
     report = outcome.get_result()
     stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed:
+        _FAILURES.append(item.nodeid)
     if report.failed and isinstance(stack, Stack) and stack.root.exists():
         report.sections.append(("airflow component logs", stack.diagnostics()))
 
@@ -67,4 +73,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"e2e timings (s): {json.dumps({k: round(v, 1) for k, v in stack.timings.items()})}"
         )
-        terminalreporter.write_line(f"e2e logs: {stack.logs}")
+        if stack.root.exists():
+            terminalreporter.write_line(f"e2e logs kept (a step failed): {stack.logs}")

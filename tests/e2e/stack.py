@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -61,12 +62,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tail(path: Path, lines: int = 60) -> str:
+_ROUTINE = re.compile(r'\[http\.access\].*status_code=[23]\d\d|" [23]\d\d( OK| Created| No Content)?$')
+
+
+def tail(path: Path, lines: int = 60, routine: bool = True) -> str:
+    """The last ``lines`` lines of a log; ``routine=False`` leaves out successful HTTP access lines."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
+    kept = [line for line in text.splitlines() if routine or not _ROUTINE.search(line)]
+    return "\n".join(kept[-lines:])
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
@@ -498,7 +504,7 @@ class Stack:
         parts = [f"e2e run {self.run_id} in {self.root}"]
         for name in [c.name for c in self.components] + ["hit_service", "cli"]:
             parts.append(f"----- {name} (last {lines} lines of {self.logs / (name + '.log')}) -----")
-            parts.append(tail(self.logs / f"{name}.log", lines))
+            parts.append(tail(self.logs / f"{name}.log", lines, routine=False))
         return "\n".join(parts)
 
     def stop(self) -> dict[str, Any]:

@@ -393,5 +393,6 @@ def test_stopping_by_pid_leaves_nothing_running(stack: Stack) -> None:
     }
     assert alive == {}, f"still running: {alive}"
     assert not report.get("leftovers_killed"), f"had to kill processes outside the components' trees: {report}"
+    assert report["killed"] == {}, f"processes that ignored SIGTERM and were killed: {report['killed']}"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{api_url}/api/v2/monitor/health", timeout=3)
