@@ -76,8 +76,9 @@ def dockerfile_from() -> str:
 
 def init_script(services: dict[str, dict[str, Any]]) -> str:
     argv = compose.command_argv(services["airflow-init"])
-    assert services["airflow-init"]["entrypoint"] == "/bin/bash" and argv[0] == "-c"
-    return argv[1]
+    assert "entrypoint" not in services["airflow-init"], "keep the image's entrypoint (it sets the user up)"
+    assert argv[:2] == ["bash", "-c"] and len(argv) == 3, argv[:2]
+    return argv[2]
 
 
 @pytest.fixture(scope="module")

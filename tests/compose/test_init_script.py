@@ -47,8 +47,9 @@ def databases() -> Iterator[dict[str, str]]:
 def run_init(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     service = compose.load(compose.filled_env())["services"]["airflow-init"]
     argv = compose.command_argv(service)
+    assert argv[:2] == ["bash", "-c"]
     result = subprocess.run(
-        ["/bin/bash", *argv], env=env, cwd=env["AIRFLOW_HOME"], capture_output=True, text=True, timeout=240
+        ["/bin/bash", *argv[1:]], env=env, cwd=env["AIRFLOW_HOME"], capture_output=True, text=True, timeout=240
     )
     assert result.returncode == 0, f"airflow-init failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
     return result
