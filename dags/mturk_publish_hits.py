@@ -127,27 +127,26 @@ def mturk_publish_hits() -> None:
         batch_id = _batch_uuid(batch)
         with hitflow_db() as conn:
             problems = [
-                (row.id, reason) for row in store.iter_claimed_rows(conn, batch_id) if (reason := row_problem(row))
+                (row.id, reason) for row in store.iter_unvalidated_rows(conn, batch_id) if (reason := row_problem(row))
             ]
             invalid = store.quarantine(conn, batch_id, problems)
             duplicates = store.quarantine_duplicates(conn, batch_id)
+            store.mark_validated(conn, batch_id)
         print(f"quarantined {invalid} invalid and {duplicates} duplicate rows")
         return {"invalid": invalid, "duplicates": duplicates}
 
     @task
     def plan_chunks(batch: dict[str, Any], validation: dict[str, int]) -> list[dict[str, Any]]:
-        """Number the publishable rows' chunks; no chunks when this run creates no HITs."""
+        """Cut the publishable rows into row-ID ranges; no chunks when this run creates no HITs."""
         from hitflow.connections import hitflow_db
         from hitflow.publish import store
         from hitflow.publish.config import MAX_CHUNKS
 
         config = _config(batch)
         with hitflow_db() as conn:
-            plan = store.plan_chunks(conn, _batch_uuid(batch), config.chunk_size, MAX_CHUNKS)
-        print(f"{plan['rows']} publishable rows in {plan['chunks']} chunks of up to {plan['chunk_size']}")
-        if not config.creates_hits:
-            return []
-        return [{"chunk": n, "of": plan["chunks"]} for n in range(plan["chunks"])]
+            chunks, rows, size = store.plan_chunks(conn, _batch_uuid(batch), config.chunk_size, MAX_CHUNKS)
+        print(f"{rows} publishable rows in {len(chunks)} chunks of up to {size}")
+        return [chunk.to_dict() for chunk in chunks] if config.creates_hits else []
 
     @task
     def check_balance(batch: dict[str, Any], chunks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -211,6 +210,7 @@ def mturk_publish_hits() -> None:
     def publish_chunk(chunk: dict[str, Any], batch: dict[str, Any], hit_type_id: str | None) -> dict[str, Any]:
         """Create the HITs of one chunk and return their IDs (in row order)."""
         from hitflow.connections import hitflow_db, mturk_hook
+        from hitflow.publish import store
         from hitflow.publish.publisher import ChunkPublisher
 
         get_current_context()["chunk_label"] = f"chunk {chunk['chunk'] + 1} of {chunk['of']}"  # type: ignore[literal-required]
@@ -225,7 +225,7 @@ def mturk_publish_hits() -> None:
                 batch_id=_batch_uuid(batch),
                 hit_type_id=hit_type_id,
             )
-            return publisher.publish(chunk["chunk"]).to_dict()
+            return publisher.publish(store.Chunk(**chunk)).to_dict()
 
     @task(trigger_rule="none_failed")
     def gather_hit_ids(results: Any) -> dict[str, Any]:
@@ -310,6 +310,7 @@ def mturk_publish_hits() -> None:
             "hits_in_batch": hits,
             "hits_created_now": gathered.get("created", 0),
             "hits_recovered": by_status["already_existed"],
+            "api_retries": gathered.get("retries", 0),
             "already_published": claim["owned_by_other_batches"],
             "exported_rows": by_status["exported"],
             "publishable_rows": by_status["ready"] if config.dry_run else None,

@@ -1,16 +1,32 @@
-"""`make bench`: hitflow's publish path against a seed-style serial boto3 loop.
+"""`make bench`: hitflow's speed, measured side by side on this machine.
 
-2,000 rows, the HIT service adding 50 ms to every API call (as a remote API would), measured
-side by side in one run on this machine: once through the publish DAG (``dag.test()``, chunked
-and concurrent) and once with the loop that MTurk tutorials show — one CreateHIT after another.
-Figures are printed as a table and written to ``bench-results.json``.
+Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.json``):
+
+* ``service``     — the HIT service alone: CreateHITWithHITType calls/s and p50/p99 latency with
+                    32 concurrent signed clients (scripts/bench_service.py).
+* ``publish_2k``  — 2,000 rows, 50 ms added to every API call: the publish DAG vs the
+                    seed-style serial boto3 loop.
+* ``scale_10k``   — 10,000 rows through the publish DAG (``dag.test()``), no added latency:
+                    wall time, HITs/s, XCom bytes and task instances per batch, time per task.
+* ``latency_10k`` — 10,000 rows at 100 ms per call: the DAG vs the serial loop (timed on a
+                    sample and extrapolated, labelled so) vs the literal one-mapped-task-per-row
+                    DAG (refused by Airflow past 1,024 rows; timed at 1,000).
+* ``rate_limit``  — the service limits the requester to R calls/s: sustained rate as a share
+                    of R, throttled calls retried, task failures.
+* ``extract_1m``  — a 1,000,000-row interval: claim + validation + duplicate check time and the
+                    peak RSS of the process doing it.
+
+Every run uses throwaway databases (``hitflow_test_*``, dropped afterwards) and its own HIT
+service process on this box, so the clients and the service share the 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,10 +36,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
-from scripts.demo import airflow_env, demo_credentials, run_publish, service_env  # noqa: E402
+from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
+
+SECTIONS = ("service", "publish_2k", "scale_10k", "latency_10k", "rate_limit", "extract_1m")
 
 
-def seed_rows(url: str, count: int) -> None:
+def seed_rows(url: str, count: int, bad_every: int = 0) -> None:
+    """``count`` rows on 2026-11-24 (every ``bad_every``-th with no image_url)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -31,23 +50,78 @@ def seed_rows(url: str, count: int) -> None:
             conn.execute((REPO / "include" / "sql" / name).read_text())
         conn.execute(
             """INSERT INTO public.person_images
-               SELECT i, 'P' || i, 'https://images.hitflow.example/bench/' || i || '.jpg',
-                      timestamptz '2026-11-24' + i * interval '1 second'
-                 FROM generate_series(1, %s) AS i""",
-            (count,),
+               SELECT i, 'P' || i,
+                      CASE WHEN %(bad)s > 0 AND i %% %(bad)s = 0 THEN NULL
+                           ELSE 'https://images.hitflow.example/bench/' || i || '.jpg' END,
+                      timestamptz '2026-11-24' + (i %% 86000) * interval '1 second'
+                 FROM generate_series(1, %(n)s) AS i""",
+            {"n": count, "bad": bad_every},
         )
 
 
-def serial_loop(service_url: str, creds: dict[str, str], count: int) -> float:
-    """The seed-style loop: one CreateHIT per row, one after another; returns seconds."""
+class Stack:
+    """Throwaway databases, a HIT service and an Airflow home for one measurement."""
+
+    def __init__(self, rows: int, service_extra: dict[str, str] | None = None) -> None:
+        self.rows = rows
+        self.service_extra = service_extra or {}
+
+    def __enter__(self) -> Stack:
+        from hit_service.launcher import start_service
+        from tests import pg
+
+        self.state = Path(tempfile.mkdtemp(prefix="hitflow-bench-"))
+        self.creds = demo_credentials(self.state)
+        self.source = pg.create_database("bench_source")
+        self.service_db = pg.create_database("bench_service")
+        seed_rows(self.source, self.rows)
+        self.service = start_service(
+            self.service_db,
+            log_path=self.state / "hit_service.log",
+            extra_env=service_env(self.creds) | self.service_extra | {"HITFLOW_HIT_SERVICE_ACCESS_LOG": "0"},
+        )
+        self.env = airflow_env(self.state, self.source, self.service.url, self.creds, output_dir=self.state / "out")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from tests import pg
+
+        self.service.stop()
+        pg.drop_database(self.source)
+        pg.drop_database(self.service_db)
+
+    def run(self, dag_id: str = "mturk_publish_hits", **conf: Any) -> tuple[float, dict[str, Any]]:
+        env = self.env
+        if dag_id != "mturk_publish_hits":
+            env = env | {"AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "scripts" / "bench_dags")}
+        start = time.perf_counter()
+        result = run_dag_result(env, dag_id, None, conf, self.state / f"{dag_id}.log")
+        result["log"] = str(self.state / f"{dag_id}.log")
+        return time.perf_counter() - start, result
+
+    def service_hit_count(self) -> int:
+        import boto3
+
+        client = boto3.client("mturk", region_name="us-east-1", endpoint_url=self.service.url, **self.creds)
+        count, kwargs = 0, {"MaxResults": 100}
+        while True:
+            page = client.list_hits(**kwargs)
+            count += len(page["HITs"])
+            if not page.get("NextToken"):
+                return count
+            kwargs["NextToken"] = page["NextToken"]
+
+
+def serial_loop(stack: Stack, calls: int) -> float:
+    """The seed-style loop: one CreateHIT after another; returns seconds per call."""
     import boto3
 
     from hitflow.publish import questions
 
-    client = boto3.client("mturk", region_name="us-east-1", endpoint_url=service_url, **creds)
+    client = boto3.client("mturk", region_name="us-east-1", endpoint_url=stack.service.url, **stack.creds)
     template = questions.load_template()
     start = time.perf_counter()
-    for i in range(count):
+    for i in range(calls):
         client.create_hit(
             Title="Guess this person's age",
             Description="Look at one photo and type the age.",
@@ -59,62 +133,261 @@ def serial_loop(service_url: str, creds: dict[str, str], count: int) -> float:
                 template, {"person_id": f"S{i}", "image_url": f"https://images.hitflow.example/s/{i}.jpg"}
             ),
         )
-    return time.perf_counter() - start
+    return (time.perf_counter() - start) / calls
+
+
+def publish_figures(seconds: float, result: dict[str, Any], rows: int) -> dict[str, Any]:
+    assert result["state"] == "success", f"the publish DAG failed; see {result.get('log')}"
+    summary, stats = result["summary"], result["stats"]
+    assert summary["hits_in_batch"] == rows, summary
+    return {
+        "seconds": round(seconds, 1),
+        "hits_per_second": round(rows / seconds, 1),
+        "task_instances": stats["task_instances"],
+        "xcom_bytes": stats["xcom_bytes"],
+        "failed_tries": stats["failed_tries"],
+        "seconds_by_task": stats["seconds_by_task"],
+    }
+
+
+# -- sections ---------------------------------------------------------------------------------
+def bench_service(admin_url: str, quick: bool) -> dict[str, Any]:
+    from scripts import bench_service
+
+    return bench_service.run(admin_url, seconds=3 if quick else 10)
+
+
+def bench_publish_2k(admin_url: str, quick: bool) -> dict[str, Any]:
+    rows = 200 if quick else 2000
+    with Stack(rows, {"HITFLOW_HIT_SERVICE_LATENCY_MS": "50"}) as stack:
+        seconds, result = stack.run(chunk_size=250, concurrency=32)
+        dag = publish_figures(seconds, result, rows)
+        per_call = serial_loop(stack, rows)
+    serial = per_call * rows
+    return {
+        "rows": rows,
+        "latency_ms": 50,
+        "dag": dag,
+        "serial_loop_seconds": round(serial, 1),
+        "speedup": round(serial / dag["seconds"], 1),
+    }
+
+
+def bench_scale_10k(admin_url: str, quick: bool) -> dict[str, Any]:
+    rows = 1000 if quick else 10_000
+    with Stack(rows) as stack:
+        seconds, result = stack.run(chunk_size=500, concurrency=32)
+        figures = publish_figures(seconds, result, rows)
+        assert stack.service_hit_count() == rows
+    return {"rows": rows, "chunk_size": 500, "concurrency": 32, **figures}
+
+
+def bench_latency_10k(admin_url: str, quick: bool) -> dict[str, Any]:
+    rows, sample, per_row_rows = (1000, 50, 100) if quick else (10_000, 200, 1000)
+    latency = {"HITFLOW_HIT_SERVICE_LATENCY_MS": "100"}
+    out: dict[str, Any] = {"rows": rows, "latency_ms": 100}
+    with Stack(rows, latency) as stack:
+        seconds, result = stack.run(chunk_size=500, concurrency=32)
+        out["dag"] = publish_figures(seconds, result, rows)
+        per_call = serial_loop(stack, sample)
+    out["serial_loop"] = {
+        "seconds_extrapolated": round(per_call * rows, 1),
+        "measured_calls": sample,
+        "seconds_per_call": round(per_call, 4),
+    }
+    out["speedup_vs_serial"] = round(per_call * rows / out["dag"]["seconds"], 1)
+    with Stack(rows, latency) as stack:
+        seconds, refused = stack.run("one_task_per_row", rows=rows)
+        log = Path(refused["log"]).read_text(errors="replace")
+        reason = next((line.strip() for line in log.splitlines() if "max_map_length" in line), "")
+        out["one_task_per_row_at_rows"] = {
+            "state": refused["state"],
+            "seconds": round(seconds, 1),
+            "why": reason[-300:],
+        }
+    with Stack(per_row_rows, latency) as stack:
+        seconds, result = stack.run("one_task_per_row", rows=per_row_rows)
+        assert result["state"] == "success", result.get("log")
+        with Stack(per_row_rows, latency) as ours:
+            our_seconds, our_result = ours.run(chunk_size=500, concurrency=32)
+            publish_figures(our_seconds, our_result, per_row_rows)
+    out[f"at_{per_row_rows}_rows"] = {
+        "one_task_per_row_seconds": round(seconds, 1),
+        "one_task_per_row_task_instances": result["stats"]["task_instances"],
+        "hitflow_seconds": round(our_seconds, 1),
+        "speedup": round(seconds / our_seconds, 1),
+    }
+    return out
+
+
+def bench_rate_limit(admin_url: str, quick: bool) -> dict[str, Any]:
+    limit = 100
+    rows = 500 if quick else 3000
+    # one service process: the token bucket is per process
+    one_process = {"HITFLOW_HIT_SERVICE_RATE_LIMIT_PER_SECOND": str(limit), "HITFLOW_HIT_SERVICE_WORKERS": "1"}
+    with Stack(rows, one_process) as stack:
+        seconds, result = stack.run(chunk_size=500, concurrency=16)
+        figures = publish_figures(seconds, result, rows)
+    publishing = figures["seconds_by_task"].get("publish_chunk", seconds)
+    sustained = rows / publishing
+    return {
+        "limit_per_second": limit,
+        "rows": rows,
+        "publish_seconds": round(publishing, 1),
+        "sustained_per_second": round(sustained, 1),
+        "share_of_limit": round(sustained / limit, 3),
+        "throttled_calls_retried": result["summary"].get("throttled_retries"),
+        "task_failures": figures["failed_tries"],
+    }
+
+
+def bench_extract_1m(admin_url: str, quick: bool) -> dict[str, Any]:
+    from tests import pg
+
+    rows = 100_000 if quick else 1_000_000
+    url = pg.create_database("bench_extract")
+    try:
+        start = time.perf_counter()
+        seed_rows(url, rows, bad_every=1000)
+        seeded = time.perf_counter() - start
+        out = subprocess.run(
+            [sys.executable, "-m", "scripts.bench", "--extract-worker", url],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        pg.drop_database(url)
+    return {"rows": rows, "seed_seconds": round(seeded, 1), **figures}
+
+
+def extract_worker(url: str) -> None:
+    """Claim, validate and plan a whole 2026-11-24 interval the way the DAG's tasks do; print figures."""
+    import resource
+    import uuid
+    from datetime import UTC, datetime
+
+    import psycopg
+
+    from hitflow.publish import store
+    from hitflow.publish.rows import row_problem
+
+    batch_id = uuid.uuid4()
+    scope = store.Scope(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+    timings: dict[str, float] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        store.open_batch(conn, batch_id=batch_id, dag_id="bench", run_id="bench", scope=scope, params={})
+        t = time.perf_counter()
+        claim = store.claim_rows(conn, batch_id=batch_id, scope=scope, max_rows=None)
+        timings["claim"] = time.perf_counter() - t
+        t = time.perf_counter()
+        problems = [
+            (row.id, reason) for row in store.iter_unvalidated_rows(conn, batch_id) if (reason := row_problem(row))
+        ]
+        quarantined = store.quarantine(conn, batch_id, problems)
+        timings["validate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        duplicates = store.quarantine_duplicates(conn, batch_id)
+        store.mark_validated(conn, batch_id)
+        timings["duplicates"] = time.perf_counter() - t
+        t = time.perf_counter()
+        chunks, _, size = store.plan_chunks(conn, batch_id, 500, 1000)
+        timings["plan_chunks"] = time.perf_counter() - t
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "claimed": claim["claimed_now"],
+                "quarantined": quarantined,
+                "duplicates": duplicates,
+                "chunks": len(chunks),
+                "chunk_size": size,
+                "seconds": {k: round(v, 1) for k, v in timings.items()},
+                "total_seconds": round(sum(timings.values()), 1),
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+            }
+        )
+    )
+
+
+BENCHES = {
+    "service": bench_service,
+    "publish_2k": bench_publish_2k,
+    "scale_10k": bench_scale_10k,
+    "latency_10k": bench_latency_10k,
+    "rate_limit": bench_rate_limit,
+    "extract_1m": bench_extract_1m,
+}
+
+
+def print_table(results: dict[str, Any]) -> None:
+    lines = ["", "hitflow bench", "=" * 78]
+
+    def add(label: str, value: Any, target: str = "") -> None:
+        lines.append(f"{label:<52}{value!s:>14}  {target}")
+
+    if "service" in results:
+        r = results["service"]
+        add("HIT service: CreateHITWithHITType calls/s (32 clients)", r.get("calls_per_second"), "aim >= 500")
+        add("HIT service: p50 / p99 latency ms", f"{r.get('p50_ms')} / {r.get('p99_ms')}", "aim p99 < 50")
+    if "publish_2k" in results:
+        r = results["publish_2k"]
+        add(f"{r['rows']} rows at 50 ms: publish DAG seconds", r["dag"]["seconds"])
+        add(f"{r['rows']} rows at 50 ms: serial boto3 loop seconds", r["serial_loop_seconds"])
+        add("  speed-up", f"{r['speedup']}x")
+    if "scale_10k" in results:
+        r = results["scale_10k"]
+        add(f"{r['rows']} rows, no latency: publish DAG seconds", r["seconds"], "target <= 30")
+        add("  HITs/s", r["hits_per_second"])
+        add("  XCom bytes per batch", r["xcom_bytes"])
+        add("  task instances per batch", r["task_instances"], f"rows/chunk = {r['rows'] // r['chunk_size']} + 9")
+    if "latency_10k" in results:
+        r = results["latency_10k"]
+        add(f"{r['rows']} rows at 100 ms: publish DAG seconds", r["dag"]["seconds"])
+        add("  serial loop seconds (extrapolated)", r["serial_loop"]["seconds_extrapolated"])
+        add("  speed-up vs serial", f"{r['speedup_vs_serial']}x", "target >= 20x")
+        add(f"  one task per row at {r['rows']} rows", r["one_task_per_row_at_rows"]["state"])
+        key = next(k for k in r if k.startswith("at_"))
+        add(f"  one task per row {key[3:]}: seconds", r[key]["one_task_per_row_seconds"])
+        add(f"  hitflow {key[3:]}: seconds", r[key]["hitflow_seconds"])
+    if "rate_limit" in results:
+        r = results["rate_limit"]
+        add(f"rate limit {r['limit_per_second']}/s: sustained calls/s", r["sustained_per_second"])
+        add("  share of the limit", f"{r['share_of_limit']:.0%}", "target >= 90 %")
+        add("  task failures", r["task_failures"], "target 0")
+    if "extract_1m" in results:
+        r = results["extract_1m"]
+        add(f"{r['rows']}-row interval: claim+validate+plan seconds", r["total_seconds"])
+        add("  peak RSS MB", r["peak_rss_mb"], "target < 300")
+    print("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--rows", type=int, default=2000)
-    parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--chunk-size", type=int, default=250)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--only", action="append", choices=SECTIONS)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures to quote")
     parser.add_argument("--out", default=str(REPO / "bench-results.json"))
+    parser.add_argument("--extract-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    from hit_service.launcher import start_service
+    if args.extract_worker:
+        extract_worker(args.extract_worker)
+        return
     from tests import pg
 
-    os.environ["HITFLOW_TEST_PG_URL"] = args.admin_url
-    pg.ADMIN_URL = args.admin_url
-    state = Path(tempfile.mkdtemp(prefix="hitflow-bench-"))
-    creds = demo_credentials(state)
-    source, service_db = pg.create_database("bench_source"), pg.create_database("bench_service")
-    results: dict[str, Any] = {"rows": args.rows, "latency_ms": args.latency_ms}
-    try:
-        seed_rows(source, args.rows)
-        extra = service_env(creds) | {"HITFLOW_HIT_SERVICE_LATENCY_MS": str(args.latency_ms)}
-        with start_service(service_db, extra_env=extra, log_path=state / "hit_service.log") as service:
-            env = airflow_env(state, source, service.url, creds, output_dir=state / "output")
-            log = state / "bench-airflow.log"
-            start = time.perf_counter()
-            summary = run_publish(env, None, {"chunk_size": args.chunk_size, "concurrency": args.concurrency}, log)
-            dag_seconds = time.perf_counter() - start
-            assert summary["hits_in_batch"] == args.rows, summary
-            loop_seconds = serial_loop(service.url, creds, args.rows)
-        results |= {
-            "dag": {
-                "seconds": round(dag_seconds, 2),
-                "hits_per_second": round(args.rows / dag_seconds, 1),
-                "chunk_size": args.chunk_size,
-                "concurrency": args.concurrency,
-                "note": "dag.test() wall time including Airflow start-up in a child process",
-            },
-            "serial_loop": {"seconds": round(loop_seconds, 2), "hits_per_second": round(args.rows / loop_seconds, 1)},
-            "speedup": round(loop_seconds / dag_seconds, 1),
-        }
-    finally:
-        pg.drop_database(source)
-        pg.drop_database(service_db)
-    Path(args.out).write_text(json.dumps(results, indent=2))
-    print(f"\nPublishing {args.rows} rows, HIT service latency {args.latency_ms} ms per call\n")
-    print(f"{'path':<34}{'seconds':>10}{'HITs/s':>10}")
-    print(f"{'publish DAG (dag.test)':<34}{results['dag']['seconds']:>10}{results['dag']['hits_per_second']:>10}")
-    print(
-        f"{'serial boto3 loop':<34}{results['serial_loop']['seconds']:>10}"
-        f"{results['serial_loop']['hits_per_second']:>10}"
-    )
-    print(f"\nspeed-up: {results['speedup']}x   (written to {args.out})")
+    os.environ["HITFLOW_TEST_PG_URL"] = pg.ADMIN_URL = args.admin_url
+    results: dict[str, Any] = {"quick": args.quick}
+    for name in args.only or SECTIONS:
+        print(f"bench: {name} …", flush=True)
+        start = time.perf_counter()
+        with contextlib.ExitStack():
+            results[name] = BENCHES[name](args.admin_url, args.quick)
+        print(f"bench: {name} done in {time.perf_counter() - start:.0f} s", flush=True)
+        Path(args.out).write_text(json.dumps(results, indent=2, default=str))
+    print_table(results)
+    print(f"\n(written to {args.out})")
 
 
 if __name__ == "__main__":

@@ -122,10 +122,13 @@ def airflow_env(
     }
 
 
-def run_dag(
+def run_dag_result(
     env: dict[str, str], dag_id: str, logical_date: str | None, conf: dict[str, Any], log: Path
 ) -> dict[str, Any]:
-    """Run a DAG once with dag.test() in a child process (its logs go to ``log``)."""
+    """Run a DAG once with dag.test() in a child process (its logs go to ``log``).
+
+    Returns ``{"state", "run_id", "summary", "stats"}``, whatever the run's outcome.
+    """
     out = log.with_suffix(".json")
     out.unlink(missing_ok=True)
     cmd = [
@@ -143,8 +146,18 @@ def run_dag(
     ]
     with log.open("a") as sink:
         code = subprocess.call(cmd, cwd=REPO, env=os.environ | env, stdout=sink, stderr=subprocess.STDOUT)
-    result = json.loads(out.read_text()) if out.exists() else {"state": "failed", "summary": None}
-    if code != 0 or result["state"] != "success":
+    result = json.loads(out.read_text()) if out.exists() else {"state": "failed", "summary": None, "stats": {}}
+    if code != 0:
+        result["state"] = "failed"
+    return result
+
+
+def run_dag(
+    env: dict[str, str], dag_id: str, logical_date: str | None, conf: dict[str, Any], log: Path
+) -> dict[str, Any]:
+    """Run a DAG once; its summary, or exit with the log's path if it failed."""
+    result = run_dag_result(env, dag_id, logical_date, conf, log)
+    if result["state"] != "success":
         raise SystemExit(f"{dag_id} failed ({result['state']}); see {log}")
     return result["summary"]
 
@@ -154,18 +167,21 @@ def run_publish(env: dict[str, str], logical_date: str | None, conf: dict[str, A
 
 
 def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Path) -> None:
-    """Child-process side of :func:`run_publish`: migrate, run, write the summary."""
+    """Child-process side of :func:`run_dag`: migrate, run, write the summary and run statistics."""
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.utils import db
     from airflow.utils.session import create_session
+    from sqlalchemy import func, select
 
     from hitflow.collect.policy import COLLECT_PARAM_SPECS
     from hitflow.publish.config import PARAM_SPECS
 
     db.initdb()
-    dag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py")).dags[dag_id]
-    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}[dag_id]
+    dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", REPO / "dags"))
+    dag = DagBag(dag_folder=str(dags_folder / f"{dag_id}.py")).dags[dag_id]
+    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}.get(dag_id, {})
     full_conf = {name: spec["default"] for name, spec in specs.items()} | conf
     date = None if logical_date == "manual" else datetime.fromisoformat(logical_date)
     dr = dag.test(logical_date=date, run_conf=full_conf)
@@ -175,8 +191,30 @@ def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Pat
                 run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
             ).with_only_columns(XComModel.value)
         )
+        tis = session.execute(
+            select(TaskInstance.task_id, TaskInstance.state, TaskInstance.try_number, TaskInstance.duration).where(
+                TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == dr.run_id
+            )
+        ).all()
+        xcom_bytes = session.scalar(
+            select(func.coalesce(func.sum(func.length(XComModel.value)), 0)).where(
+                XComModel.dag_id == dag.dag_id, XComModel.run_id == dr.run_id
+            )
+        )
+    seconds: dict[str, float] = {}
+    for task_id, _, _, duration in tis:
+        seconds[task_id] = round(seconds.get(task_id, 0.0) + (duration or 0.0), 2)
+    stats = {
+        "task_instances": len(tis),
+        "failed_tries": sum(max(0, (tries or 1) - 1) for _, _, tries, _ in tis),
+        "failed_task_instances": sum(1 for _, state, _, _ in tis if str(state).endswith("failed")),
+        "xcom_bytes": int(xcom_bytes or 0),
+        "seconds_by_task": seconds,
+    }
     summary = XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
-    out.write_text(json.dumps({"state": str(dr.state), "run_id": dr.run_id, "summary": summary}, default=str))
+    out.write_text(
+        json.dumps({"state": str(dr.state), "run_id": dr.run_id, "summary": summary, "stats": stats}, default=str)
+    )
 
 
 COLLECT_CONF = {

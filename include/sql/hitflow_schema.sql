@@ -1,4 +1,6 @@
--- hitflow's own state. Idempotent: applied by `make demo`, the tests and the DAG's first task.
+-- hitflow's own state. Idempotent: applied by `make demo`, the tests and the DAGs' first tasks,
+-- which skip it when hitflow.schema_version already holds the version the code expects
+-- (hitflow.publish.store.SCHEMA_VERSION): bump that when this file changes.
 CREATE SCHEMA IF NOT EXISTS hitflow;
 
 -- One row per DAG run that publishes: its UUID is derived from (dag_id, run_id), so a
@@ -35,7 +37,7 @@ CREATE TABLE IF NOT EXISTS hitflow.batch_rows (
     claimed_at      timestamptz NOT NULL DEFAULT now(),
     published_at    timestamptz
 );
-CREATE INDEX IF NOT EXISTS batch_rows_batch_chunk_idx ON hitflow.batch_rows (batch_id, chunk_no);
+CREATE INDEX IF NOT EXISTS batch_rows_batch_row_idx ON hitflow.batch_rows (batch_id, row_id);
 CREATE UNIQUE INDEX IF NOT EXISTS batch_rows_hit_id_idx ON hitflow.batch_rows (hit_id);
 
 -- Rejected rows with the reason; the row stays owned by its batch so no later run retries it.
@@ -55,9 +57,16 @@ CREATE INDEX IF NOT EXISTS batch_rows_identity_idx ON hitflow.batch_rows (person
 -- Collection (mturk_collect_results): assignments, review decisions, bonuses, results, blocks.
 -- ---------------------------------------------------------------------------------------------
 ALTER TABLE hitflow.batches ADD COLUMN IF NOT EXISTS completed_at timestamptz;
-ALTER TABLE hitflow.batches DROP CONSTRAINT IF EXISTS batches_status_check;
-ALTER TABLE hitflow.batches ADD CONSTRAINT batches_status_check
-    CHECK (status IN ('open', 'published', 'exported', 'refused', 'dry_run', 'complete'));
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                    WHERE conrelid = 'hitflow.batches'::regclass AND conname = 'batches_status_check'
+                      AND pg_get_constraintdef(oid) LIKE '%complete%') THEN
+        ALTER TABLE hitflow.batches DROP CONSTRAINT IF EXISTS batches_status_check;
+        ALTER TABLE hitflow.batches ADD CONSTRAINT batches_status_check
+            CHECK (status IN ('open', 'published', 'exported', 'refused', 'dry_run', 'complete'));
+    END IF;
+END $$;
 ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS hit_status text;
 ALTER TABLE hitflow.batch_rows ADD COLUMN IF NOT EXISTS disposed_at timestamptz;
 -- Assignments added by CreateAdditionalAssignmentsForHIT when rejections left a HIT short.
@@ -111,4 +120,15 @@ CREATE TABLE IF NOT EXISTS hitflow.worker_blocks (
     rejection_rate  numeric(5, 4) NOT NULL,
     assignments     integer NOT NULL,
     blocked_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- Chunks are row-ID ranges (no per-row chunk number to write); validation runs once per claim,
+-- tracked by a watermark on the batch instead of a status flip on every row.
+DROP INDEX IF EXISTS hitflow.batch_rows_batch_chunk_idx;
+ALTER TABLE hitflow.batches ADD COLUMN IF NOT EXISTS validated_until timestamptz;
+
+-- The version of this file last applied (written by hitflow.publish.store.apply_schema).
+CREATE TABLE IF NOT EXISTS hitflow.schema_version (
+    version     integer NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
 );

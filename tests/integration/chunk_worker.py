@@ -3,7 +3,7 @@
 The fault tests start this as a subprocess so they can SIGKILL it half way, or pull its
 database out from under it, and then run it again as Airflow's retry would.
 
-    python -m tests.integration.chunk_worker DB_URL BATCH_ID CHUNK_NO HIT_TYPE_ID CONCURRENCY
+    python -m tests.integration.chunk_worker DB_URL BATCH_ID HIT_TYPE_ID CONCURRENCY   (the batch's one chunk)
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ def main() -> None:
     import psycopg
 
     from hitflow.connections import mturk_hook
+    from hitflow.publish import store
     from hitflow.publish.config import PublishConfig
     from hitflow.publish.publisher import ChunkPublisher
 
-    db_url, batch_id, chunk_no, hit_type_id, concurrency = sys.argv[1:6]
+    db_url, batch_id, hit_type_id, concurrency = sys.argv[1:5]
     config = PublishConfig(concurrency=int(concurrency))
     with psycopg.connect(db_url, autocommit=True) as conn:
         publisher = ChunkPublisher(
@@ -34,7 +35,8 @@ def main() -> None:
             batch_id=uuid.UUID(batch_id),
             hit_type_id=hit_type_id,
         )
-        print(json.dumps(publisher.publish(int(chunk_no)).to_dict()))
+        (chunk,), _, _ = store.plan_chunks(conn, uuid.UUID(batch_id), chunk_size=1_000_000, max_chunks=1)
+        print(json.dumps(publisher.publish(chunk).to_dict()))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from hitflow.publish import publisher as pub
 from hitflow.publish.config import PublishConfig
 
 BATCH = uuid.UUID("00000000-0000-0000-0000-000000000001")
+CHUNK = pub.store.Chunk(chunk=0, of=1, first_row=1, next_first=None)
 
 
 def client_error(code: str, message: str, turk_code: str | None = None, status: int = 400) -> ClientError:
@@ -95,7 +96,7 @@ def test_every_row_gets_one_hit(monkeypatch: pytest.MonkeyPatch) -> None:
     store = FakeStore(ROWS)
     store.install(monkeypatch)
     mturk = FakeMTurk()
-    result = make(mturk, concurrency=4).publish(0)
+    result = make(mturk, concurrency=4).publish(CHUNK)
     assert result.created == 20 and len(set(result.hit_ids)) == 20
     assert result.hit_ids == [store.recorded[row[0]][0] for row in ROWS]  # in row order
 
@@ -103,10 +104,10 @@ def test_every_row_gets_one_hit(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_repeat_records_the_existing_hit(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeStore(ROWS).install(monkeypatch)
     mturk = FakeMTurk()
-    first = make(mturk).publish(0)
+    first = make(mturk).publish(CHUNK)
     store = FakeStore(ROWS)
     store.install(monkeypatch)
-    second = make(mturk).publish(0)
+    second = make(mturk).publish(CHUNK)
     assert second.created == 0 and second.already_existed == 20
     assert second.hit_ids == first.hit_ids and len(mturk.by_token) == 20
     assert {outcome for _, outcome in store.recorded.values()} == {"already_existed"}
@@ -115,7 +116,7 @@ def test_a_repeat_records_the_existing_hit(monkeypatch: pytest.MonkeyPatch) -> N
 def test_rows_already_recorded_make_no_call(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeStore([(1, "P1", "https://x.example.org/1.jpg", "KNOWNHIT")]).install(monkeypatch)
     mturk = FakeMTurk()
-    result = make(mturk).publish(0)
+    result = make(mturk).publish(CHUNK)
     assert mturk.calls == 0 and result.hit_ids == ["KNOWNHIT"] and result.already_recorded == 1
 
 
@@ -128,7 +129,7 @@ def test_throttling_faults_and_connection_errors_are_retried(monkeypatch: pytest
             EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
         ]
     )
-    result = make(mturk).publish(0)
+    result = make(mturk).publish(CHUNK)
     assert result.created == 1 and result.retries == 3
 
 
@@ -137,7 +138,7 @@ def test_a_row_that_keeps_failing_fails_the_chunk_after_the_others(monkeypatch: 
     store.install(monkeypatch)
     mturk = FakeMTurk([client_error("RequestError", "bad", "AWS.ParameterOutOfRange")])
     with pytest.raises(pub.PublishError, match="1 of 3 rows failed"):
-        make(mturk, concurrency=1).publish(0)
+        make(mturk, concurrency=1).publish(CHUNK)
     assert len(store.recorded) == 2
 
 
@@ -145,7 +146,7 @@ def test_hit_already_exists_without_an_id_is_an_error(monkeypatch: pytest.Monkey
     FakeStore(ROWS[:1]).install(monkeypatch)
     mturk = FakeMTurk([client_error("RequestError", "exists, somewhere", pub.HIT_ALREADY_EXISTS)])
     with pytest.raises(pub.PublishError, match="named no HIT ID"):
-        make(mturk).publish(0)
+        make(mturk).publish(CHUNK)
 
 
 def test_layout_request_carries_parameters_not_a_question() -> None:

@@ -228,8 +228,9 @@ class ChunkPublisher:
                 result.already_existed += 1
         return hit_id
 
-    def publish(self, chunk_no: int) -> ChunkResult:
-        rows = store.chunk_rows(self.conn, self.batch_id, chunk_no)
+    def publish(self, chunk: store.Chunk) -> ChunkResult:
+        chunk_no = chunk.chunk
+        rows = store.chunk_rows(self.conn, self.batch_id, chunk)
         _ = getattr(self.mturk, "conn", None)  # build the client once, outside the threads
         result = ChunkResult(chunk=chunk_no)
         workers = max(1, min(self.config.concurrency, len(rows)))

@@ -27,11 +27,28 @@ def batch_uuid(dag_id: str, run_id: str) -> uuid.UUID:
     return uuid.uuid5(BATCH_NAMESPACE, f"{dag_id}/{run_id}")
 
 
+SCHEMA_VERSION = 4  # bump with every change to include/sql/hitflow_schema.sql
+
+
+def _applied_version(conn: Any) -> int | None:
+    if conn.execute("SELECT to_regclass('hitflow.schema_version')").fetchone()[0] is None:
+        return None
+    row = conn.execute("SELECT max(version) FROM hitflow.schema_version").fetchone()
+    return row[0] if row else None
+
+
 def apply_schema(conn: Any) -> None:
+    """Create or upgrade hitflow's schema, once: a database already at ``SCHEMA_VERSION`` costs
+    one query and takes no lock (ALTER TABLE's exclusive locks would queue behind running batches)."""
+    if _applied_version(conn) == SCHEMA_VERSION:
+        return
     sql = (include_dir() / "sql" / "hitflow_schema.sql").read_text(encoding="utf-8")
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        if _applied_version(conn) == SCHEMA_VERSION:  # another run applied it while we waited
+            return
         conn.execute(sql)
+        conn.execute("INSERT INTO hitflow.schema_version (version) VALUES (%s)", (SCHEMA_VERSION,))
 
 
 @dataclass(frozen=True)
@@ -80,8 +97,8 @@ def claim_rows(conn: Any, *, batch_id: uuid.UUID, scope: Scope, max_rows: int | 
     args |= {"batch": batch_id, "limit": max_rows}
     with conn.transaction():
         claimed = conn.execute(
-            f"""INSERT INTO hitflow.batch_rows (row_id, batch_id, person_id, image_url)
-                SELECT s.id, %(batch)s, s.person_id, s.image_url FROM {SOURCE_TABLE} s
+            f"""INSERT INTO hitflow.batch_rows (row_id, batch_id, status, person_id, image_url)
+                SELECT s.id, %(batch)s, 'ready', s.person_id, s.image_url FROM {SOURCE_TABLE} s
                  WHERE {where}
                    AND NOT EXISTS (SELECT 1 FROM hitflow.batch_rows b WHERE b.row_id = s.id)
                  ORDER BY s.created_at NULLS LAST, s.id
@@ -100,18 +117,32 @@ def claim_rows(conn: Any, *, batch_id: uuid.UUID, scope: Scope, max_rows: int | 
     return {"claimed_now": claimed, "in_batch": total, "owned_by_other_batches": owned_elsewhere}
 
 
-def iter_claimed_rows(conn: Any, batch_id: uuid.UUID, page: int = 5000) -> Iterator[SourceRow]:
-    """Stream the batch's not-yet-validated rows with a server-side cursor (bounded memory)."""
-    with conn.transaction(), conn.cursor(name=f"claimed_{batch_id.hex}") as cur:
+def iter_unvalidated_rows(conn: Any, batch_id: uuid.UUID, page: int = 5000) -> Iterator[SourceRow]:
+    """Stream the rows claimed since the batch's last validation, with a server-side cursor."""
+    with conn.transaction(), conn.cursor(name=f"unvalidated_{batch_id.hex}") as cur:
         cur.itersize = page
         cur.execute(
             f"""SELECT b.row_id, b.person_id, b.image_url, s.created_at
                   FROM hitflow.batch_rows b JOIN {SOURCE_TABLE} s ON s.id = b.row_id
-                 WHERE b.batch_id = %s AND b.status = 'claimed' ORDER BY b.row_id""",
+                  JOIN hitflow.batches t ON t.batch_id = b.batch_id
+                 WHERE b.batch_id = %s AND b.status = 'ready'
+                   AND b.claimed_at > coalesce(t.validated_until, '-infinity')
+                 ORDER BY b.row_id""",
             (batch_id,),
         )
         for row in cur:
             yield SourceRow(*row)
+
+
+def mark_validated(conn: Any, batch_id: uuid.UUID) -> None:
+    """Move the batch's validation watermark past every row it has claimed."""
+    with conn.transaction():
+        conn.execute(
+            """UPDATE hitflow.batches SET validated_until = (SELECT max(claimed_at) FROM hitflow.batch_rows
+                                                              WHERE batch_id = %(batch)s), updated_at = now()
+                WHERE batch_id = %(batch)s""",
+            {"batch": batch_id},
+        )
 
 
 def quarantine(conn: Any, batch_id: uuid.UUID, problems: Iterable[tuple[int, str]]) -> int:
@@ -122,7 +153,7 @@ def quarantine(conn: Any, batch_id: uuid.UUID, problems: Iterable[tuple[int, str
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             """WITH moved AS (
-                 UPDATE hitflow.batch_rows SET status = 'quarantined', chunk_no = NULL
+                 UPDATE hitflow.batch_rows SET status = 'quarantined'
                   WHERE row_id = %(row)s AND batch_id = %(batch)s AND status IN ('claimed', 'ready')
                  RETURNING row_id, person_id, image_url)
                INSERT INTO hitflow.quarantine (row_id, batch_id, reason, person_id, image_url)
@@ -144,7 +175,9 @@ def quarantine_duplicates(conn: Any, batch_id: uuid.UUID) -> int:
                      ON o.person_id = b.person_id AND md5(o.image_url) = md5(b.image_url)
                     AND o.image_url = b.image_url AND o.row_id <> b.row_id AND o.status <> 'quarantined'
                     AND (o.batch_id <> b.batch_id OR o.row_id < b.row_id)
-                  WHERE b.batch_id = %(batch)s AND b.status = 'claimed'
+                   JOIN hitflow.batches t ON t.batch_id = b.batch_id
+                  WHERE b.batch_id = %(batch)s AND b.status = 'ready'
+                    AND b.claimed_at > coalesce(t.validated_until, '-infinity')
                   GROUP BY b.row_id, b.person_id, b.image_url),
                moved AS (
                  UPDATE hitflow.batch_rows r SET status = 'quarantined'
@@ -157,31 +190,44 @@ def quarantine_duplicates(conn: Any, batch_id: uuid.UUID) -> int:
         ).rowcount
 
 
-def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int) -> dict[str, Any]:
-    """Mark validated rows ready and number their chunks, deterministically by row ID.
+@dataclass(frozen=True)
+class Chunk:
+    """One mapped task's share of a batch: the rows with ``first_row <= row_id < next_first``."""
 
-    Published rows keep their place, so a resumed batch gets the same chunks. If the batch would
-    need more than ``max_chunks`` mapped tasks, the chunk size grows to fit.
+    chunk: int
+    of: int
+    first_row: int
+    next_first: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chunk": self.chunk, "of": self.of, "first_row": self.first_row, "next_first": self.next_first}
+
+
+def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int) -> tuple[list[Chunk], int, int]:
+    """Cut the batch's publishable rows into row-ID ranges: (chunks, rows, chunk size).
+
+    Deterministic by row ID, so a resumed batch gets the same chunks, and nothing is written per
+    row. If the batch would need more than ``max_chunks`` mapped tasks, the chunk size grows.
     """
-    with conn.transaction():
-        conn.execute(
-            "UPDATE hitflow.batch_rows SET status = 'ready' WHERE batch_id = %s AND status = 'claimed'",
-            (batch_id,),
+    rows = conn.execute(
+        """SELECT count(*) FROM hitflow.batch_rows
+            WHERE batch_id = %s AND status IN ('ready', 'published', 'exported')""",
+        (batch_id,),
+    ).fetchone()[0]
+    size = max(chunk_size, math.ceil(rows / max_chunks)) if rows else chunk_size
+    firsts = [
+        first
+        for (first,) in conn.execute(
+            """SELECT row_id FROM (
+                 SELECT row_id, row_number() OVER (ORDER BY row_id) AS rn FROM hitflow.batch_rows
+                  WHERE batch_id = %(batch)s AND status IN ('ready', 'published', 'exported')) r
+                WHERE (rn - 1) %% %(size)s = 0 ORDER BY row_id""",
+            {"batch": batch_id, "size": size},
         )
-        rows = conn.execute(
-            """SELECT count(*) FROM hitflow.batch_rows
-                WHERE batch_id = %s AND status IN ('ready', 'published', 'exported')""",
-            (batch_id,),
-        ).fetchone()[0]
-        size = max(chunk_size, math.ceil(rows / max_chunks)) if rows else chunk_size
-        conn.execute(
-            """UPDATE hitflow.batch_rows b SET chunk_no = (r.rn - 1) / %(size)s
-                 FROM (SELECT row_id, row_number() OVER (ORDER BY row_id) AS rn FROM hitflow.batch_rows
-                        WHERE batch_id = %(batch)s AND status IN ('ready', 'published', 'exported')) r
-                WHERE b.row_id = r.row_id""",
-            {"size": size, "batch": batch_id},
-        )
-    return {"rows": rows, "chunk_size": size, "chunks": math.ceil(rows / size) if rows else 0}
+    ]
+    nexts = [*firsts[1:], None] if firsts else []
+    chunks = [Chunk(n, len(firsts), first, nxt) for n, (first, nxt) in enumerate(zip(firsts, nexts, strict=True))]
+    return chunks, rows, size
 
 
 def counts(conn: Any, batch_id: uuid.UUID) -> dict[str, int]:
@@ -207,12 +253,14 @@ def quarantine_reasons(conn: Any, batch_id: uuid.UUID) -> list[dict[str, Any]]:
     ]
 
 
-def chunk_rows(conn: Any, batch_id: uuid.UUID, chunk_no: int) -> list[tuple[int, str, str, str | None]]:
+def chunk_rows(conn: Any, batch_id: uuid.UUID, chunk: Chunk) -> list[tuple[int, str, str, str | None]]:
     """(row_id, person_id, image_url, hit_id) of one chunk, in row order."""
     return conn.execute(
         """SELECT row_id, person_id, image_url, hit_id FROM hitflow.batch_rows
-            WHERE batch_id = %s AND chunk_no = %s AND status IN ('ready', 'published') ORDER BY row_id""",
-        (batch_id, chunk_no),
+            WHERE batch_id = %(batch)s AND row_id >= %(first)s
+              AND (%(next)s::bigint IS NULL OR row_id < %(next)s) AND status IN ('ready', 'published')
+            ORDER BY row_id""",
+        {"batch": batch_id, "first": chunk.first_row, "next": chunk.next_first},
     ).fetchall()
 
 
