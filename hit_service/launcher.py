@@ -154,7 +154,7 @@ def start_service(
     extra_env: Mapping[str, str] | None = None,
     log_path: str | Path | None = None,
     detach: bool = False,
-    timeout: float = 20.0,
+    timeout: float = 90.0,
 ) -> ServiceProcess:
     """Start ``python -m hit_service`` and return once ``/health`` answers ok.
 

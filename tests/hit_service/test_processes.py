@@ -87,10 +87,10 @@ def test_migrate_concurrently_in_process(fresh_db: str) -> None:
 def test_start_fails_fast_with_the_log(tmp_path: Path) -> None:
     missing = pg.url_for("hitflow_test_no_such_database")
     with pytest.raises(ServiceStartError) as info:
-        start_service(missing, log_path=tmp_path / "svc.log", timeout=15)
+        start_service(missing, log_path=tmp_path / "svc.log", timeout=90)
     assert "does not exist" in str(info.value)
     with pytest.raises(ServiceStartError) as info:
-        start_service("", timeout=15)
+        start_service("", timeout=90)
     assert "HITFLOW_HIT_SERVICE_DB_URL is required" in str(info.value)
 
 
