@@ -30,30 +30,25 @@ Re-running is always safe: nothing is approved, rejected, paid or stored twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from hitflow.assets import AGE_RESULTS, PUBLISHED_HITS
 from hitflow.collect.policy import COLLECT_PARAM_SPECS
+from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
 
 
 @dag(
     dag_id="mturk_collect_results",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("@hourly", timezone="UTC"), assets=[PUBLISHED_HITS]),
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # two collections of the same batch at once would race on reviews
     doc_md=__doc__,
     tags=["hitflow", "mturk", "collect"],
-    default_args={
-        "owner": "hitflow",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    default_args=DEFAULT_ARGS,
     params=dag_params(COLLECT_PARAM_SPECS),
 )
 def mturk_collect_results() -> None:

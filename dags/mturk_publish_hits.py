@@ -22,12 +22,13 @@ Connections: `hitflow_db` (postgres) and `mturk_default` (aws; `endpoint_url` in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from hitflow.assets import PUBLISHED_HITS
+from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
 from hitflow.publish.config import PARAM_SPECS
 
@@ -49,17 +50,12 @@ def _config(batch: dict[str, Any]) -> Any:
     # A data-interval timetable, not Airflow 3's default CronTriggerTimetable: each daily run
     # and backfill must own the day [start, end) whose rows it publishes.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=3,
     doc_md=__doc__,
     tags=["hitflow", "mturk", "publish"],
-    default_args={
-        "owner": "hitflow",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-    },
+    default_args=DEFAULT_ARGS,
     params=dag_params(PARAM_SPECS),
 )
 def mturk_publish_hits() -> None:

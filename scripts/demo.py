@@ -175,22 +175,14 @@ def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Pat
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
 
-    from hitflow.collect.policy import COLLECT_PARAM_SPECS
-    from hitflow.publish.config import PARAM_SPECS
+    from scripts.dag_runner import test_run
 
     db.initdb()
     dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", REPO / "dags"))
     dag = DagBag(dag_folder=str(dags_folder / f"{dag_id}.py")).dags[dag_id]
-    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}.get(dag_id, {})
-    full_conf = {name: spec["default"] for name, spec in specs.items()} | conf
     date = None if logical_date == "manual" else datetime.fromisoformat(logical_date)
-    dr = dag.test(logical_date=date, run_conf=full_conf)
+    dr, summary = test_run(dag, date, conf)
     with create_session() as session:
-        value = session.scalar(
-            XComModel.get_many(
-                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
-            ).with_only_columns(XComModel.value)
-        )
         tis = session.execute(
             select(TaskInstance.task_id, TaskInstance.state, TaskInstance.try_number, TaskInstance.duration).where(
                 TaskInstance.dag_id == dag.dag_id, TaskInstance.run_id == dr.run_id
@@ -211,7 +203,6 @@ def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Pat
         "xcom_bytes": int(xcom_bytes or 0),
         "seconds_by_task": seconds,
     }
-    summary = XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
     out.write_text(
         json.dumps({"state": str(dr.state), "run_id": dr.run_id, "summary": summary, "stats": stats}, default=str)
     )

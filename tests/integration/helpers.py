@@ -45,25 +45,11 @@ def good_rows(first: int, count: int, day: datetime) -> list[tuple[int, str, str
 
 
 def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict[str, Any] | None]:
-    """Run a hitflow DAG once; return its state and the summarize task's XCom (None if it did not run)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
+    """Run a hitflow DAG once; its state and the summarize task's XCom (None if it did not run)."""
+    from scripts.dag_runner import test_run
 
-    from hitflow.collect.policy import COLLECT_PARAM_SPECS
-    from hitflow.publish.config import PARAM_SPECS
-
-    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}[dag.dag_id]
-    # dag.test() runs tasks in this process, where a run's conf can stick to the DAG's params:
-    # pass every param so each run sees exactly the values it names.
-    full_conf = {name: spec["default"] for name, spec in specs.items()} | conf
-    dr = dag.test(logical_date=logical_date, run_conf=full_conf)
-    with create_session() as session:
-        value = session.scalar(
-            XComModel.get_many(
-                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
-            ).with_only_columns(XComModel.value)
-        )
-    return dr.state, XComModel.deserialize_value(type("X", (), {"value": value})()) if value else None
+    dr, summary = test_run(dag, logical_date, conf)
+    return dr.state, summary
 
 
 def service_hits(client: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,35 @@
+"""Run a hitflow DAG once with ``dag.test()`` and read back its summary (demo, bench, tests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def param_defaults(dag_id: str) -> dict[str, Any]:
+    """Every param of a hitflow DAG at its default (an empty dict for other DAGs)."""
+    from hitflow.collect.policy import COLLECT_PARAM_SPECS
+    from hitflow.publish.config import PARAM_SPECS
+
+    specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}.get(dag_id, {})
+    return {name: spec["default"] for name, spec in specs.items()}
+
+
+def test_run(dag: Any, logical_date: datetime | None, conf: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """Run ``dag`` once; the DagRun and its ``summarize`` task's return value (None if it did not run).
+
+    dag.test() runs tasks in this process, where one run's conf can stick to the DAG's params:
+    every param is passed, so each run sees exactly the values it names.
+    """
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    dr = dag.test(logical_date=logical_date, run_conf=param_defaults(dag.dag_id) | conf)
+    with create_session() as session:
+        value = session.scalar(
+            XComModel.get_many(
+                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
+            ).with_only_columns(XComModel.value)
+        )
+    summary = XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
+    return dr, summary
