@@ -91,7 +91,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
         time.sleep(interval)
 
 
-def redis_answers(host: str = REDIS_HOST, port: int = REDIS_PORT) -> bool:
+def redis_answers(host: str | None = None, port: int | None = None) -> bool:
+    host, port = host or REDIS_HOST, port or REDIS_PORT
     try:
         with socket.create_connection((host, port), timeout=2) as sock:
             sock.sendall(b"PING\r\n")
@@ -109,6 +110,8 @@ def stop_trees(pids: dict[str, int], timeout: float = 30.0) -> dict[str, list[in
     """
     families: dict[str, list[psutil.Process]] = {}
     for name, pid in pids.items():
+        if not pid or pid == os.getpid():  # psutil.Process(None) would be this very process
+            continue
         try:
             root = psutil.Process(pid)
             families[name] = [root, *root.children(recursive=True)]
@@ -540,10 +543,23 @@ class Stack:
         if leftovers:
             report["leftovers_killed"] = leftovers
             stop_trees({str(pid): pid for pid in leftovers}, timeout=5)
+        self._forget_queue()
         for url in reversed(self.databases):
             pg.drop_database(url)
         self.databases.clear()
         return report
+
+    def _forget_queue(self) -> None:
+        """Delete this run's Celery queue and its kombu bindings from Redis (nothing else)."""
+        import redis
+
+        if not redis_answers():
+            return
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0)
+        keys = list(client.scan_iter(match=f"*{self.queue}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
     def leftovers(self) -> list[int]:
         """PIDs of live processes started by this run (they carry ``HITFLOW_E2E_RUN=<id>``)."""
