@@ -315,14 +315,13 @@ def mturk_publish_hits() -> None:
             "cost_usd": str(fees.batch_cost(config.reward_amount, config.max_assignments, hits)),
             "balance_check": balance,
             "files": files,
-            "hit_ids": gathered.get("hit_ids", []),
         }
         context["outlet_events"][PUBLISHED_HITS].extra = {
             "batch_id": str(batch_id),
             "hits": hits,
             "dry_run": config.dry_run,
         }
-        print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("quarantine", "hit_ids")))
+        print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "quarantine"))
         for item in reasons:
             print(f"quarantined row {item['row_id']}: {item['reason']}")
         return summary

@@ -21,15 +21,19 @@ def test_run(dag: Any, logical_date: datetime | None, conf: dict[str, Any]) -> t
     dag.test() runs tasks in this process, where one run's conf can stick to the DAG's params:
     every param is passed, so each run sees exactly the values it names.
     """
+    dr = dag.test(logical_date=logical_date, run_conf=param_defaults(dag.dag_id) | conf)
+    return dr, task_result(dr, "summarize")
+
+
+def task_result(dr: Any, task_id: str) -> Any:
+    """The return value a (non-mapped) task of ``dr`` pushed to XCom, or None."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    dr = dag.test(logical_date=logical_date, run_conf=param_defaults(dag.dag_id) | conf)
     with create_session() as session:
         value = session.scalar(
             XComModel.get_many(
-                run_id=dr.run_id, key="return_value", dag_ids=dag.dag_id, task_ids="summarize"
+                run_id=dr.run_id, key="return_value", dag_ids=dr.dag_id, task_ids=task_id
             ).with_only_columns(XComModel.value)
         )
-    summary = XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
-    return dr, summary
+    return XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None

@@ -45,10 +45,17 @@ def good_rows(first: int, count: int, day: datetime) -> list[tuple[int, str, str
 
 
 def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict[str, Any] | None]:
-    """Run a hitflow DAG once; its state and the summarize task's XCom (None if it did not run)."""
-    from scripts.dag_runner import test_run
+    """Run a hitflow DAG once; its state and the summarize task's XCom (None if it did not run).
+
+    For the publish DAG the summary also gets ``gathered_hit_ids``: what ``gather_hit_ids``
+    collected from the mapped tasks' XComs.
+    """
+    from scripts.dag_runner import task_result, test_run
 
     dr, summary = test_run(dag, logical_date, conf)
+    if summary is not None and dag.dag_id == "mturk_publish_hits":
+        gathered = task_result(dr, "gather_hit_ids")
+        summary["gathered_hit_ids"] = gathered["hit_ids"] if gathered else []
     return dr.state, summary
 
 

@@ -34,7 +34,7 @@ def test_interval_run_publishes_its_day_once(dag, source_db, mturk, clean_state)
     assert all(summary["batch_id"] in hit["RequesterAnnotation"] for hit in hits)
     published = table(source_db, "SELECT row_id, hit_id FROM hitflow.batch_rows WHERE status = 'published'")
     assert sorted(r for r, _ in published) == list(range(10, 17))
-    assert {h for _, h in published} == {hit["HITId"] for hit in hits} == set(summary["hit_ids"])
+    assert {h for _, h in published} == {hit["HITId"] for hit in hits} == set(summary["gathered_hit_ids"])
     assert summary["cost_usd"] == "2.52"  # 7 HITs × 3 assignments × ($0.10 + $0.02)
 
     hit = mturk.get_hit(HITId=hits[0]["HITId"])["HIT"]
@@ -171,7 +171,7 @@ def test_responses_lost_after_commit_still_give_one_hit_per_row(
     assert state == "success"
     hits = service_hits(mturk)
     assert len(hits) == 12 and summary["hits_recovered"] == 12
-    assert {h["HITId"] for h in hits} == set(summary["hit_ids"])
+    assert {h["HITId"] for h in hits} == set(summary["gathered_hit_ids"])
 
 
 def test_chunk_retried_after_partial_creation_makes_no_duplicate(

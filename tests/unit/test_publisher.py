@@ -37,6 +37,7 @@ class FakeStore:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(pub.store, "chunk_rows", lambda conn, batch, chunk: self.rows)
+        monkeypatch.setattr(pub.store, "fast_commits", lambda conn: None)
         monkeypatch.setattr(
             pub.store,
             "record_hit",

@@ -231,6 +231,7 @@ class ChunkPublisher:
     def publish(self, chunk: store.Chunk) -> ChunkResult:
         chunk_no = chunk.chunk
         rows = store.chunk_rows(self.conn, self.batch_id, chunk)
+        store.fast_commits(self.conn)
         _ = getattr(self.mturk, "conn", None)  # build the client once, outside the threads
         result = ChunkResult(chunk=chunk_no)
         workers = max(1, min(self.config.concurrency, len(rows)))
