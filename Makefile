@@ -32,7 +32,7 @@ browser:
 demo: venv
 	@url=$(PG_URL) && $(BIN)/python -m scripts.demo --admin-url "$$url"
 
-test: venv e2e
+test: venv browser e2e
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 	@$(BIN)/ruff check .
 
