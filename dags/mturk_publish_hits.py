@@ -188,8 +188,10 @@ def mturk_publish_hits() -> None:
         from hitflow.publish import store
 
         config = _config(batch)
-        if not config.creates_hits or not balance["to_create"]:
+        if not config.creates_hits:
             return None
+        # Also when every row is already published (a cleared run): MTurk answers the same ID
+        # for the same properties, and the chunks then only collect the recorded HIT IDs.
         hit_type_id = mturk_hook().create_hit_type(
             Title=config.title,
             Description=config.description,

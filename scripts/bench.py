@@ -241,7 +241,7 @@ def bench_rate_limit(admin_url: str, quick: bool) -> dict[str, Any]:
         "publish_seconds": round(publishing, 1),
         "sustained_per_second": round(sustained, 1),
         "share_of_limit": round(sustained / limit, 3),
-        "throttled_calls_retried": result["summary"].get("throttled_retries"),
+        "throttled_calls_retried": result["summary"]["api_retries"],
         "task_failures": figures["failed_tries"],
     }
 

@@ -11,5 +11,5 @@ DEFAULT_ARGS: dict[str, Any] = {
     "owner": "hitflow",
     "retries": 2,
     "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
+    "retry_exponential_backoff": 2.0,  # a multiplier in Airflow 3.3 (True would mean 1.0: no growth)
 }

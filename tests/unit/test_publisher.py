@@ -173,3 +173,13 @@ def test_layout_request_carries_parameters_not_a_question() -> None:
 )
 def test_hit_id_from_message(message: str, expected: str | None) -> None:
     assert pub.hit_id_from_message(message) == expected
+
+
+def test_throttling_has_its_own_larger_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty "Rate exceeded" in a row only slow a row down; eight faults in a row fail it."""
+    FakeStore(ROWS[:1]).install(monkeypatch)
+    throttled = make(FakeMTurk([client_error("ThrottlingException", "Rate exceeded")] * 20)).publish(CHUNK)
+    assert throttled.created == 1 and throttled.retries == 20
+    FakeStore(ROWS[:1]).install(monkeypatch)
+    with pytest.raises(pub.PublishError):
+        make(FakeMTurk([client_error("ServiceFault", "down", status=500)] * 8)).publish(CHUNK)

@@ -28,6 +28,7 @@ from hitflow.publish.config import PublishConfig
 log = logging.getLogger(__name__)
 
 HIT_ALREADY_EXISTS = "AWS.MechanicalTurk.HitAlreadyExists"
+THROTTLING_ERRORS = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 RETRYABLE_ERRORS = {
     "ThrottlingException",
     "Throttling",
@@ -92,12 +93,16 @@ class Backoff:
     """
 
     attempts: int = 8
+    throttle_attempts: int = 60
     base: float = field(default_factory=_default_backoff_base)
     cap: float = 8.0
     sleep: Callable[[float], None] = time.sleep
 
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap, self.base * 2**attempt))
+    def delay(self, attempt: int, throttled: bool = False) -> float:
+        # "Rate exceeded" clears as soon as the service's bucket refills: retry sooner and cap
+        # lower, or the chunk idles below the rate it is allowed.
+        base, cap = (self.base / 5, 1.0) if throttled else (self.base, self.cap)
+        return random.uniform(0, min(cap, base * 2 ** min(attempt, 16)))
 
 
 @dataclass
@@ -172,30 +177,36 @@ class ChunkPublisher:
         """Call the API until it answers; return (hit_id, outcome)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        for attempt in range(self.backoff.attempts):
+        failures = throttles = 0  # throttling has its own, larger budget: it only means "slower"
+        while True:
             try:
                 hit = self.mturk.create_hit_with_hit_type(**request)
                 return hit["HITId"], "created"
             except (ClientError, BotoCoreError) as err:
-                _, turk_code, message = error_details(err)
+                code, turk_code, message = error_details(err)
                 if turk_code == HIT_ALREADY_EXISTS:
                     hit_id = hit_id_from_message(message)
                     if hit_id is None:
                         raise PublishError(f"service said the HIT exists but named no HIT ID: {message}") from err
                     return hit_id, "already_existed"
-                if not is_retryable(err) or attempt == self.backoff.attempts - 1:
+                throttled = code in THROTTLING_ERRORS
+                if throttled:
+                    throttles += 1
+                else:
+                    failures += 1
+                if (
+                    not is_retryable(err)
+                    or failures >= self.backoff.attempts
+                    or throttles >= self.backoff.throttle_attempts
+                ):
                     raise
                 with self._stats_lock:
                     result.retries += 1
-                delay = self.backoff.delay(attempt)
+                delay = self.backoff.delay(throttles if throttled else failures - 1, throttled=throttled)
                 log.warning(
-                    "CreateHITWithHITType attempt %s failed (%s); retrying in %.2fs",
-                    attempt + 1,
-                    err.__class__.__name__,
-                    delay,
+                    "CreateHITWithHITType failed (%s); retrying in %.2fs", code or err.__class__.__name__, delay
                 )
                 self.backoff.sleep(delay)
-        raise AssertionError("unreachable")
 
     def _publish_row(self, row: tuple[int, str, str, str | None], result: ChunkResult) -> str | None:
         row_id, person_id, image_url, recorded = row
