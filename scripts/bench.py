@@ -204,7 +204,8 @@ def bench_latency_10k(admin_url: str, quick: bool) -> dict[str, Any]:
     with Stack(rows, latency) as stack:
         seconds, refused = stack.run("one_task_per_row", rows=rows)
         log = Path(refused["log"]).read_text(errors="replace")
-        reason = next((line.strip() for line in log.splitlines() if "max_map_length" in line), "")
+        refusals = ("too large to map", "max_map_length")
+        reason = next((line.strip() for line in log.splitlines() if any(r in line for r in refusals)), "")
         out["one_task_per_row_at_rows"] = {
             "state": refused["state"],
             "seconds": round(seconds, 1),
