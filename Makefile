@@ -14,7 +14,7 @@ help:
 	@echo "make e2e          a real Airflow (Celery, Postgres, Redis) + HIT service: REST trigger, backfill, schedule, assets"
 	@echo "make hit-service  run the MTurk-compatible HIT service in the foreground on 127.0.0.1:8100"
 	@echo "make stop         stop what the demo started"
-	@echo "make bench        publish 2,000 rows at 50 ms latency: DAG vs a serial boto3 loop"
+	@echo "make bench        the HIT service, publishing 2k/10k rows vs a serial loop, a rate limit, a 1M-row interval"
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
