@@ -137,12 +137,17 @@ def serial_loop(stack: Stack, calls: int) -> float:
 
 
 def publish_figures(seconds: float, result: dict[str, Any], rows: int) -> dict[str, Any]:
+    """Figures of one publish run. ``seconds`` is the DAG run's own wall time (start to end, as
+    Airflow records it); ``process_seconds`` adds starting Python, importing Airflow and creating
+    the throwaway metadata database."""
     assert result["state"] == "success", f"the publish DAG failed; see {result.get('log')}"
     summary, stats = result["summary"], result["stats"]
     assert summary["hits_in_batch"] == rows, summary
+    run_seconds = stats.get("run_seconds") or seconds
     return {
-        "seconds": round(seconds, 1),
-        "hits_per_second": round(rows / seconds, 1),
+        "seconds": round(run_seconds, 1),
+        "process_seconds": round(seconds, 1),
+        "hits_per_second": round(rows / run_seconds, 1),
         "task_instances": stats["task_instances"],
         "xcom_bytes": stats["xcom_bytes"],
         "failed_tries": stats["failed_tries"],

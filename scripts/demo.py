@@ -196,7 +196,9 @@ def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Pat
     seconds: dict[str, float] = {}
     for task_id, _, _, duration in tis:
         seconds[task_id] = round(seconds.get(task_id, 0.0) + (duration or 0.0), 2)
+    run_seconds = (dr.end_date - dr.start_date).total_seconds() if dr.start_date and dr.end_date else None
     stats = {
+        "run_seconds": round(run_seconds, 2) if run_seconds is not None else None,
         "task_instances": len(tis),
         "failed_tries": sum(max(0, (tries or 1) - 1) for _, _, tries, _ in tis),
         "failed_task_instances": sum(1 for _, state, _, _ in tis if str(state).endswith("failed")),

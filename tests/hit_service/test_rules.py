@@ -165,6 +165,23 @@ def test_layout_render_escapes_and_checks(tmp_path: Path) -> None:
         assert info.value.turk_error_code == HIT_LAYOUT_DOES_NOT_EXIST
 
 
+def test_layout_edits_and_removals_are_seen_after_the_cache_window(tmp_path: Path) -> None:
+    layout = tmp_path / "3EDIT.html"
+    layout.write_text("v1 ${a}")
+    assert layouts.load_layout(tmp_path, "3EDIT", now=100.0) == "v1 ${a}"
+    layout.write_text("v2 ${a}")
+    assert layouts.load_layout(tmp_path, "3EDIT", now=101.0) == "v1 ${a}"  # still cached
+    later = 101.0 + layouts.LAYOUT_CACHE_SECONDS
+    assert layouts.load_layout(tmp_path, "3EDIT", now=later) == "v2 ${a}"
+    layout.unlink()
+    with pytest.raises(RequestError) as info:
+        layouts.load_layout(tmp_path, "3EDIT", now=later + layouts.LAYOUT_CACHE_SECONDS)
+    assert info.value.turk_error_code == HIT_LAYOUT_DOES_NOT_EXIST
+    (tmp_path / "3DIR.html").mkdir()
+    with pytest.raises(RequestError):
+        layouts.load_layout(tmp_path, "3DIR")
+
+
 # -- config and faults ------------------------------------------------------------------------
 
 
