@@ -39,7 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [p for p in (str(REPO), str(REPO / "plugins")) if p not in sys.path]
 
-from scripts.bench import seed_rows  # noqa: E402
+from scripts.bench import CHUNK_SIZE, CONCURRENCY, seed_rows  # noqa: E402
 from tests.e2e.stack import PUBLISH_DAG, Stack, wait_for  # noqa: E402
 
 # The DAG's stages in dependency order (publish_chunk is the mapped one).
@@ -212,7 +212,9 @@ def _count(items: Any) -> dict[str, int]:
     return counts
 
 
-def run(rows: int = 10_000, *, chunk_size: int = 500, concurrency: int = 32, keep_logs: bool = False) -> dict[str, Any]:
+def run(
+    rows: int = 10_000, *, chunk_size: int = CHUNK_SIZE, concurrency: int = CONCURRENCY, keep_logs: bool = False
+) -> dict[str, Any]:
     """Start a stack with ``rows`` rows, publish them in one manual run, return the figures."""
     stack = Stack()
     ok = False
@@ -266,8 +268,8 @@ def run(rows: int = 10_000, *, chunk_size: int = 500, concurrency: int = 32, kee
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--chunk-size", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--keep-logs", action="store_true", help="keep the stack's logs even when all went well")
     args = parser.parse_args(argv)
     figures = run(args.rows, chunk_size=args.chunk_size, concurrency=args.concurrency, keep_logs=args.keep_logs)

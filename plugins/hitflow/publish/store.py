@@ -204,30 +204,35 @@ class Chunk:
 
 
 def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int) -> tuple[list[Chunk], int, int]:
-    """Cut the batch's publishable rows into row-ID ranges: (chunks, rows, chunk size).
+    """Cut the batch's publishable rows into row-ID ranges: (chunks, rows, largest chunk size).
 
     Deterministic by row ID, so a resumed batch gets the same chunks, and nothing is written per
     row. If the batch would need more than ``max_chunks`` mapped tasks, the chunk size grows.
+    Chunks differ in size by at most one row: a short last chunk would leave the parallel
+    slots idle while a full one still runs.
     """
     rows = conn.execute(
         """SELECT count(*) FROM hitflow.batch_rows
             WHERE batch_id = %s AND status IN ('ready', 'published', 'exported')""",
         (batch_id,),
     ).fetchone()[0]
-    size = max(chunk_size, math.ceil(rows / max_chunks)) if rows else chunk_size
+    if not rows:
+        return [], 0, chunk_size
+    count = math.ceil(rows / max(chunk_size, math.ceil(rows / max_chunks)))
+    starts = [i * rows // count for i in range(count)]  # 0-based positions in row-ID order
     firsts = [
         first
         for (first,) in conn.execute(
             """SELECT row_id FROM (
-                 SELECT row_id, row_number() OVER (ORDER BY row_id) AS rn FROM hitflow.batch_rows
+                 SELECT row_id, row_number() OVER (ORDER BY row_id) - 1 AS pos FROM hitflow.batch_rows
                   WHERE batch_id = %(batch)s AND status IN ('ready', 'published', 'exported')) r
-                WHERE (rn - 1) %% %(size)s = 0 ORDER BY row_id""",
-            {"batch": batch_id, "size": size},
+                WHERE pos = ANY(%(starts)s) ORDER BY row_id""",
+            {"batch": batch_id, "starts": starts},
         )
     ]
-    nexts = [*firsts[1:], None] if firsts else []
+    nexts = [*firsts[1:], None]
     chunks = [Chunk(n, len(firsts), first, nxt) for n, (first, nxt) in enumerate(zip(firsts, nexts, strict=True))]
-    return chunks, rows, size
+    return chunks, rows, math.ceil(rows / count)
 
 
 def counts(conn: Any, batch_id: uuid.UUID) -> dict[str, int]:
