@@ -129,7 +129,7 @@ def mturk_collect_results() -> None:
     @task(trigger_rule="none_failed", outlets=[AGE_RESULTS])
     def summarize(outcomes: Any, blocked: list[str], **context: Any) -> dict[str, Any]:
         """Say which batches progressed and which are complete; emit the results asset."""
-        outcomes = list(outcomes or [])
+        outcomes = list(outcomes[:]) if outcomes else []  # one request, not one per item
         totals = {
             key: sum(o[key] for o in outcomes)
             for key in (

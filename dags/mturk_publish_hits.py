@@ -228,7 +228,9 @@ def mturk_publish_hits() -> None:
     @task(trigger_rule="none_failed")
     def gather_hit_ids(results: Any) -> dict[str, Any]:
         """Collect the mapped tasks' HIT IDs for the export and later DAGs."""
-        results = list(results or [])
+        # One slice request for every chunk's result; iterating would ask for one item at a
+        # time and end on a "not found" error line.
+        results = list(results[:]) if results else []
         hit_ids = [hit_id for result in results for hit_id in result["hit_ids"]]
         totals = {
             key: sum(result[key] for result in results)

@@ -316,8 +316,10 @@ class GroupCommit:
     def run(self, work: Callable[[psycopg.Connection[Row]], Any], *, atomic: bool = False) -> Any:
         """Run ``work(conn)`` inside a shared transaction; its result once committed.
 
-        ``atomic=True`` promises that ``work`` changes the database with a single statement
-        (or not at all), so it needs no savepoint of its own: saves two round trips.
+        ``atomic=True`` promises that ``work`` either completes or, when it raises, leaves the
+        database as it found it (a single statement, or later statements that undo earlier
+        ones), so it needs no savepoint of its own: saves two round trips per unit. A database
+        error inside an atomic unit still fails the whole group.
         """
         item = _Pending(work, atomic)
         with self._lock:
@@ -529,6 +531,14 @@ class Store:
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish under its lock
             raise RuntimeError("request token conflict without a row")
         return existing["hit_id"]
+
+    @staticmethod
+    def release_request_token(conn: psycopg.Connection[Row], requester: str, token: str, hit_id: str) -> None:
+        """Undo :meth:`claim_request_token` for a HIT that was not created after all."""
+        conn.execute(
+            "DELETE FROM mturk.request_tokens WHERE requester = %s AND token = %s AND hit_id = %s",
+            (requester, token, hit_id),
+        )
 
     # -- HIT types ----------------------------------------------------------------------------
 

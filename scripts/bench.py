@@ -67,7 +67,8 @@ class Stack:
 
     def __init__(self, rows: int, service_extra: dict[str, str] | None = None) -> None:
         self.rows = rows
-        self.service_extra = service_extra or {}
+        # two worker processes, as docker-compose.yaml runs the service (sections may override)
+        self.service_extra = {"HITFLOW_HIT_SERVICE_WORKERS": "2"} | (service_extra or {})
 
     def __enter__(self) -> Stack:
         from hit_service.launcher import start_service

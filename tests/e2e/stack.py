@@ -247,7 +247,12 @@ class Stack:
             self.service_url,
             port=0,
             requester_keys={self.access_key: self.secret_key},
-            extra_env={MARKER: self.run_id, "HITFLOW_LAYOUTS_DIR": str(REPO / "include" / "layouts")},
+            # two worker processes, as docker-compose.yaml runs it
+            extra_env={
+                MARKER: self.run_id,
+                "HITFLOW_LAYOUTS_DIR": str(REPO / "include" / "layouts"),
+                "HITFLOW_HIT_SERVICE_WORKERS": "2",
+            },
             log_path=self.logs / "hit_service.log",
         )
         self.api_port = free_port()
