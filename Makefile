@@ -35,6 +35,7 @@ demo: venv
 test: venv browser e2e
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
 
 # End-to-end: scheduler, dag-processor, triggerer, api-server and a Celery worker on throwaway
 # Postgres databases and the Redis on 127.0.0.1:6379 (started if nothing answers), ~5 min.
