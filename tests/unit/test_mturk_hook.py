@@ -41,3 +41,18 @@ def test_sessions_that_are_not_boto3_are_left_alone() -> None:
 
     session: Any = AioLikeSession()
     assert mturk._share_data_loader(session) is session
+
+
+def test_publish_clients_leave_request_checks_to_the_service(connection: None) -> None:
+    from botocore.exceptions import EndpointConnectionError, ParamValidationError
+
+    from hitflow.connections import mturk_hook
+
+    checked, unchecked = mturk_hook().conn, mturk_hook(64, validate_parameters=False).conn
+    bad = {"HITTypeId": 123, "LifetimeInSeconds": "soon"}  # wrong types: botocore's check refuses them
+    with pytest.raises(ParamValidationError):
+        checked.create_hit_with_hit_type(**bad)
+    with pytest.raises(EndpointConnectionError):  # sent as-is: the service would answer with its error
+        unchecked.create_hit_with_hit_type(**bad)
+    assert unchecked.meta.config.max_pool_connections == 64
+    assert unchecked.meta.config.retries["total_max_attempts"] == 1  # retries are hitflow's own
