@@ -8,9 +8,12 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     seed-style serial boto3 loop.
 * ``scale_10k``   — 10,000 rows through the publish DAG (``dag.test()``), no added latency:
                     wall time, HITs/s, XCom bytes and task instances per batch, time per task.
-* ``scheduler_10k`` — the same 10,000 rows through the real scheduler (CeleryExecutor, the
-                    e2e stack of ``tests/e2e/stack.py``; scripts/bench_scheduler.py): the run's
-                    wall time, HITs/s, chunks running at once, gaps the scheduler left.
+* ``scheduler_10k`` — the same 10,000 rows through the real scheduler (CeleryExecutor, the e2e
+                    stack of ``tests/e2e/stack.py``; scripts/bench_scheduler.py), in four chunks
+                    and then in one: the run's wall time, HITs/s, chunks running at once.
+* ``faults_10k``  — the same 10,000 rows while the service injects throttling, ServiceFaults
+                    and responses dropped after commit: retries, HITs recovered, and every row
+                    checked for exactly one HIT in the service's own ListHITs.
 * ``latency_10k`` — 10,000 rows at 100 ms per call: the DAG vs the serial loop (timed on a
                     sample and extrapolated, labelled so) vs the literal one-mapped-task-per-row
                     DAG (refused by Airflow past 1,024 rows; timed at 1,000).
@@ -41,7 +44,16 @@ sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
 from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
 
-SECTIONS = ("service", "publish_2k", "scale_10k", "scheduler_10k", "latency_10k", "rate_limit", "extract_1m")
+SECTIONS = (
+    "service",
+    "publish_2k",
+    "scale_10k",
+    "scheduler_10k",
+    "faults_10k",
+    "latency_10k",
+    "rate_limit",
+    "extract_1m",
+)
 
 
 def seed_rows(url: str, count: int, bad_every: int = 0) -> None:
@@ -65,8 +77,9 @@ def seed_rows(url: str, count: int, bad_every: int = 0) -> None:
 class Stack:
     """Throwaway databases, a HIT service and an Airflow home for one measurement."""
 
-    def __init__(self, rows: int, service_extra: dict[str, str] | None = None) -> None:
+    def __init__(self, rows: int, service_extra: dict[str, str] | None = None, *, test_mode: bool = False) -> None:
         self.rows = rows
+        self.test_mode = test_mode  # the service's /_test endpoints (fault injection) are on
         # two worker processes, as docker-compose.yaml runs the service (sections may override)
         self.service_extra = {"HITFLOW_HIT_SERVICE_WORKERS": "2"} | (service_extra or {})
 
@@ -82,6 +95,7 @@ class Stack:
         self.service = start_service(
             self.service_db,
             log_path=self.state / "hit_service.log",
+            test_mode=self.test_mode,
             extra_env=service_env(self.creds) | self.service_extra | {"HITFLOW_HIT_SERVICE_ACCESS_LOG": "0"},
         )
         self.env = airflow_env(self.state, self.source, self.service.url, self.creds, output_dir=self.state / "out")
@@ -103,17 +117,27 @@ class Stack:
         result["log"] = str(self.state / f"{dag_id}.log")
         return time.perf_counter() - start, result
 
-    def service_hit_count(self) -> int:
+    def service_hits(self) -> list[dict[str, Any]]:
+        """Every HIT the service holds for the requester (its own ListHITs, not hitflow's table)."""
         import boto3
 
         client = boto3.client("mturk", region_name="us-east-1", endpoint_url=self.service.url, **self.creds)
-        count, kwargs = 0, {"MaxResults": 100}
+        hits: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"MaxResults": 100}
         while True:
             page = client.list_hits(**kwargs)
-            count += len(page["HITs"])
+            hits += page["HITs"]
             if not page.get("NextToken"):
-                return count
+                return hits
             kwargs["NextToken"] = page["NextToken"]
+
+    def service_hit_count(self) -> int:
+        return len(self.service_hits())
+
+    def set_faults(self, **faults: Any) -> None:
+        import requests
+
+        requests.post(f"{self.service.url}/_test/faults", json=faults, timeout=10).raise_for_status()
 
 
 def serial_loop(stack: Stack, calls: int) -> float:
@@ -200,10 +224,10 @@ def bench_scale_10k(admin_url: str, quick: bool) -> dict[str, Any]:
 
 
 def bench_scheduler_10k(admin_url: str, quick: bool) -> dict[str, Any]:
+    """Two runs on fresh stacks: the batch in four chunks (all four run at once) and in one."""
     from scripts import bench_scheduler
 
     rows = 1000 if quick else 10_000
-    figures = bench_scheduler.run(rows, chunk_size=CHUNK_SIZE, concurrency=CONCURRENCY)
     keep = (
         "rows",
         "chunk_size",
@@ -222,7 +246,44 @@ def bench_scheduler_10k(admin_url: str, quick: bool) -> dict[str, Any]:
         "stack_start_seconds",
         "stack_timings",
     )
-    return {key: figures[key] for key in keep if key in figures}
+    out: dict[str, Any] = {}
+    for label, chunk_size in (("four_chunks", CHUNK_SIZE), ("one_chunk", rows)):
+        figures = bench_scheduler.run(rows, chunk_size=chunk_size, concurrency=CONCURRENCY)
+        out[label] = {key: figures[key] for key in keep if key in figures}
+    return out
+
+
+FAULTS = {"throttle_rate": 0.05, "service_fault_rate": 0.02, "drop_after_commit_rate": 0.02, "seed": 7}
+
+
+def bench_faults_10k(admin_url: str, quick: bool) -> dict[str, Any]:
+    """The fault tests' injected failures at full size: every row must end with exactly one HIT,
+    counted in the service's own ListHITs by the row each HIT's annotation names."""
+    from collections import Counter
+
+    rows = 1000 if quick else 10_000
+    with Stack(rows, {"HITFLOW_HIT_SERVICE_WORKERS": "1"}, test_mode=True) as stack:  # faults are per process
+        stack.set_faults(**FAULTS)
+        seconds, result = stack.run(chunk_size=CHUNK_SIZE, concurrency=CONCURRENCY)
+        figures = publish_figures(seconds, result, rows)
+        stack.set_faults()
+        per_row = Counter(int(hit["RequesterAnnotation"].rsplit(" ", 1)[1]) for hit in stack.service_hits())
+    duplicated = sum(1 for n in per_row.values() if n > 1)
+    missing = rows - len(per_row)
+    assert not duplicated and not missing, f"{duplicated} rows with several HITs, {missing} rows without one"
+    summary = result["summary"]
+    return {
+        "rows": rows,
+        "faults": FAULTS,
+        "seconds": figures["seconds"],
+        "hits_per_second": figures["hits_per_second"],
+        "api_retries": summary["api_retries"],
+        "hits_recovered_from_lost_responses": summary["hits_recovered"],
+        "task_failures": figures["failed_tries"],
+        "rows_with_one_hit": len(per_row),
+        "rows_with_several_hits": duplicated,
+        "rows_without_a_hit": missing,
+    }
 
 
 PER_ROW_ROWS = int(os.environ.get("HITFLOW_BENCH_PER_ROW_ROWS", "1000"))  # 0 skips the slow per-row DAG
@@ -366,6 +427,7 @@ BENCHES = {
     "publish_2k": bench_publish_2k,
     "scale_10k": bench_scale_10k,
     "scheduler_10k": bench_scheduler_10k,
+    "faults_10k": bench_faults_10k,
     "latency_10k": bench_latency_10k,
     "rate_limit": bench_rate_limit,
     "extract_1m": bench_extract_1m,
@@ -394,10 +456,20 @@ def print_table(results: dict[str, Any]) -> None:
         add("  XCom bytes per batch", r["xcom_bytes"])
         add("  task instances per batch", r["task_instances"], f"rows/chunk = {r['rows'] // r['chunk_size']} + 9")
     if "scheduler_10k" in results:
-        r = results["scheduler_10k"]
-        add(f"{r['rows']} rows, real scheduler (Celery): run seconds", r["seconds"], "target <= 30")
-        add("  HITs/s", r["hits_per_second"])
-        add("  publish_chunk tasks at once (peak)", r["peak_parallel_publish_chunk"])
+        for r in results["scheduler_10k"].values():
+            chunks = r["rows"] // r["chunk_size"]
+            add(f"{r['rows']} rows, real scheduler, {chunks} chunk(s): seconds", r["seconds"], "target <= 30")
+            add("  HITs/s", r["hits_per_second"])
+            add("  publish_chunk tasks at once (peak)", r["peak_parallel_publish_chunk"])
+    if "faults_10k" in results:
+        r = results["faults_10k"]
+        add(f"{r['rows']} rows with injected faults: seconds", r["seconds"])
+        add(
+            "  retried calls / HITs recovered from lost responses",
+            f"{r['api_retries']} / {r['hits_recovered_from_lost_responses']}",
+        )
+        add("  rows with exactly one HIT (service's ListHITs)", r["rows_with_one_hit"], f"of {r['rows']}")
+        add("  task failures", r["task_failures"])
     if "latency_10k" in results:
         r = results["latency_10k"]
         add(f"{r['rows']} rows at 100 ms: publish DAG seconds", r["dag"]["seconds"])
