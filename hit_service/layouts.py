@@ -3,8 +3,8 @@
 On MTurk a layout was a project made in the requester UI; here it is
 ``$HITFLOW_LAYOUTS_DIR/<LayoutId>.html``. A file read is reused for ``LAYOUT_CACHE_SECONDS``
 (reading it for every CreateHIT was a quarter of the service's CPU), so a layout added or
-edited while the service runs is picked up within that time. Values are HTML-escaped when inserted: they come from data
-(CSV rows, URLs) and end up inside a page a worker opens.
+edited while the service runs is picked up within that time. Values are HTML-escaped when
+inserted: they come from data (CSV rows, URLs) and end up inside a page a worker opens.
 """
 
 from __future__ import annotations
