@@ -343,11 +343,11 @@ def main(argv: list[str] | None = None) -> None:
 == Look at the HITs
    HIT list         {url}/hits
    Airflow log      {log}
-   credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]}
-                    aws_secret_access_key={creds["aws_secret_access_key"]}
+   credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]},
+                    its secret key in {state / "demo_credentials.json"} (not printed)
    boto3            boto3.client("mturk", region_name="us-east-1", endpoint_url="{url}",
                                  aws_access_key_id="{creds["aws_access_key_id"]}",
-                                 aws_secret_access_key="<the secret above>").list_hits()
+                                 aws_secret_access_key="<the secret from that file>").list_hits()
    stop it          make stop""")
 
 
