@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
 from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
+from tests.integration.helpers import hits_per_row, service_hits, set_faults  # noqa: E402
 
 SECTIONS = (
     "service",
@@ -117,36 +118,18 @@ class Stack:
         result["log"] = str(self.state / f"{dag_id}.log")
         return time.perf_counter() - start, result
 
-    def service_hits(self) -> list[dict[str, Any]]:
-        """Every HIT the service holds for the requester (its own ListHITs, not hitflow's table)."""
+    def client(self) -> Any:
+        """A plain boto3 ``mturk`` client of the bench requester."""
         import boto3
 
-        client = boto3.client("mturk", region_name="us-east-1", endpoint_url=self.service.url, **self.creds)
-        hits: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"MaxResults": 100}
-        while True:
-            page = client.list_hits(**kwargs)
-            hits += page["HITs"]
-            if not page.get("NextToken"):
-                return hits
-            kwargs["NextToken"] = page["NextToken"]
-
-    def service_hit_count(self) -> int:
-        return len(self.service_hits())
-
-    def set_faults(self, **faults: Any) -> None:
-        import requests
-
-        requests.post(f"{self.service.url}/_test/faults", json=faults, timeout=10).raise_for_status()
+        return boto3.client("mturk", region_name="us-east-1", endpoint_url=self.service.url, **self.creds)
 
 
 def serial_loop(stack: Stack, calls: int) -> float:
     """The seed-style loop: one CreateHIT after another; returns seconds per call."""
-    import boto3
-
     from hitflow.publish import questions
 
-    client = boto3.client("mturk", region_name="us-east-1", endpoint_url=stack.service.url, **stack.creds)
+    client = stack.client()
     template = questions.load_template()
     start = time.perf_counter()
     for i in range(calls):
@@ -219,7 +202,7 @@ def bench_scale_10k(admin_url: str, quick: bool) -> dict[str, Any]:
     with Stack(rows) as stack:
         seconds, result = stack.run(chunk_size=CHUNK_SIZE, concurrency=CONCURRENCY)
         figures = publish_figures(seconds, result, rows)
-        assert stack.service_hit_count() == rows
+        assert len(service_hits(stack.client())) == rows
     return {"rows": rows, "chunk_size": CHUNK_SIZE, "concurrency": CONCURRENCY, **figures}
 
 
@@ -259,15 +242,13 @@ FAULTS = {"throttle_rate": 0.05, "service_fault_rate": 0.02, "drop_after_commit_
 def bench_faults_10k(admin_url: str, quick: bool) -> dict[str, Any]:
     """The fault tests' injected failures at full size: every row must end with exactly one HIT,
     counted in the service's own ListHITs by the row each HIT's annotation names."""
-    from collections import Counter
-
     rows = 1000 if quick else 10_000
     with Stack(rows, {"HITFLOW_HIT_SERVICE_WORKERS": "1"}, test_mode=True) as stack:  # faults are per process
-        stack.set_faults(**FAULTS)
+        set_faults(stack.service, **FAULTS)
         seconds, result = stack.run(chunk_size=CHUNK_SIZE, concurrency=CONCURRENCY)
         figures = publish_figures(seconds, result, rows)
-        stack.set_faults()
-        per_row = Counter(int(hit["RequesterAnnotation"].rsplit(" ", 1)[1]) for hit in stack.service_hits())
+        set_faults(stack.service)
+        per_row = hits_per_row(stack.client())
     duplicated = sum(1 for n in per_row.values() if n > 1)
     missing = rows - len(per_row)
     assert not duplicated and not missing, f"{duplicated} rows with several HITs, {missing} rows without one"

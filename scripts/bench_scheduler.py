@@ -41,6 +41,7 @@ sys.path[:0] = [p for p in (str(REPO), str(REPO / "plugins")) if p not in sys.pa
 
 from scripts.bench import CHUNK_SIZE, CONCURRENCY, seed_rows  # noqa: E402
 from tests.e2e.stack import PUBLISH_DAG, Stack, wait_for  # noqa: E402
+from tests.integration.helpers import service_hits  # noqa: E402
 
 # The DAG's stages in dependency order (publish_chunk is the mapped one).
 STAGES = (
@@ -98,17 +99,6 @@ def worker_concurrency(stack: Stack) -> int | None:
         if component.name == "celery-worker" and "--concurrency" in component.argv:
             return int(component.argv[component.argv.index("--concurrency") + 1])
     return None
-
-
-def service_hit_count(stack: Stack) -> int:
-    client = stack.mturk()
-    count, kwargs = 0, {"MaxResults": 100}
-    while True:
-        page = client.list_hits(**kwargs)
-        count += len(page["HITs"])
-        if not page.get("NextToken") or not page["HITs"]:
-            return count
-        kwargs["NextToken"] = page["NextToken"]
 
 
 def wait_done(stack: Stack, run_id: str, timeout: float, interval: float = 0.5) -> dict[str, Any]:
@@ -244,7 +234,7 @@ def run(
                 f"/dags/{PUBLISH_DAG}/dagRuns/{run_id}/taskInstances/summarize/xcomEntries/return_value"
             )["value"]
             out["summary"] = {k: summary.get(k) for k in ("hits_in_batch", "hits_created_now", "api_retries")}
-        out["service_hits"] = service_hit_count(stack)
+        out["service_hits"] = len(service_hits(stack.mturk()))
         assert out["state"] == "success", f"the run ended {out['state']}: {stack.task_states(PUBLISH_DAG, run_id)}"
         assert out["service_hits"] == rows, f"ListHITs counts {out['service_hits']} HITs for {rows} rows"
         ok = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,11 @@ def service_hits(client: Any) -> list[dict[str, Any]]:
         if not page.get("NextToken"):
             return hits
         kwargs["NextToken"] = page["NextToken"]
+
+
+def hits_per_row(client: Any) -> Counter:
+    """HITs per source row in the service's own ListHITs (the row each RequesterAnnotation names)."""
+    return Counter(int(hit["RequesterAnnotation"].rsplit(" ", 1)[1]) for hit in service_hits(client))
 
 
 def table(db: str, sql: str, *args: Any) -> list[tuple]:

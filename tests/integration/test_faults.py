@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,10 @@ import psycopg
 import pytest
 
 from hitflow.publish import store
-from tests.integration.helpers import REPO, good_rows, seed, service_hits, set_faults, table
+from tests.integration.helpers import REPO, good_rows, hits_per_row, seed, service_hits, set_faults, table
 from tests.integration.test_publish_dag import DAY
 
 pytestmark = pytest.mark.integration
-
-
-def hits_per_row(client: Any) -> Counter:
-    return Counter(int(hit["RequesterAnnotation"].rsplit(" ", 1)[1]) for hit in service_hits(client))
 
 
 def prepare_batch(db: str, rows: int) -> uuid.UUID:
