@@ -179,8 +179,8 @@ class Lifecycle:
             raise RequestError(f"Assignment {assignment_id} does not exist.", ASSIGNMENT_DOES_NOT_EXIST)
         return row
 
-    @staticmethod
     def _credit(
+        self,
         conn: psycopg.Connection[Row],
         requester: str,
         amount: Decimal,
@@ -189,17 +189,11 @@ class Lifecycle:
         hit_id: str | None = None,
         assignment_id: str | None = None,
     ) -> None:
-        if amount <= 0:
-            return
-        conn.execute("UPDATE mturk.accounts SET balance = balance + %s WHERE requester = %s", (amount, requester))
-        conn.execute(
-            """INSERT INTO mturk.ledger (requester, amount, kind, hit_id, assignment_id, created_at)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            (requester, amount, kind, hit_id, assignment_id, now),
-        )
+        if amount > 0:
+            self.store.credit(conn, requester, amount, kind=kind, now=now, hit_id=hit_id, assignment_id=assignment_id)
 
-    @staticmethod
     def _debit(
+        self,
         conn: psycopg.Connection[Row],
         requester: str,
         amount: Decimal,
@@ -211,23 +205,14 @@ class Lifecycle:
         """Take ``amount`` or raise InsufficientFunds (the transaction then rolls back)."""
         if amount <= 0:
             return
-        row = conn.execute(
-            """UPDATE mturk.accounts SET balance = balance - %(a)s
-               WHERE requester = %(r)s AND balance >= %(a)s RETURNING balance""",
-            {"a": amount, "r": requester},
-        ).fetchone()
-        if row is None:
-            have = conn.execute("SELECT balance FROM mturk.accounts WHERE requester = %s", (requester,)).fetchone()
-            available = have["balance"] if have else Decimal(0)
+        if not self.store.debit(
+            conn, requester, amount, kind=kind, now=now, hit_id=hit_id, assignment_id=assignment_id
+        ):
+            available = self.store.balance(conn, requester) or Decimal(0)
             raise RequestError(
                 f"Insufficient funds: this operation costs ${amount:.2f}; ${available:.2f} available.",
                 INSUFFICIENT_FUNDS,
             )
-        conn.execute(
-            """INSERT INTO mturk.ledger (requester, amount, kind, hit_id, assignment_id, created_at)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            (requester, -amount, kind, hit_id, assignment_id, now),
-        )
 
     @staticmethod
     def _claim_op_token(

@@ -449,6 +449,21 @@ class Store:
         return None if row is None else row["balance"]
 
     @staticmethod
+    def credit(
+        conn: psycopg.Connection[Row],
+        requester: str,
+        amount: Decimal,
+        *,
+        kind: str,
+        now: datetime,
+        hit_id: str | None = None,
+        assignment_id: str | None = None,
+    ) -> None:
+        """Add ``amount`` to the balance and record it in the ledger."""
+        conn.execute("UPDATE mturk.accounts SET balance = balance + %s WHERE requester = %s", (amount, requester))
+        Store._ledger(conn, requester, amount, kind, now, hit_id, assignment_id)
+
+    @staticmethod
     def debit(
         conn: psycopg.Connection[Row],
         requester: str,
@@ -457,8 +472,9 @@ class Store:
         kind: str,
         now: datetime,
         hit_id: str | None = None,
-    ) -> Decimal | None:
-        """Take ``amount`` from the balance and record it; None (nothing taken) if short.
+        assignment_id: str | None = None,
+    ) -> bool:
+        """Take ``amount`` from the balance and record it; False (nothing taken) if short.
 
         The conditional UPDATE locks the account row, so concurrent debits serialize and the
         balance can never go below zero.
@@ -469,13 +485,25 @@ class Store:
             {"amount": amount, "requester": requester},
         ).fetchone()
         if row is None:
-            return None
+            return False
+        Store._ledger(conn, requester, -amount, kind, now, hit_id, assignment_id)
+        return True
+
+    @staticmethod
+    def _ledger(
+        conn: psycopg.Connection[Row],
+        requester: str,
+        amount: Decimal,
+        kind: str,
+        now: datetime,
+        hit_id: str | None,
+        assignment_id: str | None,
+    ) -> None:
         conn.execute(
-            """INSERT INTO mturk.ledger (requester, amount, kind, hit_id, created_at)
-               VALUES (%s, %s, %s, %s, %s)""",
-            (requester, -amount, kind, hit_id, now),
+            """INSERT INTO mturk.ledger (requester, amount, kind, hit_id, assignment_id, created_at)
+               VALUES (%s, %s, %s, %s, %s, %s)""",
+            (requester, amount, kind, hit_id, assignment_id, now),
         )
-        return row["balance"]
 
     @staticmethod
     def set_balance(conn: psycopg.Connection[Row], requester: str | None, balance: Decimal) -> int:
@@ -574,23 +602,6 @@ class Store:
         return conn.execute("SELECT * FROM mturk.hit_types WHERE hit_type_id = %s", (hit_type_id,)).fetchone()
 
     # -- HITs ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def insert_hit(conn: psycopg.Connection[Row], hit: Row) -> Row:
-        """Insert one HIT row (all columns given by the backend); return it as stored."""
-        params = dict(hit)
-        for key in ("qualification_requirements", "layout_parameters", "assignment_review_policy", "hit_review_policy"):
-            if params.get(key) is not None:
-                params[key] = Jsonb(params[key])
-        columns = list(params)
-        names = ", ".join(columns)
-        values = ", ".join(f"%({name})s" for name in columns)
-        row = conn.execute(
-            f"INSERT INTO mturk.hits ({names}) VALUES ({values}) RETURNING *",
-            params,
-        ).fetchone()
-        assert row is not None
-        return row
 
     @staticmethod
     def insert_hit_and_debit(conn: psycopg.Connection[Row], hit: Row) -> Row | None:
