@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -253,6 +253,18 @@ class Qualifications:
         return row
 
     @staticmethod
+    def _grant(conn: psycopg.Connection[Row], type_id: str, worker_id: str, value: int, now: datetime) -> None:
+        """Grant ``type_id`` to the worker with ``value`` (a revoked or earlier grant is replaced)."""
+        conn.execute(
+            """INSERT INTO mturk.qualifications
+                   (qualification_type_id, worker_id, integer_value, status, grant_time)
+               VALUES (%s, %s, %s, 'Granted', %s)
+               ON CONFLICT (qualification_type_id, worker_id) DO UPDATE SET integer_value = EXCLUDED.integer_value,
+                   status = 'Granted', grant_time = EXCLUDED.grant_time""",
+            (type_id, worker_id, value, now),
+        )
+
+    @staticmethod
     def type_dict(row: Row) -> dict[str, Any]:
         """A qualification type as the model's ``QualificationType`` shape."""
         result: dict[str, Any] = {
@@ -435,14 +447,7 @@ class Qualifications:
         with self.store.transaction() as conn:
             row = self._own_type(conn, requester, params["QualificationTypeId"])
             self._worker_exists(conn, params["WorkerId"])
-            conn.execute(
-                """INSERT INTO mturk.qualifications
-                       (qualification_type_id, worker_id, integer_value, status, grant_time)
-                   VALUES (%s, %s, %s, 'Granted', %s)
-                   ON CONFLICT (qualification_type_id, worker_id) DO UPDATE SET integer_value = EXCLUDED.integer_value,
-                       status = 'Granted', grant_time = EXCLUDED.grant_time""",
-                (row["qualification_type_id"], params["WorkerId"], params.get("IntegerValue", 1), now),
-            )
+            self._grant(conn, row["qualification_type_id"], params["WorkerId"], params.get("IntegerValue", 1), now)
         return {}
 
     def disassociate_qualification_from_worker(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -607,14 +612,7 @@ class Qualifications:
                 "WHERE qualification_request_id = %s",
                 (now, row["qualification_request_id"]),
             )
-            conn.execute(
-                """INSERT INTO mturk.qualifications
-                       (qualification_type_id, worker_id, integer_value, status, grant_time)
-                   VALUES (%s, %s, %s, 'Granted', %s)
-                   ON CONFLICT (qualification_type_id, worker_id) DO UPDATE SET integer_value = EXCLUDED.integer_value,
-                       status = 'Granted', grant_time = EXCLUDED.grant_time""",
-                (row["qualification_type_id"], row["worker_id"], params.get("IntegerValue", 1), now),
-            )
+            self._grant(conn, row["qualification_type_id"], row["worker_id"], params.get("IntegerValue", 1), now)
         return {}
 
     def reject_qualification_request(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -662,18 +660,8 @@ class Qualifications:
             if held is not None and held["status"] == "Granted":
                 return "You already have this qualification."
             if row["auto_granted"]:
-                conn.execute(
-                    """INSERT INTO mturk.qualifications (qualification_type_id, worker_id, integer_value, status,
-                           grant_time) VALUES (%s, %s, %s, 'Granted', %s)
-                       ON CONFLICT (qualification_type_id, worker_id) DO UPDATE SET status = 'Granted',
-                           integer_value = EXCLUDED.integer_value, grant_time = EXCLUDED.grant_time""",
-                    (
-                        type_id,
-                        worker_id,
-                        row["auto_granted_value"] if row["auto_granted_value"] is not None else 1,
-                        now,
-                    ),
-                )
+                value = row["auto_granted_value"] if row["auto_granted_value"] is not None else 1
+                self._grant(conn, type_id, worker_id, value, now)
                 return "Qualification granted."
             last = conn.execute(
                 """SELECT status, decided_at FROM mturk.qualification_requests
