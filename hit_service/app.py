@@ -12,16 +12,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.api.auth import KeyRecord, KeyRing
 from hit_service.api.faults import FaultConfig, Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
+from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
@@ -29,6 +32,7 @@ from hit_service.core.store import Store
 from hit_service.site.routes import router as site_router
 
 logger = logging.getLogger("hit_service")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -110,6 +114,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app.state.sessions = sessions
     app.include_router(site_router(backend, settings, sessions))
+    console_routes, console = console_router(backend, settings, sessions)
+    app.include_router(console_routes)
+    app.state.console = console
+    # The console's CSS, JS and sample image (when the worker site's /static lands, this joins it).
+    app.mount("/static/console", StaticFiles(directory=STATIC_DIR / "console"), name="console-static")
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
     return app
