@@ -15,7 +15,8 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
   `UniqueRequestToken` per row), with bounded concurrency and backoff. HIT IDs go to Postgres
   as soon as they exist and to XCom for the downstream tasks.
 * `mode` = `csv` or `both` writes the requester UI's bulk-upload CSV; every non-dry run writes
-  a manifest CSV. The summary emits the `hitflow_published_hits` asset.
+  a manifest CSV. The summary names the HIT service's requester console (`/requester/projects`),
+  where that file is uploaded as a batch of a project, and emits the `hitflow_published_hits` asset.
 
 Connections: `hitflow_db` (postgres) and `mturk_default` (aws; `endpoint_url` in its extra).
 """
@@ -320,11 +321,18 @@ def mturk_publish_hits() -> None:
             "balance_check": balance,
             "files": files,
         }
+        if config.exports_csv and files:
+            from hitflow.connections import console_upload_url
+
+            # Nowhere else to take the file since MTurk closed: the service's requester console.
+            summary["console_url"] = console_upload_url()
         context["outlet_events"][PUBLISHED_HITS].extra = {
             "batch_id": str(batch_id),
             "hits": hits,
             "dry_run": config.dry_run,
         }
+        if summary.get("console_url"):
+            print(f"upload {files.get('input_csv')} as a batch in the requester console: {summary['console_url']}")
         print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "quarantine"))
         for item in reasons:
             print(f"quarantined row {item['row_id']}: {item['reason']}")

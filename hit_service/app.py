@@ -280,6 +280,23 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyR
             return bad(str(exc))
         return JSONResponse(created)
 
+    @test.post("/requester-users")
+    async def add_requester_user(request: Request) -> JSONResponse:
+        """``{"account", "name", "password"}`` → a console user (as ``requester add-user`` makes one)."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("account", "name", "password")):
+            return bad("account, name and password are required strings")
+        try:
+            created = await run_in_threadpool(
+                identity.add_requester_user, store, data["account"], data["name"], data["password"], backend.clock.now()
+            )
+        except identity.IdentityError as exc:
+            return bad(str(exc))
+        return JSONResponse(created)
+
     @test.get("/clock")
     def get_clock() -> dict[str, Any]:
         return {"now": backend.clock.now().isoformat(), "offset_seconds": _offset(backend.clock)}

@@ -24,6 +24,7 @@ function show(data) {
     if (node) node.textContent = String(value);
   };
   set("p-status", data.status);
+  document.getElementById("p-status").className = `status s-${data.status}`;
   set("p-created", data.created);
   set("p-rows", data.rows);
   for (const key of ["available", "pending", "submitted", "approved", "rejected", "spent"]) set(`p-${key}`, data[key]);
