@@ -27,6 +27,7 @@ from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
 from hit_service.site.routes import router as site_router
+from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
         clock = OffsetClock() if settings.test_mode else SystemClock()
     backend = MTurkBackend(store, clock, settings.layouts_dir, settings.initial_balance)
+    backend.allow_http_external_urls = settings.test_mode
     faults = Faults(
         enabled=settings.test_mode,
         initial_latency_ms=settings.latency_ms,
@@ -109,6 +111,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.state.sessions = sessions
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     app.include_router(site_router(backend, settings, sessions))
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
