@@ -30,6 +30,7 @@ from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
 from hit_service.site.routes import router as site_router
+from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
         clock = OffsetClock() if settings.test_mode else SystemClock()
     backend = MTurkBackend(store, clock, settings.layouts_dir, settings.initial_balance)
+    backend.allow_http_external_urls = settings.test_mode
     faults = Faults(
         enabled=settings.test_mode,
         initial_latency_ms=settings.latency_ms,
@@ -113,6 +115,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.state.sessions = sessions
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     app.include_router(site_router(backend, settings, sessions))
     console_routes, console = console_router(backend, settings, sessions)
     app.include_router(console_routes)

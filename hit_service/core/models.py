@@ -137,6 +137,8 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self._groups: dict[str, GroupCommit] = {}
         self._hit_types: dict[str, Row] = {}
         self._groups_lock = threading.Lock()
+        # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
+        self.allow_http_external_urls = False
 
     def _group(self, requester: str) -> GroupCommit:
         """The requester's group committer (one per requester: a batch locks one account row)."""
@@ -239,7 +241,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         if question is not None:
             if layout_parameters:
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
-            parsed = questions.parse_question(question)
+            parsed = questions.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
         template = layouts.project_template(self.store, requester, layout_id)
         if template is None:
