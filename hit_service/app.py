@@ -12,12 +12,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.api.auth import KeyRecord, KeyRing
@@ -33,7 +31,6 @@ from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -120,8 +117,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     console_routes, console = console_router(backend, settings, sessions)
     app.include_router(console_routes)
     app.state.console = console
-    # The console's CSS, JS and sample image (when the worker site's /static lands, this joins it).
-    app.mount("/static/console", StaticFiles(directory=STATIC_DIR / "console"), name="console-static")
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
     return app

@@ -19,7 +19,7 @@ import requests
 
 from hit_service.console import forms, starters
 
-_CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+_CSRF = re.compile(r"name=[\"']csrf[\"'] value=[\"']([^\"']*)[\"']")
 _BATCH = re.compile(r"/requester/batches/(\d+)/confirm")
 _ERROR_ROWS = re.compile(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>")
 

@@ -18,7 +18,6 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -27,39 +26,16 @@ from hit_service.console import csvfiles, forms, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.core import identity
 from hit_service.core.exceptions import RequestError
-from hit_service.core.models import MTurkBackend, format_money
+from hit_service.core.models import MTurkBackend
+from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
+from hit_service.site.taskhtml import task_page
+from hit_service.site.templating import PAGE_HEADERS, render
 
 COOKIE = "hitflow_requester"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-FRAME_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
-FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals"
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+FRAME_SANDBOX = HTML_SANDBOX  # the worker site's: a requester's preview is what a worker gets
+HEADERS = PAGE_HEADERS
 STATUSES = ("Submitted", "Approved", "Rejected")
-
-
-def _duration(seconds: int | float | None) -> str:
-    """Seconds as a short human duration: 30 s, 1 min 30 s, 2 h, 3 d 4 h."""
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        if seconds >= size:
-            parts.append(f"{seconds // size} {unit}")
-            seconds %= size
-    return " ".join(parts[:2])
-
-
-def templates() -> Jinja2Templates:
-    """The console's Jinja2 environment (autoescape on for .html)."""
-    env = Jinja2Templates(directory=str(TEMPLATES))
-    env.env.filters["money"] = lambda v: format_money(v) if v is not None else ""
-    env.env.filters["when"] = Console.when
-    env.env.filters["duration"] = _duration
-    return env
 
 
 class User:
@@ -78,14 +54,15 @@ class User:
 def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> tuple[APIRouter, Console]:
     """The console's routes and the ``Console`` behind them."""
     console = Console(backend)
-    pages = templates()
     site = APIRouter(prefix="/requester")
 
-    def render(
-        request: Request, template: str, user: User | None, status: int = 200, /, **context: Any
-    ) -> HTMLResponse:
+    def page(request: Request, template: str, user: User | None, status: int = 200, /, **context: Any) -> HTMLResponse:
+        """``templates/console/<template>`` through the service's one Jinja2 environment."""
         context.update(user=user, note=request.query_params.get("note", ""), active=template)
-        return pages.TemplateResponse(request, f"console/{template}", context, status_code=status, headers=HEADERS)
+        return render(f"console/{template}", status, None, **context)
+
+    def base_url(request: Request) -> str:
+        return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
     async def current(request: Request) -> User | None:
         cookie = request.cookies.get(COOKIE)
@@ -102,7 +79,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return RedirectResponse(f"/requester/login?next={quote(target, safe='')}", status_code=303)
 
     def not_found(request: Request, user: User, what: str = "That page") -> HTMLResponse:
-        return render(
+        return page(
             request, "problem.html", user, 404, title="Not found", message=f"{what} does not exist in your account."
         )
 
@@ -117,7 +94,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return to_login(request)
         fields = await form_of(request)
         if not sessions.check_csrf(user.cookie, fields.get("csrf") if isinstance(fields.get("csrf"), str) else None):
-            return render(
+            return page(
                 request,
                 "problem.html",
                 user,
@@ -137,7 +114,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request, next: str = "/requester") -> Response:
-        return render(request, "login.html", None, next=next, error="")
+        return page(request, "login.html", None, next=next, error="")
 
     @site.post("/login")
     async def login(request: Request) -> Response:
@@ -152,7 +129,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             str(fields.get("password", "")),
         )
         if row is None:
-            return render(request, "login.html", None, 401, next=next_url, error="Wrong user name or password.")
+            return page(request, "login.html", None, 401, next=next_url, error="Wrong user name or password.")
         response = RedirectResponse(next_url, status_code=303)
         base = settings.public_url or str(request.base_url)
         response.set_cookie(
@@ -185,7 +162,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         balance = await run_in_threadpool(console.balance, user.requester)
         batches = await run_in_threadpool(console.batches, user.requester)
         projects = await run_in_threadpool(console.projects, user.requester)
-        return render(request, "home.html", user, balance=balance, batches=batches[:10], projects=projects[:10])
+        return page(request, "home.html", user, balance=balance, batches=batches[:10], projects=projects[:10])
 
     # -- projects -----------------------------------------------------------------------------
 
@@ -195,13 +172,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if user is None:
             return to_login(request)
         rows = await run_in_threadpool(console.projects, user.requester)
-        return render(request, "projects.html", user, projects=rows, starters=starters.choices())
+        return page(request, "projects.html", user, projects=rows, starters=starters.choices())
 
     async def project_page(
         request: Request, user: User, form: dict[str, Any], layout_id: str | None, error: str = "", status: int = 200
     ) -> HTMLResponse:
         choices = await run_in_threadpool(console.qualification_choices, user.requester)
-        return render(
+        return page(
             request,
             "project_form.html",
             user,
@@ -291,7 +268,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         samples = project["sample_values"] or {}
         values = {name: request.query_params.get(name, samples.get(name, "")) for name in variables}
         query = urlencode({**values, "assignmentId": PREVIEW_ID})
-        return render(
+        return page(
             request,
             "project_preview.html",
             user,
@@ -312,7 +289,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             return HTMLResponse("No such project.", status_code=404, headers=HEADERS)
         values = {k: v for k, v in request.query_params.items() if k != "assignmentId"}
-        return frame(csvfiles.render_page(project["template"], values))
+        return frame(task_page(csvfiles.render_page(project["template"], values), base_url(request)))
 
     # -- publishing a batch ------------------------------------------------------------------
 
@@ -326,7 +303,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             return not_found(request, user, "That project")
         variables = csvfiles.layouts.placeholders(project["template"])
-        return render(request, "upload.html", user, project=project, variables=variables, checked=None, name="")
+        return page(request, "upload.html", user, project=project, variables=variables, checked=None, name="")
 
     @site.post("/projects/{layout_id}/publish")
     async def upload(request: Request, layout_id: str) -> Response:
@@ -349,7 +326,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             too_big = len(data) > csvfiles.MAX_CSV_BYTES
             checked = await run_in_threadpool(csvfiles.check_input, data, project["template"], too_big=too_big)
         if not checked.ok:
-            return render(
+            return page(
                 request, "upload.html", user, 400, project=project, variables=variables, checked=checked, name=name
             )
         file_name = Path(str(upload_file.filename)).name if isinstance(upload_file, UploadFile) else ""
@@ -373,7 +350,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
         balance = await run_in_threadpool(console.balance, user.requester)
         cost = console.cost(batch["properties"], batch["row_count"])
-        return render(
+        return page(
             request,
             "confirm.html",
             user,
@@ -396,7 +373,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             row = await run_in_threadpool(console.batch_row, user.requester, batch_id, row_number)
         except NotFound:
             return HTMLResponse("No such row.", status_code=404, headers=HEADERS)
-        return frame(csvfiles.render_page(batch["template"], row["values"]))
+        return frame(task_page(csvfiles.render_page(batch["template"], row["values"]), base_url(request)))
 
     @site.post("/batches/{batch_id}/publish")
     async def publish(request: Request, batch_id: int) -> Response:
@@ -438,7 +415,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return to_login(request)
         rows = await run_in_threadpool(console.batches, user.requester)
         api_hits = await run_in_threadpool(console.api_hits, user.requester, 1)
-        return render(request, "batches.html", user, batches=rows, has_api=bool(api_hits))
+        return page(request, "batches.html", user, batches=rows, has_api=bool(api_hits))
 
     @site.get("/batches/api", response_class=HTMLResponse)
     async def api_batch(request: Request, status: str = "") -> Response:
@@ -448,7 +425,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         hits = await run_in_threadpool(console.api_hits, user.requester)
         wanted = status if status in STATUSES else None
         assignments = await run_in_threadpool(console.assignments, user.requester, None, wanted)
-        return render(
+        return page(
             request,
             "api_hits.html",
             user,
@@ -480,7 +457,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         offset = max(offset, 0)
         assignments = await run_in_threadpool(console.assignments, user.requester, batch_id, wanted, 200, offset)
         answers = [(a, csvfiles.answer_fields(a["answer"])) for a in assignments]
-        return render(
+        return page(
             request,
             "batch.html",
             user,
@@ -514,23 +491,23 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         ids = [str(v) for v in form.getlist("assignment")]
         action = str(form.get("action", ""))
         feedback = str(form.get("feedback", "")).strip()
-        page = f"/requester/batches/{batch_id if batch_id is not None else 'api'}"
+        target = f"/requester/batches/{batch_id if batch_id is not None else 'api'}"
         if batch_id is not None:
             try:
                 await run_in_threadpool(console.batch, user.requester, batch_id)
             except NotFound:
                 return not_found(request, user, "That batch")
         if action not in ("approve", "reject", "approve_all"):
-            return back(page, "Choose Approve or Reject.")
+            return back(target, "Choose Approve or Reject.")
         if action == "approve_all":
             rows = await run_in_threadpool(console.assignments, user.requester, batch_id, "Submitted", 100_000)
             ids, action = [r["assignment_id"] for r in rows], "approve"
         if not ids:
-            return back(page, "Select at least one assignment.")
+            return back(target, "Select at least one assignment.")
         if action == "reject" and not feedback:
-            return back(page, "A rejection needs feedback for the worker.")
+            return back(target, "A rejection needs feedback for the worker.")
         results = await run_in_threadpool(console.review, user.requester, ids, action, feedback, batch_id=batch_id)
-        return render(request, "review_results.html", user, results=results, back_url=page, title="Review")
+        return page(request, "review_results.html", user, results=results, errors=[], back_url=target, title="Review")
 
     @site.post("/batches/{batch_id}/review")
     async def batch_review(request: Request, batch_id: int) -> Response:
@@ -569,7 +546,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         data = await upload_file.read(csvfiles.MAX_CSV_BYTES * 4 + 1)
         decisions, errors = await run_in_threadpool(csvfiles.read_review, data)
         if errors:
-            return render(
+            return page(
                 request,
                 "review_results.html",
                 user,
@@ -580,11 +557,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 title="Reviewed file refused",
             )
         results = await run_in_threadpool(console.apply, user.requester, decisions, batch_id=batch_id)
-        return render(
+        return page(
             request,
             "review_results.html",
             user,
             results=results,
+            errors=[],
             back_url=f"/requester/batches/{batch_id}",
             title="Reviewed file applied",
         )
@@ -631,7 +609,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if user is None:
             return to_login(request)
         rows = await run_in_threadpool(console.workers, user.requester)
-        return render(request, "workers.html", user, workers=rows)
+        return page(request, "workers.html", user, workers=rows)
 
     @site.get("/workers/{worker_id}", response_class=HTMLResponse)
     async def worker_page(request: Request, worker_id: str) -> Response:
@@ -643,7 +621,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             return not_found(request, user, "That worker")
         types = await run_in_threadpool(console.qualification_types, user.requester)
-        return render(request, "worker.html", user, worker=worker, types=types, nonce=secrets.token_hex(8))
+        return page(request, "worker.html", user, worker=worker, types=types, nonce=secrets.token_hex(8))
 
     @site.post("/workers/{worker_id}/{action}")
     async def worker_action(request: Request, worker_id: str, action: str) -> Response:
@@ -651,7 +629,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if isinstance(checked, Response):
             return checked
         user, fields = checked
-        page = f"/requester/workers/{quote(worker_id)}"
+        target = f"/requester/workers/{quote(worker_id)}"
         try:
             await run_in_threadpool(console.worker, user.requester, worker_id)
         except NotFound:
@@ -660,7 +638,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         try:
             if action == "block":
                 if not reason:
-                    return back(page, "Give a reason for the block.")
+                    return back(target, "Give a reason for the block.")
                 await run_in_threadpool(
                     console.call, user.requester, "CreateWorkerBlock", {"WorkerId": worker_id, "Reason": reason}
                 )
@@ -672,7 +650,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 note = "Unblocked."
             elif action == "bonus":
                 if not reason:
-                    return back(page, "Give a reason for the bonus: the worker sees it.")
+                    return back(target, "Give a reason for the bonus: the worker sees it.")
                 await run_in_threadpool(
                     console.call,
                     user.requester,
@@ -715,11 +693,11 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 return not_found(request, user)
         except RequestError as exc:
             if exc.turk_error_code.endswith("DuplicateRequest"):
-                return back(page, "That bonus was already paid (the form was sent twice); it was not paid again.")
-            return back(page, exc.message)
+                return back(target, "That bonus was already paid (the form was sent twice); it was not paid again.")
+            return back(target, exc.message)
         except ValueError:
-            return back(page, "The score must be a whole number.")
-        return back(page, note)
+            return back(target, "The score must be a whole number.")
+        return back(target, note)
 
     # -- qualification types --------------------------------------------------------------------
 
@@ -729,7 +707,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if user is None:
             return to_login(request)
         rows = await run_in_threadpool(console.qualification_types, user.requester)
-        return render(request, "quals.html", user, types=rows, form={}, error="")
+        return page(request, "quals.html", user, types=rows, form={}, error="")
 
     def qual_params(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -765,7 +743,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except (RequestError, ValueError) as exc:
             rows = await run_in_threadpool(console.qualification_types, user.requester)
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
-            return render(request, "quals.html", user, 400, types=rows, form=fields, error=message)
+            return page(request, "quals.html", user, 400, types=rows, form=fields, error=message)
         return back("/requester/quals", "Qualification type created.")
 
     @site.get("/quals/{type_id}", response_class=HTMLResponse)
@@ -777,7 +755,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             row = await run_in_threadpool(console.qualification_type, user.requester, type_id)
         except NotFound:
             return not_found(request, user, "That qualification type")
-        return render(request, "qual.html", user, qual=row, error="")
+        return page(request, "qual.html", user, qual=row, error="")
 
     @site.post("/quals/{type_id}")
     async def update_qual(request: Request, type_id: str) -> Response:
@@ -799,7 +777,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(console.call, user.requester, "UpdateQualificationType", params)
         except (RequestError, ValueError) as exc:
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
-            return render(request, "qual.html", user, 400, qual=row, error=message)
+            return page(request, "qual.html", user, 400, qual=row, error=message)
         return back(f"/requester/quals/{quote(type_id)}", "Saved.")
 
     # -- money --------------------------------------------------------------------------------
@@ -811,7 +789,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return to_login(request)
         balance = await run_in_threadpool(console.balance, user.requester)
         ledger = await run_in_threadpool(console.ledger, user.requester)
-        return render(request, "money.html", user, balance=balance, ledger=ledger)
+        return page(request, "money.html", user, balance=balance, ledger=ledger)
 
     return site, console
 

@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 
+from hit_service.console.client import ConsoleClient
 from hit_service.launcher import ServiceProcess, start_service
 from tests import pg
 from tests.hit_service.helpers import (
@@ -24,6 +25,7 @@ from tests.hit_service.helpers import (
     LAYOUT_ID,
     OPERATOR_PASSWORD,
     SECRET_KEY,
+    add_user,
     make_client,
     new_access_key,
 )
@@ -150,3 +152,19 @@ def service_now(http: httpx.Client) -> Callable[[], datetime]:
         return datetime.fromisoformat(http.get("/_test/clock").json()["now"])
 
     return now
+
+
+@pytest.fixture
+def account(service: ServiceProcess, db_url: str) -> dict[str, Any]:
+    """A fresh requester account with a boto3 client and a signed-in console user."""
+    key = new_access_key()
+    client = make_client(service.url, key)
+    password = "pw-" + key.lower()
+    user = add_user(db_url, key, password)
+    return {
+        "key": key,
+        "client": client,
+        "user": user,
+        "password": password,
+        "console": ConsoleClient(service.url, user, password),
+    }

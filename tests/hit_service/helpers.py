@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
+import subprocess
+import sys
 from typing import Any
 
 import boto3
@@ -14,6 +17,7 @@ ACCESS_KEY = "AKIAHITFLOWTEST00001"
 SECRET_KEY = "x" * 40
 OPERATOR_PASSWORD = "operator-test-password"
 LAYOUT_ID = "3TESTAGELAYOUT0000000000000001"
+CONSOLE_CSV = b"person_id,image_url\r\nP1,https://img.example.org/1.jpg\r\nP2,https://img.example.org/2.jpg\r\n"
 LAYOUT_HTML = """<!DOCTYPE html>
 <html><body>
 <p>Person ${person_id}</p>
@@ -142,3 +146,20 @@ def signed_post(
     )
     SigV4Auth(Credentials(access_key, secret), service, region).add_auth(request)
     return httpx.post(f"{url}/", content=body, headers=dict(request.headers.items()), timeout=10)
+
+
+def add_user(db_url: str, account: str, password: str) -> str:
+    """``python -m hit_service requester add-user`` with the password on stdin (never argv)."""
+    name = "u-" + new_access_key()[4:].lower()
+    env = {**os.environ, "HITFLOW_HIT_SERVICE_DB_URL": db_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "hit_service", "requester", "add-user", account, name],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert password not in done.stdout + done.stderr
+    return name

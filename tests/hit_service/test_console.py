@@ -19,44 +19,10 @@ import pytest
 from hit_service.console.client import ConsoleClient, ConsoleError
 from hit_service.launcher import ServiceProcess
 from hit_service.site.crowd import submit_answer_over_http
-from tests.hit_service.helpers import make_client, new_access_key
+from tests.hit_service.helpers import CONSOLE_CSV as GOOD
+from tests.hit_service.helpers import add_user, make_client, new_access_key
 
 pytestmark = pytest.mark.integration
-
-GOOD = b"person_id,image_url\r\nP1,https://img.example.org/1.jpg\r\nP2,https://img.example.org/2.jpg\r\n"
-
-
-def add_user(service: ServiceProcess, db_url: str, account: str, password: str) -> str:
-    """``python -m hit_service requester add-user`` with the password on stdin (never argv)."""
-    name = "u-" + new_access_key()[4:].lower()
-    env = {**os.environ, "HITFLOW_HIT_SERVICE_DB_URL": db_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "hit_service", "requester", "add-user", account, name],
-        input=password + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert password not in done.stdout + done.stderr
-    return name
-
-
-@pytest.fixture
-def account(service: ServiceProcess, db_url: str) -> dict[str, Any]:
-    """A fresh requester account with a boto3 client and a signed-in console user."""
-    key = new_access_key()
-    client = make_client(service.url, key)
-    password = "pw-" + key.lower()
-    user = add_user(service, db_url, key, password)
-    return {
-        "key": key,
-        "client": client,
-        "user": user,
-        "password": password,
-        "console": ConsoleClient(service.url, user, password),
-    }
 
 
 def hits_of(client: Any) -> list[dict[str, Any]]:
@@ -81,7 +47,7 @@ def test_add_user_refuses_a_password_argument_and_bad_logins(service: ServicePro
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
     key = new_access_key()
     make_client(service.url, key)
-    user = add_user(service, db_url, key, "correct-horse")
+    user = add_user(db_url, key, "correct-horse")
     with pytest.raises(ConsoleError):
         ConsoleClient(service.url, user, "wrong-password")
     ConsoleClient(service.url, user, "correct-horse")
@@ -299,7 +265,7 @@ def test_another_account_cannot_open_anything_by_url(
 
     key = new_access_key()
     make_client(service.url, key)
-    theirs = ConsoleClient(service.url, add_user(service, db_url, key, "other-password"), "other-password")
+    theirs = ConsoleClient(service.url, add_user(db_url, key, "other-password"), "other-password")
     for path in (
         f"/requester/projects/{layout_id}",
         f"/requester/projects/{layout_id}/preview",
