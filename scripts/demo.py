@@ -86,6 +86,66 @@ def start_hit_service(db_url: str, port: int, state: Path, creds: dict[str, str]
     return url, f"started (pid {service.pid}, log {state / 'hit_service.log'})"
 
 
+def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, str], csv_path: Path | None) -> None:
+    """A demo requester user for the console, and one small batch published through its upload route.
+
+    The user's password is made once and kept in ``.run/demo_console.json`` (never printed). The
+    batch is the first rows of the file the publish DAG exported; run again, the console sees the
+    same file and publishes nothing twice.
+    """
+    import csv
+    import io
+
+    from hit_service.console.client import ConsoleClient, ConsoleError
+
+    path = state / "demo_console.json"
+    info = json.loads(path.read_text()) if path.exists() else {}
+    if "password" not in info:
+        info = {"user": "demo", "password": secrets.token_urlsafe(18)}
+        done = subprocess.run(
+            [sys.executable, "-m", "hit_service", "requester", "add-user", creds["aws_access_key_id"], info["user"]],
+            input=info["password"] + "\n",
+            env=os.environ | {"HITFLOW_HIT_SERVICE_DB_URL": service_db_url},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            print(f"   could not create the console user: {done.stderr.strip()}")
+            return
+        path.write_text(json.dumps(info, indent=2))
+        path.chmod(0o600)
+    print("\n== Requester console")
+    console = ConsoleClient(url, info["user"], info["password"])
+    if "layout_id" not in info:
+        info["layout_id"] = console.create_project("age_guess", name="Age guess (demo)", max_assignments="2")
+        path.write_text(json.dumps(info, indent=2))
+    if csv_path is None and info.get("csv"):
+        csv_path = Path(info["csv"])  # this run exported nothing new: the earlier file again
+    if csv_path is not None:
+        info["csv"] = str(csv_path)
+        path.write_text(json.dumps(info, indent=2))
+    if csv_path is None or not csv_path.exists():
+        print("   no CSV from the publish DAG to upload")
+    else:
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))[:4]  # the header and three rows: a small batch
+        out = io.StringIO()
+        csv.writer(out).writerows(rows)
+        batch_id = console.upload(info["layout_id"], out.getvalue().encode("utf-8"), "Demo batch", "demo.csv")
+        try:
+            note = console.publish(batch_id)
+        except ConsoleError as exc:
+            note = str(exc)
+        if note:  # the same file as an earlier run: the console asks before publishing it again
+            console.post(f"/requester/batches/{batch_id}/discard")
+            print(f"   demo batch       not published again: {note}")
+        else:
+            progress = console.wait_published(batch_id)
+            print(f"   demo batch       #{batch_id}: {progress['created']} HITs from {len(rows) - 1} CSV rows")
+    print(f"   console          {url}/requester  (user {info['user']}, password in {path}; not printed)")
+
+
 def airflow_env(
     state: Path, source_url: str, service_url: str, creds: dict[str, str], output_dir: Path = REPO / "output"
 ) -> dict[str, str]:
@@ -338,10 +398,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"   {crowd['answers']} answers submitted to {crowd['hits']} open HITs")
     collected = run_dag(env, "mturk_collect_results", None, COLLECT_CONF, log)
     print_collection(collected, source_url)
+    exported = (manual.get("files") or {}).get("input_csv") or (interval.get("files") or {}).get("input_csv")
+    console_demo(url, service_url, state, creds, Path(exported) if exported else None)
 
     print(f"""
 == Look at the HITs
    HIT list         {url}/hits
+   console          {url}/requester
    Airflow log      {log}
    credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]},
                     its secret key in {state / "demo_credentials.json"} (not printed)

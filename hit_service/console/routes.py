@@ -395,7 +395,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(console.publish, user.requester, batch_id)
         except FormError as exc:
             return back(f"/requester/batches/{batch_id}", str(exc))
-        return back(f"/requester/batches/{batch_id}", "Publishing: the HITs are being created.")
+        return back(f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
 
     @site.post("/batches/{batch_id}/discard")
     async def discard(request: Request, batch_id: int) -> Response:

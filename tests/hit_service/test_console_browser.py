@@ -78,16 +78,20 @@ def test_workers_quals_and_money_in_the_browser(
             page.screenshot(path=str(shots / "console-worker-390.png"), full_page=True)
             page.set_viewport_size({"width": 1280, "height": 900})
             page.screenshot(path=str(shots / "console-worker-1280.png"), full_page=True)
-            # Two clicks before the first answer arrives: the form's token makes the second a no-op.
+            form = {
+                "csrf": page.input_value("#pay-bonus >> xpath=.. >> input[name=csrf]"),
+                "nonce": page.input_value("#pay-bonus >> xpath=.. >> input[name=nonce]"),
+                "assignment": assignment_id,
+                "amount": "0.50",
+                "reason": "Thanks for the careful answer.",
+            }
+            # Two clicks before the first answer arrives, then the same form sent once more (a
+            # retry, a resent POST): the form's token makes every repeat a no-op.
             page.evaluate("document.querySelector('#pay-bonus').form.requestSubmit()")
             page.evaluate("document.querySelector('#pay-bonus').form.requestSubmit()")
-            page.wait_for_load_state()
-            expect(page.locator(".note")).to_be_visible()
-            page.go_back()
-            page.fill("#bonus-amount", "0.50")
-            page.fill("#bonus-reason", "Thanks for the careful answer.")
-            page.click("#pay-bonus")  # the same form (same token) sent again from the history
-            expect(page.locator(".note")).to_contain_text("not paid again")
+            expect(page.locator(".note")).to_contain_text("paid")
+            resent = page.request.post(f"{base}/requester/workers/{worker['worker_id']}/bonus", form=form)
+            assert "not paid again" in resent.text()
             bonuses = client.list_bonus_payments(AssignmentId=assignment_id)["BonusPayments"]
             assert [b["BonusAmount"] for b in bonuses] == ["0.50"]
 
