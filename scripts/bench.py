@@ -21,6 +21,10 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     of R, throttled calls retried, task failures.
 * ``extract_1m``  — a 1,000,000-row interval: claim + validation + duplicate check time and the
                     peak RSS of the process doing it.
+* ``console``     — the requester console: a 10,000-row CSV uploaded and published through its
+                    forms (rows/s, the progress it reports, API latency of another client meanwhile),
+                    then the results CSV of 30,000 assignments (seeded in SQL: 3 per HIT) streamed
+                    (seconds, MB, the service's RSS before and at its peak while streaming).
 
 Every run uses throwaway databases (``hitflow_test_*``, dropped afterwards) and its own HIT
 service process on this box, so the clients and the service share the 2 cores.
@@ -54,6 +58,7 @@ SECTIONS = (
     "latency_10k",
     "rate_limit",
     "extract_1m",
+    "console",
 )
 
 
@@ -403,6 +408,137 @@ def extract_worker(url: str) -> None:
     )
 
 
+def _rss_mb(pid: int) -> float:
+    """A process's resident memory now, in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_console(admin_url: str, quick: bool) -> dict[str, Any]:
+    """Publish a big CSV through the console while the API answers; stream a big results CSV."""
+    import statistics
+    import threading
+
+    import boto3
+    import psycopg
+    import requests
+
+    from hit_service.console.client import ConsoleClient
+    from hit_service.launcher import start_service
+    from tests import pg
+
+    rows = 1000 if quick else 10_000
+    state = Path(tempfile.mkdtemp(prefix="hitflow-bench-console-"))
+    creds = demo_credentials(state)
+    db = pg.create_database("bench_console")
+    service = start_service(
+        db,
+        test_mode=True,
+        log_path=state / "hit_service.log",
+        extra_env=service_env(creds) | {"HITFLOW_HIT_SERVICE_ACCESS_LOG": "0"},
+    )
+    try:
+        requests.post(
+            f"{service.url}/_test/requester-users",
+            json={"account": creds["aws_access_key_id"], "name": "bench", "password": "bench-password"},
+            timeout=10,
+        ).raise_for_status()
+        console = ConsoleClient(service.url, "bench", "bench-password", timeout=300)
+        layout_id = console.create_project("age_guess", max_assignments="3")
+        data = "person_id,image_url\n" + "".join(f"P{i},https://images.example/{i}.jpg\n" for i in range(rows))
+        start = time.perf_counter()
+        batch_id = console.upload(layout_id, data.encode(), "bench")
+        checked = time.perf_counter() - start
+        client = boto3.client("mturk", region_name="us-east-1", endpoint_url=service.url, **creds)
+        latencies: list[float] = []
+        done = threading.Event()
+
+        def api_meanwhile() -> None:
+            while not done.is_set():
+                t = time.perf_counter()
+                client.get_account_balance()
+                latencies.append((time.perf_counter() - t) * 1000)
+                time.sleep(0.05)
+
+        probe = threading.Thread(target=api_meanwhile, daemon=True)
+        probe.start()
+        start = time.perf_counter()
+        console.publish(batch_id)
+        samples = 0
+        while (progress := console.progress(batch_id))["status"] == "publishing":
+            samples += 1
+            time.sleep(0.5)
+        published = time.perf_counter() - start
+        done.set()
+        probe.join()
+        assert progress["created"] == rows, progress
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            for w in range(3):
+                conn.execute(
+                    """INSERT INTO mturk.workers (worker_id, name, password_hash, created_at)
+                       VALUES (%s, %s, 'x', now())""",
+                    (f"AWORKERBENCH{w:02d}", f"bench-worker-{w}"),
+                )
+            conn.execute(
+                """INSERT INTO mturk.assignments (assignment_id, hit_id, requester, worker_id, status, accept_time,
+                       deadline, submit_time, auto_approval_time, answer, updated_at)
+                   SELECT '3BENCH' || r.row_number || 'W' || w, r.hit_id, %(req)s, 'AWORKERBENCH0' || w, 'Submitted',
+                          now() - interval '5 minutes', now() + interval '1 hour', now(), now() + interval '3 days',
+                          '<QuestionFormAnswers><Answer><QuestionIdentifier>age</QuestionIdentifier>'
+                          || '<FreeText>' || (20 + w) || '</FreeText></Answer></QuestionFormAnswers>', now()
+                   FROM mturk.batch_rows r, generate_series(0, 2) AS w WHERE r.batch_id = %(b)s""",
+                {"req": creds["aws_access_key_id"], "b": batch_id},
+            )
+            conn.execute(
+                """UPDATE mturk.hits SET assignments_submitted = 3
+                   WHERE hit_id IN (SELECT hit_id FROM mturk.batch_rows WHERE batch_id = %s)""",
+                (batch_id,),
+            )
+        before = _rss_mb(service.pid)
+        peak = [before]
+        streaming = threading.Event()
+
+        def sample() -> None:
+            while not streaming.is_set():
+                peak.append(_rss_mb(service.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        start = time.perf_counter()
+        size = lines = 0
+        with console.session.get(f"{service.url}/requester/batches/{batch_id}/results.csv", stream=True) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(65536):
+                size += len(chunk)
+                lines += chunk.count(b"\r\n")
+        streamed = time.perf_counter() - start
+        streaming.set()
+        sampler.join()
+        assert lines == rows * 3 + 1, lines
+    finally:
+        service.stop()
+        pg.drop_database(db)
+    return {
+        "rows": rows,
+        "check_seconds": round(checked, 2),
+        "publish_seconds": round(published, 1),
+        "rows_per_second": round(rows / published, 1),
+        "progress_polls": samples,
+        "api_calls_meanwhile": len(latencies),
+        "api_p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "api_max_ms": round(max(latencies), 1) if latencies else None,
+        "assignments": rows * 3,
+        "results_seconds": round(streamed, 1),
+        "results_mb": round(size / 1e6, 1),
+        "service_rss_before_mb": round(before, 1),
+        "service_rss_peak_mb": round(max(peak), 1),
+    }
+
+
 BENCHES = {
     "service": bench_service,
     "publish_2k": bench_publish_2k,
@@ -412,6 +548,7 @@ BENCHES = {
     "latency_10k": bench_latency_10k,
     "rate_limit": bench_rate_limit,
     "extract_1m": bench_extract_1m,
+    "console": bench_console,
 }
 
 
@@ -470,6 +607,18 @@ def print_table(results: dict[str, Any]) -> None:
         r = results["extract_1m"]
         add(f"{r['rows']}-row interval: claim+validate+plan seconds", r["total_seconds"])
         add("  peak RSS MB", r["peak_rss_mb"], "target < 300")
+    if "console" in results:
+        r = results["console"]
+        add(f"console: {r['rows']}-row CSV checked, seconds", r["check_seconds"])
+        add("  published, rows/s", r["rows_per_second"], f"{r['publish_seconds']} s")
+        add(
+            "  API meanwhile: calls, p50 / max ms", f"{r['api_calls_meanwhile']}, {r['api_p50_ms']} / {r['api_max_ms']}"
+        )
+        add(f"  results CSV of {r['assignments']} assignments, seconds", r["results_seconds"], f"{r['results_mb']} MB")
+        add(
+            "  service RSS MB before / peak while streaming",
+            f"{r['service_rss_before_mb']} / {r['service_rss_peak_mb']}",
+        )
     print("\n".join(lines))
 
 
