@@ -162,6 +162,30 @@ def test_dry_run_keeps_nothing(dag, source_db, mturk, clean_state) -> None:
     assert run(dag, None)[1]["hits_in_batch"] == 3
 
 
+def test_a_cleared_run_whose_rows_are_all_published_succeeds_and_creates_no_hit(
+    dag, source_db, mturk, clean_state
+) -> None:
+    """Clearing a finished run (same run ID, so the same batch) collects its recorded HITs again."""
+    from scripts.dag_runner import param_defaults, task_result
+
+    seed(source_db, good_rows(1, 5, DAY - timedelta(hours=3)))
+    conf = param_defaults(dag.dag_id) | {"chunk_size": 2}
+    run_after = DAY + timedelta(hours=6)  # the same run_after gives the same run ID: the run is cleared
+    first = dag.test(logical_date=DAY, run_after=run_after, run_conf=conf)
+    assert first.state == "success"
+    published = task_result(first, "summarize")
+    hits = sorted(h["HITId"] for h in service_hits(mturk))
+    assert len(hits) == 5 and published["hits_created_now"] == 5
+
+    cleared = dag.test(logical_date=DAY, run_after=run_after, run_conf=conf)
+    assert cleared.run_id == first.run_id and cleared.state == "success"
+    summary = task_result(cleared, "summarize")
+    assert summary["batch_id"] == published["batch_id"]
+    assert summary["hits_created_now"] == 0 and summary["hits_in_batch"] == 5
+    assert sorted(task_result(cleared, "gather_hit_ids")["hit_ids"]) == hits
+    assert sorted(h["HITId"] for h in service_hits(mturk)) == hits
+
+
 def test_responses_lost_after_commit_still_give_one_hit_per_row(
     dag, source_db, mturk, hit_service, clean_state
 ) -> None:
