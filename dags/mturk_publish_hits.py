@@ -149,7 +149,7 @@ def mturk_publish_hits() -> None:
         """Refuse (and release) a batch the account cannot pay for, before anything is created."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hitflow import fees
+        from hit_service.core import fees
         from hitflow.connections import hitflow_db, mturk_hook
         from hitflow.publish import store
 
@@ -288,7 +288,7 @@ def mturk_publish_hits() -> None:
         **context: Any,
     ) -> dict[str, Any]:
         """Counts, quarantine reasons and cost of this batch; closes it and emits the asset."""
-        from hitflow import fees
+        from hit_service.core import fees
         from hitflow.connections import hitflow_db
         from hitflow.publish import store
 

@@ -11,7 +11,7 @@ Money (what this service charges, and when):
   ``OverrideRejection`` takes them again, and fails with ``InsufficientFunds`` when the
   balance cannot cover them — the one approval that can fail for money.
 * **Disposal refunds** the slots never used (DeleteHIT; neither approved nor rejected).
-* **Bonuses** are debited when sent: ``BonusAmount`` + 20 % fee (at least $0.01).
+* **Bonuses** are debited when sent: ``BonusAmount`` + its fee (``fees.bonus_fee``: 20 %, at least $0.01).
 * UpdateHITTypeOfHIT with a different reward debits (or refunds) the difference for the
   slots not yet approved or rejected.
 
@@ -26,7 +26,7 @@ worker site, the API and ``settle`` cannot deadlock each other.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +46,8 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.fees import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee
 from hit_service.core.rules import (
-    LARGE_HIT_ASSIGNMENTS,
-    assignment_fee,
     decode_token,
     encode_token,
     format_money,
@@ -61,7 +60,6 @@ if TYPE_CHECKING:
     from hit_service.core.clock import Clock
     from hit_service.core.store import Store
 
-CENT = Decimal("0.01")
 OVERRIDE_WINDOW = timedelta(days=30)
 TOKEN_WINDOW = timedelta(hours=24)
 SETTLE_LOCK_KEY = 0x6869_7466_7374_6C
@@ -91,11 +89,6 @@ def answer_xml(fields: list[tuple[str, str]]) -> str:
         for name, values in merged.items()
     )
     return f'<QuestionFormAnswers xmlns="{ANSWER_NS}">{answers}</QuestionFormAnswers>'
-
-
-def bonus_fee(amount: Decimal) -> Decimal:
-    """20 % of a bonus, at least $0.01."""
-    return max((amount * Decimal("0.20")).quantize(CENT, rounding=ROUND_HALF_UP), CENT)
 
 
 def _ts(value: Any) -> datetime:

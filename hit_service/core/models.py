@@ -31,28 +31,22 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.fees import CENT, assignment_fee, hit_cost
 from hit_service.core.lifecycle import Lifecycle
 from hit_service.core.quals import Qualifications, check_requirements
 from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
-    BASE_FEE_RATE,
-    CENT,
     DEFAULT_AUTO_APPROVAL_DELAY,
     DEFAULT_LIST_RESULTS,
     DEFAULT_MAX_ASSIGNMENTS,
     ID_ALPHABET,
     ID_LENGTH,
-    LARGE_HIT_ASSIGNMENTS,
-    LARGE_HIT_FEE_RATE,
     MONEY_LIMIT,
     REQUEST_TOKEN_WINDOW,
-    assignment_fee,
     decode_next_token,
     decode_token,
     encode_next_token,
     encode_token,
-    fee_rate,
     format_money,
-    hit_cost,
     hit_status,
     money,
     new_id,

@@ -310,10 +310,9 @@ def test_reprocessing_the_completed_backfill_adds_no_hit(stack: Stack, plan: Pla
     if outcome == "bug":
         for run in after.values():  # stop the retries: the runs cannot succeed
             stack.api("PATCH", f"/dags/{PUBLISH_DAG}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
-        pytest.xfail(
-            "dags/mturk_publish_hits.py: a cleared run whose rows are all published fails — plan_chunks plans "
-            "chunks for the published rows, create_hit_type returns None (nothing left to create) and "
-            f"publish_chunk raises ValueError('{KNOWN_RERUN_BUG}…'). No HIT is created, but the run fails."
+        pytest.fail(
+            "a cleared run whose rows are all published must succeed, but publish_chunk raised "
+            f"ValueError('{KNOWN_RERUN_BUG}…'): create_hit_type returned no HIT type for it"
         )
     for run in after.values():
         assert summary_of(stack, PUBLISH_DAG, run["dag_run_id"])["hits_created_now"] == 0

@@ -12,7 +12,7 @@ import dataclasses
 from decimal import Decimal
 from typing import Any, Literal
 
-from hitflow import fees
+from hit_service.core import fees
 from hitflow.params import ConfigError, check_params
 
 __all__ = ["PARAM_SPECS", "ConfigError", "PublishConfig", "resolve_config"]
