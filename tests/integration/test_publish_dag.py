@@ -51,10 +51,31 @@ def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) 
     assert run(dag, DAY)[0] == "success"
     assert len(service_hits(mturk)) == 3
     state, summary = run(dag, None)
-    assert state == "success" and summary["scope"] == {"start": None, "end": None}
+    assert state == "success" and summary["scope"] == {"name": "pending", "start": None, "end": None}
     assert summary["hits_in_batch"] == 4 and len(service_hits(mturk)) == 7
     state, summary = run(dag, None, max_rows=10)
     assert summary["hits_in_batch"] == 0 and len(service_hits(mturk)) == 7
+
+
+def test_a_manual_run_with_the_trigger_forms_logical_date_still_takes_every_pending_row(
+    dag, source_db, mturk, clean_state
+) -> None:
+    """The UI's Trigger dialog fills in a logical date (so an interval): the run type decides."""
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=12)) + good_rows(20, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, DAY, scope="pending")  # dag.test() makes a manual run, as the dialog does
+    assert state == "success" and summary["scope"]["name"] == "pending"
+    assert summary["hits_in_batch"] == 6 and len(service_hits(mturk)) == 6
+    assert table(source_db, "SELECT scope, params->>'scope' FROM hitflow.batches") == [("pending", "pending")]
+
+
+def test_scope_interval_takes_only_the_inferred_day(dag, source_db, mturk, clean_state) -> None:
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=12)) + good_rows(20, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, DAY, scope="interval")
+    assert state == "success" and summary["scope"]["name"] == "interval"
+    assert summary["hits_in_batch"] == 2
+    state, summary = run(dag, None, scope="interval")  # no logical date: no interval to take
+    assert state == "failed" and summary is None
+    assert len(service_hits(mturk)) == 2
 
 
 def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> None:
