@@ -243,3 +243,33 @@ def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:
         t.join()
     assert sum(results.values()) == 500
     assert table(source_db, "SELECT count(*), count(DISTINCT row_id) FROM hitflow.batch_rows") == [(500, 500)]
+
+
+def _asset_events(run_id: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            dict(event.extra or {})
+            for event in session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == run_id))
+        ]
+
+
+def test_the_asset_is_emitted_only_by_runs_that_created_hits(dag, source_db, mturk, clean_state) -> None:
+    """csv-only, dry and empty runs start no collect run; a run that created HITs does."""
+    from scripts.dag_runner import param_defaults
+
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=5)))
+    # (conf, HITs the run creates): a dry run, a csv-only run of one row, a run of the other two,
+    # and one more finding nothing pending.
+    for conf, created in (({"dry_run": True}, 0), ({"mode": "csv", "max_rows": 1}, 0), ({}, 2), ({}, 0)):
+        dr = dag.test(logical_date=None, run_conf=param_defaults(dag.dag_id) | conf)
+        assert dr.state == "success", conf
+        events = _asset_events(dr.run_id)
+        if created:
+            assert dr.get_task_instance("announce_hits").state == "success"
+            assert [e["hits_created_now"] for e in events] == [created], events
+        else:
+            assert dr.get_task_instance("announce_hits").state == "skipped" and events == [], (conf, events)
