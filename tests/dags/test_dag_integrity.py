@@ -218,5 +218,42 @@ def test_publish_dag_shape(dagbag) -> None:
         "mode",
         "layout_id",
         "dry_run",
+        "scope",
     } <= set(dag.params.keys())
-    assert any(outlet.name == "hitflow_published_hits" for outlet in dag.get_task("summarize").outlets)
+    # The asset comes from its own task, which skips when the run created no HIT.
+    assert [o.name for o in dag.get_task("announce_hits").outlets] == ["hitflow_published_hits"]
+    assert not dag.get_task("summarize").outlets
+
+
+def test_both_dags_are_described_paused_and_keep_one_xcom_per_task(dagbag) -> None:
+    for dag_id in ("mturk_publish_hits", "mturk_collect_results"):
+        dag = dagbag.dags[dag_id]
+        assert dag.description and len(dag.description) <= 120, dag_id
+        assert dag.is_paused_upon_creation is True, dag_id
+        for task in dag.tasks:
+            assert not getattr(task, "multiple_outputs", False), f"{dag_id}.{task.task_id} stores a dict key by key"
+
+
+def test_the_publish_graph_reads_as_the_data_flows(dagbag) -> None:
+    """Each task hangs off the step whose output it uses, not off open_batch."""
+    dag = dagbag.dags["mturk_publish_hits"]
+    assert dag.get_task("open_batch").downstream_task_ids == {"extract_rows"}
+    assert dag.get_task("publish_chunk").upstream_task_ids == {"plan_chunks"}
+    assert dag.get_task("summarize").upstream_task_ids == {"export_batch"}
+
+
+def test_param_errors_quote_the_params_own_description(dagbag) -> None:
+    """What Airflow answers a refused trigger with (jsonschema's message): the description, no regex."""
+    from airflow.serialization.definitions.param import SerializedParam
+
+    from hitflow.publish.config import PARAM_SPECS
+
+    param = dagbag.dags["mturk_publish_hits"].params.get_param("reward")
+    for bad in ("0.00", "abc", "$0.10", "0.105"):
+        with pytest.raises(Exception) as err:
+            SerializedParam(bad, param.description, **param.schema).resolve(raises=True)
+        first_line = str(err.value).splitlines()[0]
+        assert first_line == f"{PARAM_SPECS['reward']['description']!r} was expected"
+    assert SerializedParam("0.01", param.description, **param.schema).resolve(raises=True) == "0.01"
+    with pytest.raises(Exception, match="does not match"):  # the description itself is still refused
+        SerializedParam(PARAM_SPECS["reward"]["description"], None, **param.schema).resolve(raises=True)

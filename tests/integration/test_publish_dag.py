@@ -60,10 +60,31 @@ def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) 
     assert run(dag, DAY)[0] == "success"
     assert len(service_hits(mturk)) == 3
     state, summary = run(dag, None)
-    assert state == "success" and summary["scope"] == {"start": None, "end": None}
+    assert state == "success" and summary["scope"] == {"name": "pending", "start": None, "end": None}
     assert summary["hits_in_batch"] == 4 and len(service_hits(mturk)) == 7
     state, summary = run(dag, None, max_rows=10)
     assert summary["hits_in_batch"] == 0 and len(service_hits(mturk)) == 7
+
+
+def test_a_manual_run_with_the_trigger_forms_logical_date_still_takes_every_pending_row(
+    dag, source_db, mturk, clean_state
+) -> None:
+    """The UI's Trigger dialog fills in a logical date (so an interval): the run type decides."""
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=12)) + good_rows(20, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, DAY, scope="pending")  # dag.test() makes a manual run, as the dialog does
+    assert state == "success" and summary["scope"]["name"] == "pending"
+    assert summary["hits_in_batch"] == 6 and len(service_hits(mturk)) == 6
+    assert table(source_db, "SELECT scope, params->>'scope' FROM hitflow.batches") == [("pending", "pending")]
+
+
+def test_scope_interval_takes_only_the_inferred_day(dag, source_db, mturk, clean_state) -> None:
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=12)) + good_rows(20, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, DAY, scope="interval")
+    assert state == "success" and summary["scope"]["name"] == "interval"
+    assert summary["hits_in_batch"] == 2
+    state, summary = run(dag, None, scope="interval")  # no logical date: no interval to take
+    assert state == "failed" and summary is None
+    assert len(service_hits(mturk)) == 2
 
 
 def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> None:
@@ -261,3 +282,33 @@ def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:
         t.join()
     assert sum(results.values()) == 500
     assert table(source_db, "SELECT count(*), count(DISTINCT row_id) FROM hitflow.batch_rows") == [(500, 500)]
+
+
+def _asset_events(run_id: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            dict(event.extra or {})
+            for event in session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == run_id))
+        ]
+
+
+def test_the_asset_is_emitted_only_by_runs_that_created_hits(dag, source_db, mturk, clean_state) -> None:
+    """csv-only, dry and empty runs start no collect run; a run that created HITs does."""
+    from scripts.dag_runner import param_defaults
+
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=5)))
+    # (conf, HITs the run creates): a dry run, a csv-only run of one row, a run of the other two,
+    # and one more finding nothing pending.
+    for conf, created in (({"dry_run": True}, 0), ({"mode": "csv", "max_rows": 1}, 0), ({}, 2), ({}, 0)):
+        dr = dag.test(logical_date=None, run_conf=param_defaults(dag.dag_id) | conf)
+        assert dr.state == "success", conf
+        events = _asset_events(dr.run_id)
+        if created:
+            assert dr.get_task_instance("announce_hits").state == "success"
+            assert [e["hits_created_now"] for e in events] == [created], events
+        else:
+            assert dr.get_task_instance("announce_hits").state == "skipped" and events == [], (conf, events)
