@@ -4,12 +4,19 @@ Worker site (accounts made by the operator with ``python -m hit_service worker a
 
 * ``/worker/login`` — sign in; the session is an HttpOnly, SameSite=Lax cookie signed with
   the service's key (``identity.Sessions``); every form carries a CSRF token bound to it.
-* ``/worker`` — HIT groups the worker may discover, and work in progress;
+* ``/worker`` — HIT groups the worker may discover (reward, time allotted, expiry, keywords,
+  requirements met or not, "Accept & work" = ``POST /worker/groups/<HITGroupId>/accept``, which
+  takes the group's next HIT), and work in progress;
   ``/worker/dashboard`` — submitted/approved/rejected work, earnings, bonuses, messages;
   ``/worker/quals`` — requestable qualifications.
 * ``/worker/hits/<HITId>`` — preview (as MTurk: the HIT with
   ``assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE``) and Accept; ``/work/<AssignmentId>`` — the
-  HIT being worked on, with Return.
+  HIT being worked on, with a live countdown and Return; once submitted, the same URL shows
+  the submitted state and the next HIT of the group (the frame's "submitted" page tells this
+  page by ``postMessage``).
+* The HIT's HTML goes through ``taskhtml.task_page``: MTurk's script, the crowd elements and
+  MTurk's externalSubmit URLs point at this service, and an in-memory ``localStorage`` comes
+  first (the sandboxed frame has none).
 * HIT content is shown as MTurk showed it. An HTMLQuestion (and a rendered layout) is served
   at ``/work/<AssignmentId>/frame?assignmentId=…&hitId=…&turkSubmitTo=…&workerId=…`` inside an
   ``<iframe sandbox>`` without ``allow-same-origin`` and with a ``Content-Security-Policy:
