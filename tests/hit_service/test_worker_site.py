@@ -484,3 +484,26 @@ def test_frame_html_is_rewritten_and_question_kept(service: Any, requester_clien
     assert frame.index("frame-storage.js") < frame.index("externalHIT_v1.js")  # the stand-in comes first
     script = httpx.get(f"{service.url}/static/mturk/externalHIT_v1.js")
     assert script.status_code == 200 and "turkGetSubmitToHost" in script.text
+
+
+def test_countdown_runs_out(
+    service: Any, requester_client: Any, new_worker: Any, chromium: Any, advance: Any, shots: Path
+) -> None:
+    """The countdown follows the service's clock and says when the time allotted is over."""
+    base = service.url
+    hit = create(requester_client, html_question("<p>Wait for it</p>"), "Short one", AssignmentDurationInSeconds=30)
+    worker = new_worker()
+    page = new_page(chromium, Offline(base), PHONE)
+    sign_in(page, base, worker)
+    page.goto(f"{base}/worker")
+    assert "30 s" in page.locator("#groups tr", has_text="Short one").inner_text()
+    accept_from_preview(page, base, hit["HITId"])
+    advance(26)  # the service's clock, not the browser's: the page must follow the server
+    page.reload()
+    left = page.inner_text("#time-left")
+    assert re.fullmatch(r"[1-4] s", left), left
+    assert "low" in (page.get_attribute("#time-left", "class") or "")
+    page.locator("#work-bar [role=alert]").wait_for(timeout=10_000)
+    assert page.inner_text("#time-left") == "Time is up"
+    page.screenshot(path=str(shots / "time-up-390.png"), full_page=True)
+    page.context.close()
