@@ -333,7 +333,7 @@ def mturk_publish_hits() -> None:
         if config.layout_id:
             variables = ["person_id", "image_url"]
         else:
-            found = questions.template_variables(questions.load_template())
+            found = questions.template_variables(questions.template_for(config.task_ui))
             variables = [v for v in ("person_id", "image_url") if v in found] + [
                 v for v in found if v not in ("person_id", "image_url")
             ]

@@ -74,18 +74,26 @@ def _xml_text(value: str) -> str:
     return escape(cleaned, quote=False)
 
 
-def answer_xml(fields: list[tuple[str, str]]) -> str:
+def answer_xml(fields: list[tuple[str, str]], selections: set[str] | frozenset[str] = frozenset()) -> str:
     """QuestionFormAnswers XML: one ``<Answer>`` per field, in form order.
 
-    A field sent several times (checkboxes, multi-selects) becomes one answer whose values
-    are joined with ``|``, as MTurk's externalSubmit did.
+    A field sent several times (checkboxes, multi-selects of an HTML form) becomes one answer
+    whose values are joined with ``|``, as MTurk's externalSubmit did. A crowd-form's single
+    ``taskAnswers`` field is one FreeText answer holding its JSON. Fields named in
+    ``selections`` (a QuestionForm's SelectionAnswer questions) give one
+    ``<SelectionIdentifier>`` per selected option instead, as MTurk returned them.
     """
     merged: dict[str, list[str]] = {}
     for name, value in fields:
         merged.setdefault(name, []).append(value)
     answers = "".join(
         f"<Answer><QuestionIdentifier>{_xml_text(name)}</QuestionIdentifier>"
-        f"<FreeText>{_xml_text('|'.join(values))}</FreeText></Answer>"
+        + (
+            "".join(f"<SelectionIdentifier>{_xml_text(v)}</SelectionIdentifier>" for v in values if v)
+            if name in selections
+            else f"<FreeText>{_xml_text('|'.join(values))}</FreeText>"
+        )
+        + "</Answer>"
         for name, values in merged.items()
     )
     return f'<QuestionFormAnswers xmlns="{ANSWER_NS}">{answers}</QuestionFormAnswers>'

@@ -199,3 +199,25 @@ def test_a_hit_left_short_by_rejections_gets_more_assignments(
     state, summary = run(collect_dag, None, min_answers=3)
     assert state == "success" and summary["approved"] == 1 and summary["complete"]
     assert table(source_db, "SELECT median_age::float, answers FROM hitflow.results") == [(31.0, 3)]
+
+
+def test_crowd_html_task_is_published_and_its_task_answers_collected(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state
+) -> None:
+    """task_ui=crowd publishes the Crowd HTML page; answers come back as taskAnswers JSON and count."""
+    import json
+
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    state, published = run(dag, None, max_assignments=3, task_ui="crowd")
+    assert state == "success" and published["hits_in_batch"] == 1
+    hit_id = hit_of_row(source_db, 1)
+    question = mturk.get_hit(HITId=hit_id)["HIT"]["Question"]
+    assert "<crowd-form>" in question and "https://assets.crowd.aws/crowd-html-elements.js" in question
+    add_workers(hit_service, "hal", "ida", "jon")
+    for worker, age in (("hal", "30"), ("ida", 34), ("jon", "thirty")):
+        submit_answer_over_http(hit_service.url, worker, PASSWORD, hit_id, {"taskAnswers": json.dumps([{"age": age}])})
+    answers = [a["Answer"] for a in mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]]
+    assert all("<QuestionIdentifier>taskAnswers</QuestionIdentifier><FreeText>[{" in a for a in answers)
+    state, summary = run(collect_dag, None, min_answers=2)
+    assert state == "success" and summary["approved"] == 2 and summary["rejected"] == 1
+    assert table(source_db, "SELECT median_age::float, answers FROM hitflow.results") == [(32.0, 2)]

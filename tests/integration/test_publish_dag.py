@@ -151,6 +151,17 @@ def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
         assert "img.example.org" in page
 
 
+def test_crowd_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
+    from hitflow.publish.config import AGE_GUESS_CROWD_LAYOUT_ID
+
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    state, _summary = run(dag, None, layout_id=AGE_GUESS_CROWD_LAYOUT_ID)
+    assert state == "success"
+    (hit,) = service_hits(mturk)
+    assert hit["HITLayoutId"] == AGE_GUESS_CROWD_LAYOUT_ID
+    assert '<crowd-input name="age"' in hit["Question"] and "img.example.org" in hit["Question"]
+
+
 def test_unknown_layout_fails_the_chunk_without_a_hit(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 2, DAY - timedelta(hours=3)))
     state, _ = run(dag, None, layout_id="3NOSUCHLAYOUT0000000000000000X")

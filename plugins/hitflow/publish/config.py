@@ -18,6 +18,7 @@ from hitflow.params import ConfigError, check_params
 __all__ = ["PARAM_SPECS", "ConfigError", "PublishConfig", "resolve_config"]
 
 AGE_GUESS_LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
+AGE_GUESS_CROWD_LAYOUT_ID = "3HITFLOWAGEGUESSCROWDLAYOUT001"  # the Crowd HTML Elements version
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
 POSITIVE_MONEY_PATTERN = r"^(?![0.]+$)[0-9]+\.?[0-9]{0,2}$"  # fees.MONEY_PATTERN, zero refused
 
@@ -111,6 +112,15 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Use this HIT layout (parameters person_id and image_url) instead of the "
         f"HTMLQuestion template. The bundled one is {AGE_GUESS_LAYOUT_ID}.",
     },
+    "task_ui": {
+        "default": "plain",
+        "type": "string",
+        "enum": ["plain", "crowd"],
+        "title": "Task page",
+        "description": "plain: the HTML form (include/templates/age_guess.html); crowd: the same task built "
+        "with Crowd HTML Elements, as MTurk's requester UI made them (age_guess_crowd.html). With a "
+        f"layout, pick the layout itself: {AGE_GUESS_CROWD_LAYOUT_ID} is the crowd one.",
+    },
     "title": {
         "default": "Guess this person's age",
         "type": "string",
@@ -157,6 +167,7 @@ class PublishConfig:
     concurrency: int = 8
     mode: Literal["api", "csv", "both"] = "api"
     layout_id: str | None = None
+    task_ui: Literal["plain", "crowd"] = "plain"
     title: str = "Guess this person's age"
     description: str = "Look at one photo and type how old you think the person is."
     keywords: str = "age, photo, estimate, image"
