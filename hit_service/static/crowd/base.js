@@ -177,3 +177,17 @@ export function announce(region, text) {
     region.textContent = text;
   }, 20);
 }
+
+/** crowd-form's own notices (document-level, and inside self-contained elements' shadow roots). */
+export const FORM_CSS = `
+crowd-form { display: block; }
+.crowd-form-message { border: 2px solid #b3261e; background: #fdecea; color: #5f1410; border-radius: 8px;
+  padding: 10px 14px; margin: 0 0 16px; font: 16px/1.4 system-ui, sans-serif; }
+.crowd-form-message ul { margin: 6px 0 0; padding-left: 20px; }
+.crowd-form-preview { border: 1px solid #c98a00; background: #fff6dd; border-radius: 8px; padding: 8px 12px;
+  font: 15px/1.4 system-ui, sans-serif; }
+.crowd-form-submit { margin: 20px 0 8px; }
+crowd-unsupported-notice, .crowd-unsupported { display: block; border: 2px dashed #b3261e; background: #fdecea;
+  color: #5f1410; padding: 10px 14px; border-radius: 8px; margin: 8px 0; font: 15px/1.4 system-ui, sans-serif; }
+crowd-form img { max-width: 100%; }
+`;

@@ -2,7 +2,7 @@
 // with offsets in Unicode code points. Self-contained as on MTurk: outside a crowd-form it brings
 // its own form and Submit button.
 
-import { h, uid, styleEl, parseLoose, assignSlots, instructionsPanel, announce, CrowdElement, PANEL_CSS } from "./base.js";
+import { h, uid, styleEl, parseLoose, assignSlots, instructionsPanel, announce, CrowdElement, PANEL_CSS, FORM_CSS } from "./base.js";
 
 const COLORS = ["#ffd166", "#8fd3ff", "#b8f2a0", "#ffb3c7", "#d7b8ff", "#ffcf99", "#a0f0e6", "#e0e0a0", "#c6d0ff", "#f5c0a0"];
 
@@ -89,7 +89,7 @@ class CrowdEntityAnnotation extends CrowdElement {
       const form = document.createElement("crowd-form");
       if (this.hasAttribute("answer-format")) form.setAttribute("answer-format", this.getAttribute("answer-format"));
       form.append(layout);
-      shadow.append(styleEl(CSS + "crowd-form{display:block}"), form);
+      shadow.append(styleEl(CSS + FORM_CSS), form);
     } else {
       shadow.append(styleEl(CSS), layout);
     }

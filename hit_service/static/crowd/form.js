@@ -1,10 +1,11 @@
 // <crowd-form> and <crowd-button>: gather every named answer into one `taskAnswers` field
 // (a JSON array holding one object, as MTurk posts it) and post it with the assignment ID.
 
-import { h, CrowdElement, BASE_CSS } from "./base.js";
+import { h, CrowdElement, BASE_CSS, FORM_CSS } from "./base.js";
 
 const PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const SKIP_NATIVE = new Set(["submit", "button", "reset", "image", "file"]);
+const ROOTS = new WeakSet();
 const RESERVED = new Set(["assignmentId", "taskAnswers", "hitId", "workerId", "turkSubmitTo"]);
 
 /** The assignment context MTurk put in the page's URL. */
@@ -76,11 +77,13 @@ class CrowdForm extends HTMLElement {
     }
     const action = this.getAttribute("action");
     if (action && !outer) this._form.setAttribute("action", action);
+    // With an outer form the crowd-form's own box holds the message, notice and button.
+    const box = outer ? this : this._form;
     this._message = h("div", { class: "crowd-form-message", role: "alert", "aria-live": "assertive", tabindex: "-1", hidden: true });
-    this._form.prepend(this._message);
+    box.prepend(this._message);
     const params = turkParams();
-    if (!this.querySelector('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"], button:not([type])')) {
-      this._form.append(h("p", { class: "crowd-form-submit" }, h("crowd-button", { "form-action": "submit", variant: "primary" }, "Submit")));
+    if (!box.querySelector('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"], button:not([type])')) {
+      box.append(h("p", { class: "crowd-form-submit" }, h("crowd-button", { "form-action": "submit", variant: "primary" }, "Submit")));
     }
     if (params.preview) {
       this.toggleAttribute("preview", true);
@@ -89,16 +92,19 @@ class CrowdForm extends HTMLElement {
         { class: "crowd-form-preview", role: "status" },
         "This is a preview. Accept the HIT to submit your answers.",
       );
-      this._form.append(notice);
-      for (const b of this._form.querySelectorAll('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"]')) {
+      box.append(notice);
+      for (const b of box.querySelectorAll('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"]')) {
         b.setAttribute("disabled", "");
       }
     }
     this._form.addEventListener("submit", (event) => this.onNativeSubmit(event));
-    // After the template's own submit handlers (they run while the event bubbles), act unless one cancelled.
-    if (!CrowdForm._windowListener) {
-      CrowdForm._windowListener = true;
-      window.addEventListener("submit", (event) => {
+    // After the template's own submit handlers (they run while the event bubbles), act unless one
+    // cancelled. Submit events are not composed, so listen on this form's own root (document or
+    // the shadow root of a self-contained element).
+    const root = this.getRootNode();
+    if (!ROOTS.has(root)) {
+      ROOTS.add(root);
+      root.addEventListener("submit", (event) => {
         const owner = event.target && event.target._crowdOwner;
         if (owner) owner.afterSubmitHandlers(event);
       });
@@ -227,20 +233,7 @@ function ensureFormStyles() {
   if (stylesAdded) return;
   stylesAdded = true;
   document.head.append(
-    h("style", {
-      text: `
-crowd-form { display: block; }
-.crowd-form-message { border: 2px solid #b3261e; background: #fdecea; color: #5f1410; border-radius: 8px;
-  padding: 10px 14px; margin: 0 0 16px; font: 16px/1.4 system-ui, sans-serif; }
-.crowd-form-message ul { margin: 6px 0 0; padding-left: 20px; }
-.crowd-form-preview { border: 1px solid #c98a00; background: #fff6dd; border-radius: 8px; padding: 8px 12px;
-  font: 15px/1.4 system-ui, sans-serif; }
-.crowd-form-submit { margin: 20px 0 8px; }
-crowd-unsupported-notice, .crowd-unsupported { display: block; border: 2px dashed #b3261e; background: #fdecea;
-  color: #5f1410; padding: 10px 14px; border-radius: 8px; margin: 8px 0; font: 15px/1.4 system-ui, sans-serif; }
-img { max-width: 100%; }
-`,
-    }),
+    h("style", { text: FORM_CSS }),
   );
 }
 
