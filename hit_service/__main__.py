@@ -59,7 +59,7 @@ def app_from_env():  # type: ignore[no-untyped-def]
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from hit_service.store import Store
+    from hit_service.core.store import Store
 
     store = Store(settings.db_url, max_size=2)
     store.open()
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "serve"):
         return serve(settings)
 
-    from hit_service import identity
+    from hit_service.core import identity
 
     store = _store(settings)
     try:

@@ -18,15 +18,15 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hit_service import identity
-from hit_service.auth import KeyRecord, KeyRing
-from hit_service.clock import Clock, OffsetClock, SystemClock
+from hit_service.api.auth import KeyRecord, KeyRing
+from hit_service.api.faults import FaultConfig, Faults
+from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
-from hit_service.faults import FaultConfig, Faults
-from hit_service.models import MONEY_LIMIT, MTurkBackend, format_money
-from hit_service.responses import CONTENT_TYPE, MTurkResponses, new_request_id
-from hit_service.site import router as site_router
-from hit_service.store import Store
+from hit_service.core import identity
+from hit_service.core.clock import Clock, OffsetClock, SystemClock
+from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
+from hit_service.core.store import Store
+from hit_service.site.routes import router as site_router
 
 logger = logging.getLogger("hit_service")
 

@@ -17,8 +17,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from hit_service import auth
-from hit_service.auth import AuthError, KeyRecord, KeyRing
+from hit_service.api import auth
+from hit_service.api.auth import AuthError, KeyRecord, KeyRing
 from hit_service.config import ConfigError, Settings, parse_requester_keys
 from tests.hit_service.helpers import SECRET_KEY, hit_args, make_client, new_access_key, signed_post
 

@@ -13,8 +13,8 @@ import httpx
 import psycopg
 import pytest
 
+from hit_service.core.store import Store
 from hit_service.launcher import ServiceProcess, ServiceStartError, start_service, stop_pid
-from hit_service.store import Store
 from tests import pg
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, hit_args, make_client
 

@@ -11,10 +11,12 @@ from typing import Any, cast
 
 import pytest
 
-from hit_service import layouts, questions
-from hit_service.auth import KeyRing
+from hit_service.api.auth import KeyRing
+from hit_service.api.faults import FaultConfig, Faults
+from hit_service.api.responses import MTurkResponses
 from hit_service.config import ConfigError, Settings
-from hit_service.exceptions import (
+from hit_service.core import layouts, questions
+from hit_service.core.exceptions import (
     HIT_LAYOUT_DOES_NOT_EXIST,
     MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,
@@ -24,8 +26,7 @@ from hit_service.exceptions import (
     ThrottlingException,
     stamp,
 )
-from hit_service.faults import FaultConfig, Faults
-from hit_service.models import (
+from hit_service.core.models import (
     assignment_fee,
     decode_next_token,
     encode_next_token,
@@ -33,7 +34,6 @@ from hit_service.models import (
     hit_cost,
     new_id,
 )
-from hit_service.responses import MTurkResponses
 from tests.hit_service.helpers import external_question, html_question
 
 D = Decimal

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from hit_service import validation
-from hit_service.exceptions import MISSING_PARAMETERS, PARAMETER_OUT_OF_RANGE, RequestError
+from hit_service.api import validation
+from hit_service.core.exceptions import MISSING_PARAMETERS, PARAMETER_OUT_OF_RANGE, RequestError
 from tests.hit_service.helpers import hit_args, hit_type_args
 
 
@@ -167,10 +167,10 @@ def test_every_operation_has_a_handler() -> None:
     from decimal import Decimal
     from pathlib import Path
 
-    from hit_service.clock import SystemClock
-    from hit_service.models import MTurkBackend
+    from hit_service.core.clock import SystemClock
+    from hit_service.core.models import MTurkBackend
 
     backend = MTurkBackend(None, SystemClock(), Path("."), Decimal("1"))  # type: ignore[arg-type]
-    from hit_service.validation import operation_names
+    from hit_service.api.validation import operation_names
 
     assert sorted(backend.handlers()) == sorted(operation_names())

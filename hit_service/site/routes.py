@@ -39,10 +39,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service import identity, pages, questions
 from hit_service.config import Settings
-from hit_service.models import MTurkBackend, format_money
-from hit_service.workers import SiteError
+from hit_service.core import identity, questions
+from hit_service.core.models import MTurkBackend, format_money
+from hit_service.core.workers import SiteError
+from hit_service.site import pages
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"

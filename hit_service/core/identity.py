@@ -25,8 +25,8 @@ from typing import Any
 
 import psycopg
 
-from hit_service.auth import KeyRecord
-from hit_service.store import Row, Store
+from hit_service.api.auth import KeyRecord
+from hit_service.core.store import Row, Store
 
 UPPER_ALNUM = string.ascii_uppercase + string.digits
 SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from hit_service.exceptions import (
+from hit_service.core.exceptions import (
     HIT_LAYOUT_DOES_NOT_EXIST,
     MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,

@@ -22,8 +22,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hit_service import TARGET_PREFIX, auth, validation
-from hit_service.exceptions import (
+from hit_service import TARGET_PREFIX
+from hit_service.api import auth, validation
+from hit_service.api.faults import Faults
+from hit_service.core.exceptions import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
     OPERATION_NOT_IMPLEMENTED,
@@ -32,8 +34,7 @@ from hit_service.exceptions import (
     RequestError,
     ServiceFault,
 )
-from hit_service.faults import Faults
-from hit_service.models import MTurkBackend
+from hit_service.core.models import MTurkBackend
 
 logger = logging.getLogger("hit_service.api")
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.lifecycle import answer_xml
-from hit_service.quals import permissions, worker_values
-from hit_service.rules import new_id, status_sql
-from hit_service.store import Row
+from hit_service.core.lifecycle import answer_xml
+from hit_service.core.quals import permissions, worker_values
+from hit_service.core.rules import new_id, status_sql
+from hit_service.core.store import Row
 
 if TYPE_CHECKING:
-    from hit_service.clock import Clock
-    from hit_service.store import Store
+    from hit_service.core.clock import Clock
+    from hit_service.core.store import Store
 
 GROUP_LIMIT = 200
 
@@ -299,7 +299,7 @@ class WorkerSite:
 
     def operator_overview(self) -> dict[str, Any]:
         """Requesters, workers and HIT progress for the operator page (no secrets)."""
-        from hit_service.identity import list_requesters
+        from hit_service.core.identity import list_requesters
 
         self.settle()
         now = self.clock.now()

@@ -20,9 +20,9 @@ from typing import Any
 
 from botocore import xform_name
 
-from hit_service import layouts, questions
-from hit_service.clock import Clock
-from hit_service.exceptions import (
+from hit_service.core import layouts, questions
+from hit_service.core.clock import Clock
+from hit_service.core.exceptions import (
     HIT_ALREADY_EXISTS,
     HIT_DOES_NOT_EXIST,
     HIT_TYPE_DOES_NOT_EXIST,
@@ -31,9 +31,9 @@ from hit_service.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
-from hit_service.lifecycle import Lifecycle
-from hit_service.quals import Qualifications, check_requirements
-from hit_service.rules import (  # noqa: F401 - re-exported for callers of models
+from hit_service.core.lifecycle import Lifecycle
+from hit_service.core.quals import Qualifications, check_requirements
+from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
     BASE_FEE_RATE,
     CENT,
     DEFAULT_AUTO_APPROVAL_DELAY,
@@ -58,8 +58,8 @@ from hit_service.rules import (  # noqa: F401 - re-exported for callers of model
     new_id,
     status_sql,
 )
-from hit_service.store import GroupCommit, Row, Store
-from hit_service.workers import WorkerSite
+from hit_service.core.store import GroupCommit, Row, Store
+from hit_service.core.workers import WorkerSite
 
 OPERATIONS = (
     "AcceptQualificationRequest",
@@ -367,7 +367,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
 
     def resolve_requester(self, ref: str) -> str | None:
         """A requester ID from an ID, a name or an access key ID."""
-        from hit_service.identity import resolve_requester
+        from hit_service.core.identity import resolve_requester
 
         with self.store.transaction() as conn:
             return resolve_requester(conn, ref)

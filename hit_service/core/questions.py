@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.parsers import expat
 
-from hit_service.exceptions import XML_PARSE_ERROR, RequestError
+from hit_service.core.exceptions import XML_PARSE_ERROR, RequestError
 
 NS_BASE = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/"
 HTML_QUESTION_NS = NS_BASE + "2011-11-11/HTMLQuestion.xsd"

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.exceptions import (
+from hit_service.core.exceptions import (
     ASSIGNMENT_DOES_NOT_EXIST,
     DUPLICATE_REQUEST,
     HIT_DOES_NOT_EXIST,
@@ -46,7 +46,7 @@ from hit_service.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
-from hit_service.rules import (
+from hit_service.core.rules import (
     LARGE_HIT_ASSIGNMENTS,
     assignment_fee,
     decode_token,
@@ -55,11 +55,11 @@ from hit_service.rules import (
     money,
     status_sql,
 )
-from hit_service.store import Row
+from hit_service.core.store import Row
 
 if TYPE_CHECKING:
-    from hit_service.clock import Clock
-    from hit_service.store import Store
+    from hit_service.core.clock import Clock
+    from hit_service.core.store import Store
 
 CENT = Decimal("0.01")
 OVERRIDE_WINDOW = timedelta(days=30)

@@ -21,7 +21,7 @@ from typing import Any
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from hit_service.exceptions import MISSING_PARAMETERS, PARAMETER_OUT_OF_RANGE, RequestError
+from hit_service.core.exceptions import MISSING_PARAMETERS, PARAMETER_OUT_OF_RANGE, RequestError
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from hit_service.exceptions import SERVICE_UNAVAILABLE, ServiceFault, ThrottlingException
+from hit_service.core.exceptions import SERVICE_UNAVAILABLE, ServiceFault, ThrottlingException
 
 CREATE_OPERATIONS = frozenset({"CreateHIT", "CreateHITWithHITType"})
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from hit_service.exceptions import PARAMETER_OUT_OF_RANGE, RequestError
+from hit_service.core.exceptions import PARAMETER_OUT_OF_RANGE, RequestError
 
 Row = dict[str, Any]
 

@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from fastapi import HTTPException
 from fastapi.responses import HTMLResponse
 
-from hit_service import questions
-from hit_service.models import MTurkBackend, format_money
+from hit_service.core import questions
+from hit_service.core.models import MTurkBackend, format_money
 
 PAGE_SIZE = 50
 IFRAME_SANDBOX = "allow-scripts allow-forms"

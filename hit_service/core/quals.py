@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.exceptions import (
+from hit_service.core.exceptions import (
     MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,
     QUALIFICATION_DOES_NOT_EXIST,
@@ -46,12 +46,12 @@ from hit_service.exceptions import (
     QUALIFICATION_TYPE_DOES_NOT_EXIST,
     RequestError,
 )
-from hit_service.rules import decode_token, encode_token, new_id
-from hit_service.store import Row
+from hit_service.core.rules import decode_token, encode_token, new_id
+from hit_service.core.store import Row
 
 if TYPE_CHECKING:
-    from hit_service.clock import Clock
-    from hit_service.store import Store
+    from hit_service.core.clock import Clock
+    from hit_service.core.store import Store
 
 LOCALE = "00000000000000000071"
 APPROVAL_RATE = "000000000000000000L0"
@@ -299,7 +299,7 @@ class Qualifications:
             raise RequestError("AnswerKey can only be given with a Test.", PARAMETER_OUT_OF_RANGE)
         for member in ("Test", "AnswerKey"):
             if params.get(member):
-                from hit_service.questions import check_xml
+                from hit_service.core.questions import check_xml
 
                 check_xml(params[member], member)
 
@@ -519,7 +519,7 @@ class Qualifications:
 
     def list_hits_for_qualification_type(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The requester's HITs that require a qualification type, paged."""
-        from hit_service.rules import decode_next_token, encode_next_token
+        from hit_service.core.rules import decode_next_token, encode_next_token
 
         self.settle()
         limit = self._page_size(params)
