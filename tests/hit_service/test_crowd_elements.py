@@ -27,7 +27,10 @@ CHROMIUM_ARGS = [
 ]
 W, H = IMAGE_SIZE
 SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
-HEAD = '<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+HEAD = (
+    '<!doctype html><html lang="en"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+)
 ENTITY_TEXT = "Ada Lovelace visited London on 5 June 1833."
 
 
@@ -64,11 +67,21 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2
+    )
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     yield tab
     context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    """Keep a screenshot of a worked page when HITFLOW_SCREENSHOT_DIR names a folder (to look at)."""
+    folder = os.environ.get("HITFLOW_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def posts_before(site: CrowdSite) -> int:
@@ -152,6 +165,7 @@ def test_image_multilabel_pointer_and_exclusion(page: Any, site: CrowdSite) -> N
     page.get_by_role("checkbox", name="Sky").click()
     page.get_by_role("checkbox", name="Grass").click()
     page.get_by_role("checkbox", name="Grass").click()
+    shot(page, "worked-multilabel-1280")
     submit(page)
     assert answers_after(site, before) == [{"contents": {"labels": ["Sky", "Red square"]}}]
 
@@ -189,6 +203,7 @@ def test_bounding_box_by_pointer(page: Any, site: CrowdSite) -> None:
     page.mouse.down()
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 130, 100), steps=3)
     page.mouse.up()
+    shot(page, "worked-bounding-box-1280")
     submit(page)
     assert answers_after(site, before) == [
         {
@@ -230,6 +245,36 @@ def test_bounding_box_by_keyboard(page: Any, site: CrowdSite) -> None:
     ]
 
 
+def test_bounding_box_initial_value_is_tracked(page: Any, site: CrowdSite) -> None:
+    site.add_page(
+        "bbox-initial",
+        page_html(
+            f"""<crowd-form><crowd-bounding-box name="b" src="{site.image_url}" labels="['Square']"
+              initial-value="[{{'label': 'Square', 'left': 90, 'top': 70, 'width': 100, 'height': 100}}]">
+            </crowd-bounding-box></crowd-form>"""
+        ),
+    )
+    expected_box = {"height": 100, "label": "Square", "left": 90, "top": 70, "width": 100}
+    for nudge in (False, True):
+        before = posts_before(site)
+        open_task(page, site, "bbox-initial")
+        wait_image(page, "crowd-bounding-box")
+        if nudge:
+            page.get_by_role("button", name="Select").click()  # from the list of boxes
+            page.keyboard.press("Alt+Shift+ArrowLeft")
+            expected_box = {**expected_box, "width": 90}
+        submit(page)
+        assert answers_after(site, before) == [
+            {
+                "b": {
+                    "boundingBoxes": [expected_box],
+                    "inputImageProperties": {"height": H, "width": W},
+                    "initialValueModified": nudge,
+                }
+            }
+        ]
+
+
 def test_keypoint_by_pointer_and_keyboard(page: Any, site: CrowdSite) -> None:
     site.add_corpus("keypoint", {"image_url": site.image_url})
     before = posts_before(site)
@@ -249,6 +294,7 @@ def test_keypoint_by_pointer_and_keyboard(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("Enter")
     page.keyboard.press("Shift+ArrowLeft")
     page.keyboard.press("ArrowUp")
+    shot(page, "worked-keypoint-1280")
     submit(page)
     assert answers_after(site, before) == [
         {
@@ -274,6 +320,7 @@ def test_polygon_by_pointer(page: Any, site: CrowdSite) -> None:
     submit(page)  # an unfinished polygon blocks the submit
     assert "finish (close) or cancel the polygon" in missing_message(page)
     assert_nothing_posted(site, before, page)
+    shot(page, "worked-polygon-unfinished-1280")
     page.mouse.click(*stage_point(page, "crowd-polygon", 101, 81))  # the first corner closes it
     submit(page)
     assert answers_after(site, before) == [
@@ -283,7 +330,12 @@ def test_polygon_by_pointer(page: Any, site: CrowdSite) -> None:
                 "polygons": [
                     {
                         "label": "Square",
-                        "vertices": [{"x": 100, "y": 80}, {"x": 180, "y": 80}, {"x": 180, "y": 160}, {"x": 100, "y": 160}],
+                        "vertices": [
+                            {"x": 100, "y": 80},
+                            {"x": 180, "y": 80},
+                            {"x": 180, "y": 160},
+                            {"x": 100, "y": 160},
+                        ],
                     }
                 ],
             }
@@ -313,7 +365,9 @@ def test_polygon_by_keyboard(page: Any, site: CrowdSite) -> None:
         {
             "regions": {
                 "inputImageProperties": {"height": H, "width": W},
-                "polygons": [{"label": "Ground", "vertices": [{"x": 200, "y": 150}, {"x": 220, "y": 150}, {"x": 220, "y": 160}]}],
+                "polygons": [
+                    {"label": "Ground", "vertices": [{"x": 200, "y": 150}, {"x": 220, "y": 150}, {"x": 220, "y": 160}]}
+                ],
             }
         }
     ]
@@ -352,6 +406,7 @@ def test_entity_annotation_pointer_and_keyboard(page: Any, site: CrowdSite) -> N
     page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("Shift+ArrowRight")
     page.keyboard.press("3")
+    shot(page, "worked-entity-1280")
     submit(page)
     start = ENTITY_TEXT.index
 
@@ -387,6 +442,7 @@ def test_survey_every_control(page: Any, site: CrowdSite) -> None:
     assert "What would you call it, in one word? is required." in message
     assert "Happiness from 1 to 10 is required." in message
     assert_nothing_posted(site, before, page)
+    shot(page, "worked-survey-missing-1280")
 
     page.get_by_label("What would you call it, in one word?").fill("Steamy")
     page.get_by_role("radio", name="Every day").click()
@@ -400,6 +456,7 @@ def test_survey_every_control(page: Any, site: CrowdSite) -> None:
     for _ in range(6):
         page.keyboard.press("ArrowRight")
     page.get_by_label("Anything else?").fill("Lid sticks.\nOtherwise fine.")
+    shot(page, "worked-survey-1280")
     submit(page)
     assert answers_after(site, before) == [
         {
@@ -466,6 +523,32 @@ def test_native_inputs_and_nested_answers_without_flattening(page: Any, site: Cr
             "note": "preset",
         }
     ]
+
+
+def test_required_radio_group_and_checkbox(page: Any, site: CrowdSite) -> None:
+    site.add_page(
+        "required",
+        page_html(
+            """<crowd-form>
+              <crowd-radio-group name="size" header="Which size?" required>
+                <crowd-radio-button value="s">Small</crowd-radio-button>
+                <crowd-radio-button value="l">Large</crowd-radio-button>
+              </crowd-radio-group>
+              <crowd-checkbox name="consent" required>I agree to the terms</crowd-checkbox>
+            </crowd-form>"""
+        ),
+    )
+    before = posts_before(site)
+    open_task(page, site, "required")
+    submit(page)
+    message = missing_message(page)
+    assert "2 answers are missing" in message
+    assert "Which size? is required." in message and "I agree to the terms is required." in message
+    assert page.get_by_role("radio", name="Small").evaluate("el => el === el.getRootNode().activeElement")
+    page.keyboard.press("ArrowDown")  # moves and selects: Large
+    page.get_by_role("checkbox", name="I agree to the terms").click()
+    submit(page)
+    assert answers_after(site, before) == [{"size": {"s": False, "l": True}, "consent": {"on": True}}]
 
 
 def test_template_onsubmit_can_cancel_and_all_ready_event_fires(page: Any, site: CrowdSite) -> None:
@@ -562,7 +645,8 @@ def test_phone_touch_keypoints_and_polygon(phone: Any, site: CrowdSite) -> None:
         "touch",
         page_html(
             f"""<crowd-form>
-              <crowd-keypoint name="kp" src="{site.image_url}" labels="['Corner']" header="Tap a corner"></crowd-keypoint>
+              <crowd-keypoint name="kp" src="{site.image_url}" labels="['Corner']" header="Tap a corner">
+              </crowd-keypoint>
               <crowd-polygon name="poly" src="{site.image_url}" labels="['Square']" header="Outline"></crowd-polygon>
             </crowd-form>"""
         ),
@@ -579,6 +663,7 @@ def test_phone_touch_keypoints_and_polygon(phone: Any, site: CrowdSite) -> None:
     poly.scroll_into_view_if_needed()
     for x, y in [(100, 80), (180, 80), (180, 160), (100, 80)]:
         phone.touchscreen.tap(*stage_point(phone, "crowd-polygon", x, y))
+    shot(phone, "worked-touch-390")
     phone.get_by_role("button", name="Submit").tap()
     answers = site.task_answers(before + 1)
     # At 390 px the 400 px image is shown smaller: a tap lands within a pixel or two.

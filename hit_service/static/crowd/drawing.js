@@ -16,6 +16,7 @@ const CSS = `
 .stage:focus-visible { outline: 3px solid #f0a000; outline-offset: 2px; }
 .stage img { display: block; max-width: 100%; height: auto; user-select: none; -webkit-user-drag: none; }
 .stage svg { position: absolute; inset: 0; width: 100%; height: 100%; touch-action: none; cursor: crosshair; }
+.stage svg > * { filter: drop-shadow(0 0 1px rgba(0, 0, 0, .9)); }
 .shapes { margin: 8px 0; padding-left: 1.5em; }
 .shapes li { margin: 4px 0; }
 .shapes li[aria-current="true"] { font-weight: 600; }

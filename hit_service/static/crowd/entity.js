@@ -18,6 +18,8 @@ const CSS = `
 .tok[aria-selected="true"] { background: #0b5ed7; color: #fff; }
 .tag { font-size: .7rem; font-weight: 700; vertical-align: super; margin-left: 2px; padding: 0 3px; border-radius: 3px; background: #16191f; color: #fff; }
 .entities { padding-left: 1.5em; }
+.entities li.hint { list-style: none; margin-left: -1.5em; }
+.tools { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; }
 .entities li { margin: 4px 0; }
 .entities button { min-height: 36px; padding: 4px 10px; margin-left: 6px; }
 :host([invalid]) .text { border: 2px solid #b3261e; }
@@ -76,7 +78,7 @@ class CrowdEntityAnnotation extends CrowdElement {
       h("div", { class: "labels", role: "group", "aria-label": "Labels: choose one, then apply it to the selected words" }, this.labelButtons),
       this.textBox,
       h("p", { class: "hint", id: helpId }, "Tap or click the first word, then the last word (or drag across them); then choose a label. Keyboard: arrow keys move between words, Shift+arrow extends the selection, Space selects, Enter applies the chosen label, 1–9 choose a label and apply it, Delete removes the entity under the focus, Escape clears the selection."),
-      h("div", {}, h("button", { type: "button", onclick: () => this.apply() }, "Apply label to selection"), " ", h("button", { type: "button", onclick: () => this.clearPending() }, "Clear selection")),
+      h("div", { class: "tools" }, h("button", { type: "button", onclick: () => this.apply() }, "Apply label to selection"), h("button", { type: "button", onclick: () => this.clearPending() }, "Clear selection")),
       h("h3", { class: "header" }, "Entities"),
       this.list,
       this.live,
@@ -239,6 +241,10 @@ class CrowdEntityAnnotation extends CrowdElement {
         span.removeAttribute("aria-description");
       }
     });
+    if (!this.entities.length) {
+      this.list.replaceChildren(h("li", { class: "hint" }, "None yet."));
+      return;
+    }
     this.list.replaceChildren(
       ...this.entities.map((e, k) => {
         const def = this.labelDefs.find((d) => d.label === e.label);

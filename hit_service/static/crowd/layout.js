@@ -123,7 +123,9 @@ class FullInstructions extends HTMLElement {
     const shadow = this.attachShadow({ mode: "open" });
     shadow.append(
       styleEl(`:host{display:block;margin:0 0 12px} details{border:1px solid #d5dbe3;border-radius:8px;padding:4px 12px;background:#fff}
-        summary{cursor:pointer;font-weight:600;min-height:44px;display:flex;align-items:center}`),
+        summary{cursor:pointer;font-weight:600;min-height:44px;display:flex;align-items:center;gap:8px;list-style:none}
+        summary::-webkit-details-marker{display:none} summary::before{content:"▸";transition:transform .15s}
+        details[open] summary::before{transform:rotate(90deg)}`),
       h("details", { part: "details" }, h("summary", {}, this.getAttribute("header") || "Full instructions"), h("slot")),
     );
   }
