@@ -423,6 +423,64 @@ def test_entity_annotation_pointer_and_keyboard(page: Any, site: CrowdSite) -> N
     ]
 
 
+def test_entity_annotation_with_extra_questions_moved_into_its_form(page: Any, site: CrowdSite) -> None:
+    """AWS's documented pattern: extra questions appended to the element's own crowd-form."""
+    site.add_page(
+        "entity-extra",
+        page_html(
+            """<crowd-entity-annotation name="ner" header="Highlight" text="Amazon makes Kindles."
+                 labels="[{'label': 'company', 'shortDisplayName': 'com', 'fullDisplayName': 'Company'}]">
+              <div id="additionalQuestions"><p>Subject?</p>
+                <crowd-radio-group>
+                  <crowd-radio-button name="tech" value="tech">Technology</crowd-radio-button>
+                  <crowd-radio-button name="politics" value="politics">Politics</crowd-radio-button>
+                </crowd-radio-group>
+              </div>
+            </crowd-entity-annotation>
+            <script>
+              document.addEventListener('all-crowd-elements-ready', () => {
+                document.querySelector('crowd-entity-annotation').shadowRoot.querySelector('crowd-form')
+                  .form.appendChild(additionalQuestions);
+              });
+            </script>"""
+        ),
+    )
+    before = posts_before(site)
+    open_task(page, site, "entity-extra")
+    page.get_by_role("option", name="Amazon", exact=True).click()
+    page.get_by_role("button", name="Company").click()
+    page.get_by_role("radio", name="Technology").click()
+    submit(page)
+    assert answers_after(site, before) == [
+        {
+            "ner": {"entities": [{"endOffset": 6, "label": "company", "startOffset": 0}]},
+            "tech": {"tech": True},
+            "politics": {"politics": False},
+        }
+    ]
+
+
+def test_native_select_required_like_the_crowd_card_example(page: Any, site: CrowdSite) -> None:
+    site.add_page(
+        "card-select",
+        page_html(
+            """<crowd-form><crowd-card><div>Nothing is great.</div></crowd-card>
+              <label for="s1">Select an option</label>
+              <select id="s1" name="sentiment1" required>
+                <option value="">(Please select)</option><option>Negative</option><option>Positive</option>
+              </select></crowd-form>"""
+        ),
+    )
+    before = posts_before(site)
+    open_task(page, site, "card-select")
+    submit(page)
+    assert "Select an option:" in missing_message(page)
+    assert_nothing_posted(site, before, page)
+    page.get_by_label("Select an option").select_option("Negative")
+    submit(page)
+    assert answers_after(site, before) == [{"sentiment1": "Negative"}]
+
+
 def test_survey_every_control(page: Any, site: CrowdSite) -> None:
     site.add_corpus("survey", {"product": "the Kettle 3000"})
     before = posts_before(site)

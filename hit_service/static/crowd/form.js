@@ -166,7 +166,8 @@ class CrowdForm extends HTMLElement {
         el.setInvalid(missing);
         if (missing && !el.disabled) problems.push({ el, label: el.crowdDescribe(), text: typeof missing === "string" ? missing : "" });
       } else if (el.required && !el.checkValidity()) {
-        problems.push({ el, label: el.getAttribute("aria-label") || el.name, text: el.validationMessage });
+        const label = el.getAttribute("aria-label") || (el.labels && el.labels[0] ? el.labels[0].textContent.trim() : "") || el.name;
+        problems.push({ el, label, text: el.validationMessage });
       }
     }
     return problems;
