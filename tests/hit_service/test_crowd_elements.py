@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.hit_service.crowd_site import IMAGE_SIZE, CrowdSite, crowd_site
+from tests.hit_service.crowd_work import CORPUS, ENTITY_TEXT, stage_point, wait_image
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,7 +32,6 @@ HEAD = (
     '<!doctype html><html lang="en"><meta charset="utf-8">'
     '<meta name="viewport" content="width=device-width, initial-scale=1">'
 )
-ENTITY_TEXT = "Ada Lovelace visited London on 5 June 1833."
 
 
 @pytest.fixture(scope="module")
@@ -103,16 +103,6 @@ def answers_after(site: CrowdSite, before: int) -> list[dict]:
 
 def page_html(body: str) -> str:
     return f"{HEAD}<title>test</title>{SCRIPT}<body>{body}</body></html>"
-
-
-def stage_point(page: Any, tag: str, x: float, y: float) -> tuple[float, float]:
-    """Screen coordinates of image pixel (x, y) in the drawing element ``tag``."""
-    box = page.locator(f"{tag} svg").bounding_box()
-    return box["x"] + x * box["width"] / W, box["y"] + y * box["height"] / H
-
-
-def wait_image(page: Any, tag: str) -> None:
-    page.wait_for_function(f"document.querySelector('{tag}').W > 0")
 
 
 def missing_message(page: Any) -> str:
@@ -734,23 +724,22 @@ def test_phone_touch_keypoints_and_polygon(phone: Any, site: CrowdSite) -> None:
     assert answers[0]["poly"]["inputImageProperties"] == {"height": H, "width": W}
 
 
-CORPUS = {
-    "image_classification": {"image_url": None},
-    "image_multilabel": {"image_url": None},
-    "bounding_box": {"image_url": None},
-    "keypoint": {"image_url": None},
-    "polygon": {"image_url": None},
-    "sentiment": {"review": "Arrived quickly and works as described."},
-    "entity_annotation": {"text": ENTITY_TEXT},
-    "survey": {"product": "the Kettle 3000"},
-}
+@pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
+def test_corpus_worked_and_submitted(page: Any, site: CrowdSite, task: Any) -> None:
+    """The steps the worker-site tests use, checked here against the exact answer too."""
+    site.add_corpus(task.name, task.values(site.image_url))
+    before = posts_before(site)
+    open_task(page, site, task.name)
+    task.work(page, page)
+    submit(page)
+    assert answers_after(site, before) == [task.answer]
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
-def test_corpus_fits_desktop_and_phone(browser: Any, site: CrowdSite, name: str, tmp_path_factory: Any) -> None:
+@pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
+def test_corpus_fits_desktop_and_phone(browser: Any, site: CrowdSite, task: Any, tmp_path_factory: Any) -> None:
     """Every corpus page renders without errors at 1280 and 390 px, nothing wider than the screen."""
-    values = {key: value or site.image_url for key, value in CORPUS[name].items()}
-    site.add_corpus(name, values)
+    name = task.name
+    site.add_corpus(name, task.values(site.image_url))
     shots = Path(os.environ.get("HITFLOW_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
     for width in (1280, 390):
