@@ -21,12 +21,31 @@ PRODUCT = "the Kettle 3000"
 IMAGE = {"height": H, "width": W}
 
 
+_RECT = "el => { const r = el.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }"
+_CONTENT_OFFSET = (
+    "el => { const s = getComputedStyle(el); "
+    "return [el.clientLeft + parseFloat(s.paddingLeft), el.clientTop + parseFloat(s.paddingTop)]; }"
+)
+
+
 def stage_point(scope: Any, tag: str, x: float, y: float) -> tuple[float, float]:
-    """Tab coordinates of image pixel (x, y) in the drawing element ``tag``."""
+    """Tab coordinates of image pixel (x, y) in the drawing element ``tag``.
+
+    Measured in the element's own document and offset by the iframe's content box: Playwright's
+    bounding boxes of elements in a frame leave out the iframe's border (1 px off).
+    """
     stage = scope.locator(f"{tag} svg")
     stage.scroll_into_view_if_needed()
-    box = stage.bounding_box()
-    return box["x"] + x * box["width"] / W, box["y"] + y * box["height"] / H
+    left, top, width, height = stage.evaluate(_RECT)
+    frame = scope if getattr(scope, "parent_frame", None) is not None else None
+    while frame is not None and frame.parent_frame is not None:
+        element = frame.frame_element()
+        outer_left, outer_top, _, _ = element.evaluate(_RECT)
+        border_left, border_top = element.evaluate(_CONTENT_OFFSET)
+        left += outer_left + border_left
+        top += outer_top + border_top
+        frame = frame.parent_frame
+    return left + x * width / W, top + y * height / H
 
 
 def wait_image(scope: Any, tag: str) -> None:
