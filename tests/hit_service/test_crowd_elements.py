@@ -724,6 +724,39 @@ def test_phone_touch_keypoints_and_polygon(phone: Any, site: CrowdSite) -> None:
     assert answers[0]["poly"]["inputImageProperties"] == {"height": H, "width": W}
 
 
+def test_phone_touch_drag_draws_and_keyboard_adds_a_box(phone: Any, site: CrowdSite) -> None:
+    """At 390 px: a finger drags a box (real touch events), the keyboard adds and nudges another."""
+    site.add_corpus("bounding_box", {"image_url": site.image_url})
+    before = posts_before(site)
+    open_task(phone, site, "bounding_box")
+    wait_image(phone, "crowd-bounding-box")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    cdp = phone.context.new_cdp_session(phone)
+
+    def touch(kind: str, x: float, y: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    x0, y0 = stage_point(phone, "crowd-bounding-box", 100, 80)
+    x1, y1 = stage_point(phone, "crowd-bounding-box", 180, 160)
+    touch("touchStart", x0, y0)
+    for step in range(1, 6):
+        touch("touchMove", x0 + (x1 - x0) * step / 5, y0 + (y1 - y0) * step / 5)
+    touch("touchEnd", x1, y1)
+    phone.get_by_role("application").focus()
+    phone.keyboard.press("Enter")
+    phone.keyboard.press("Shift+ArrowUp")
+    shot(phone, "worked-bounding-box-touch-390")
+    phone.get_by_role("button", name="Submit").tap()
+    answers = site.task_answers(before + 1)
+    first, second = answers[0]["annotatedResult"]["boundingBoxes"]
+    # The 400 px image is shown about 372 px wide: a finger lands within a pixel or two.
+    for key, want in {"left": 100, "top": 80, "width": 80, "height": 80}.items():
+        assert abs(first[key] - want) <= 2, (key, first)
+    assert first["label"] == "Square"
+    assert second == {"height": 75, "label": "Square", "left": 150, "top": 103, "width": 100}
+
+
 @pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
 def test_corpus_worked_and_submitted(page: Any, site: CrowdSite, task: Any) -> None:
     """The steps the worker-site tests use, checked here against the exact answer too."""

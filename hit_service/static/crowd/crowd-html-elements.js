@@ -36,6 +36,15 @@
     (document.body || document.documentElement).prepend(box);
   }
 
+  // MTurk templates have no viewport tag; opened on a phone outside a frame they would be laid
+  // out 980 px wide. (Inside the worker site's frame the frame's width rules anyway.)
+  if (!document.querySelector('meta[name="viewport"]')) {
+    var meta = document.createElement("meta");
+    meta.name = "viewport";
+    meta.content = "width=device-width, initial-scale=1";
+    (document.head || document.documentElement).appendChild(meta);
+  }
+
   var base = new URL("./", ownUrl());
   Promise.all(
     MODULES.map(function (name) {
