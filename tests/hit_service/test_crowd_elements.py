@@ -146,6 +146,35 @@ def test_image_classification_by_keyboard(page: Any, site: CrowdSite) -> None:
     assert answers_after(site, before) == [{"category": {"label": "None of these"}}]
 
 
+def test_image_classifier_overlay_for_verification(page: Any, site: CrowdSite) -> None:
+    """A bounding-box verification task: the earlier job's boxes drawn over the image."""
+    site.add_page(
+        "verify",
+        page_html(
+            f"""<crowd-form><crowd-image-classifier name="quality" src="{site.image_url}"
+              header="Is the box right?" categories="['good', 'bad']"
+              overlay='{{"boundingBox": {{labels: ["square"], value: [{{height: 80, label: "square", left: 100,
+                top: 80, width: 80}}]}}}}'>
+              <worker-comment header="Why?" link-text="Explain your choice" placeholder="What is wrong">
+              </worker-comment>
+            </crowd-image-classifier></crowd-form>"""
+        ),
+    )
+    before = posts_before(site)
+    open_task(page, site, "verify")
+    page.wait_for_function("document.querySelector('crowd-image-classifier').shadowRoot.querySelector('svg rect')")
+    rect = page.locator("crowd-image-classifier svg rect")
+    assert [rect.get_attribute(a) for a in ("x", "y", "width", "height")] == ["100", "80", "80", "80"]
+    assert "marked: square: left 100, top 80, width 80, height 80" in page.get_by_role("img").get_attribute("alt")
+    page.get_by_role("radio", name="bad").click()
+    page.get_by_text("Explain your choice").click()
+    page.get_by_label("Why?").fill("Too loose")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    shot(page, "worked-verification-1280")
+    submit(page)
+    assert answers_after(site, before) == [{"quality": {"label": "bad", "workerComment": "Too loose"}}]
+
+
 def test_image_multilabel_pointer_and_exclusion(page: Any, site: CrowdSite) -> None:
     site.add_corpus("image_multilabel", {"image_url": site.image_url})
     before = posts_before(site)
@@ -223,7 +252,7 @@ def test_bounding_box_by_keyboard(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("Alt+Shift+ArrowUp")
     page.keyboard.press("Enter")  # a second box ...
     page.keyboard.press("Delete")  # ... removed again
-    assert page.locator("crowd-bounding-box ol.shapes li").count() == 1
+    assert page.get_by_role("list", name="Boxes drawn").get_by_role("listitem").count() == 1
     page.get_by_role("button", name="Submit").press("Enter")
     assert answers_after(site, before) == [
         {

@@ -2,7 +2,39 @@
 // crowd-image-classifier, crowd-image-classifier-multi-select.
 // Single-select answers {label}; multi-select answers {labels: [...]}; worker-comment adds workerComment.
 
-import { h, uid, styleEl, parseLoose, assignSlots, instructionsPanel, CrowdElement, PANEL_CSS } from "./base.js";
+import { h, svg, uid, styleEl, parseLoose, assignSlots, instructionsPanel, CrowdElement, PANEL_CSS } from "./base.js";
+
+const OVERLAY_COLORS = ["#ffe119", "#42d4f4", "#f032e6", "#3cb44b", "#f58231", "#4363d8", "#ffffff", "#e6194b"];
+
+/** The `overlay` of verification tasks: a previous job's boxes, or its segmentation mask. */
+function overlayLayer(img, overlay) {
+  if (!overlay || typeof overlay !== "object") return null;
+  const box = overlay.boundingBox;
+  const seg = overlay.semanticSegmentation;
+  if (seg && seg.src) {
+    return h("img", { class: "overlay", src: seg.src, alt: "", "aria-hidden": "true" });
+  }
+  if (!box || !Array.isArray(box.value)) return null;
+  const labels = Array.isArray(box.labels) ? box.labels.map(String) : [];
+  const layer = svg("svg", { class: "overlay", "aria-hidden": "true", preserveAspectRatio: "none" });
+  const draw = () => {
+    layer.setAttribute("viewBox", `0 0 ${img.naturalWidth} ${img.naturalHeight}`);
+    const stroke = Math.max(2, img.naturalWidth / 300);
+    for (const b of box.value) {
+      const color = OVERLAY_COLORS[Math.max(0, labels.indexOf(String(b.label))) % OVERLAY_COLORS.length];
+      layer.append(svg("rect", { x: b.left, y: b.top, width: b.width, height: b.height, fill: "none", stroke: color, "stroke-width": stroke }));
+    }
+  };
+  if (img.complete && img.naturalWidth) draw();
+  else img.addEventListener("load", draw, { once: true });
+  return layer;
+}
+
+function describeOverlay(overlay) {
+  const box = overlay && overlay.boundingBox;
+  if (!box || !Array.isArray(box.value)) return "";
+  return box.value.map((b) => `${b.label}: left ${b.left}, top ${b.top}, width ${b.width}, height ${b.height}`).join("; ");
+}
 
 const CSS = `
 :host { display: block; margin: 8px 0 16px; }
@@ -11,9 +43,18 @@ const CSS = `
 .choices button .key { display: inline-block; min-width: 1.4em; margin-right: 6px; font-size: .8rem; opacity: .75; }
 :host([invalid]) .choices { outline: 2px solid #b3261e; outline-offset: 4px; border-radius: 6px; }
 .target { border: 1px solid #d5dbe3; border-radius: 8px; padding: 12px; background: #fff; overflow: auto; }
-.target img { display: block; max-width: 100%; max-height: 70vh; margin: 0 auto; }
+.picture { position: relative; width: fit-content; max-width: 100%; margin: 0 auto; line-height: 0; }
+.picture > img:first-child { display: block; max-width: 100%; max-height: 70vh; }
+.picture .overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+img.overlay { opacity: .5; object-fit: fill; }
 .exclusion { border-style: dashed; }
-textarea { width: 100%; min-height: 88px; padding: 8px; border: 1px solid #8d99a8; border-radius: 6px; }
+textarea { box-sizing: border-box; width: 100%; min-height: 88px; padding: 8px; border: 1px solid #8d99a8; border-radius: 6px; }
+details summary { cursor: pointer; min-height: 44px; display: flex; align-items: center; gap: 8px; list-style: none; }
+details summary::-webkit-details-marker { display: none; }
+details summary::before { content: "▸"; transition: transform .15s; }
+details[open] summary::before { transform: rotate(90deg); }
+details label { display: block; font-weight: 600; margin: 4px 0; }
+svg.overlay rect { filter: drop-shadow(0 0 1px #000) drop-shadow(0 0 1px #000); }
 ` + PANEL_CSS;
 
 class Classifier extends CrowdElement {
@@ -32,9 +73,15 @@ class Classifier extends CrowdElement {
     this._selected = new Set();
     const headerId = uid("hdr");
     const header = this.getAttribute("header") || (this.multi ? "Choose every category that applies" : "Choose a category");
-    const target = this.image
-      ? h("div", { class: "target", part: "target" }, h("img", { src: this.getAttribute("src") || "", alt: this.getAttribute("alt") || header }))
-      : h("div", { class: "target", part: "target" }, h("slot", { name: "target" }));
+    let target;
+    if (this.image) {
+      const overlay = parseLoose(this.getAttribute("overlay"), null);
+      const described = describeOverlay(overlay);
+      const img = h("img", { src: this.getAttribute("src") || "", alt: (this.getAttribute("alt") || header) + (described ? ` — marked: ${described}` : "") });
+      target = h("div", { class: "target", part: "target" }, h("div", { class: "picture" }, img, overlayLayer(img, overlay)));
+    } else {
+      target = h("div", { class: "target", part: "target" }, h("slot", { name: "target" }));
+    }
     const choices = h("div", {
       class: "choices",
       role: this.multi ? "group" : "radiogroup",

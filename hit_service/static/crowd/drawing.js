@@ -32,6 +32,9 @@ class ImageAnnotator extends CrowdElement {
   get help() {
     return "";
   }
+  get listLabel() {
+    return "Shapes drawn";
+  }
   render() {
     assignSlots(this, { "short-instructions": "short", "full-instructions": "full" });
     const shadow = this.attachShadow({ mode: "open" });
@@ -73,7 +76,7 @@ class ImageAnnotator extends CrowdElement {
       this.img,
     );
     this.stage.append(this.overlay);
-    this.list = h("ol", { class: "shapes", "aria-label": `${this.noun}s drawn` });
+    this.list = h("ol", { class: "shapes", "aria-label": this.listLabel });
     this.tools = h("div", { class: "tools" }, this.toolButtons());
     const main = h(
       "div",
@@ -215,6 +218,9 @@ class CrowdBoundingBox extends ImageAnnotator {
   get noun() {
     return "Box";
   }
+  get listLabel() {
+    return "Boxes drawn";
+  }
   get help() {
     return "Drag on the image to draw a box, or press Enter to add one. Arrow keys move the selected box (Shift: 10 px), Alt+arrow keys resize it, [ and ] pick another box, Delete removes it, 1–9 choose a label.";
   }
@@ -326,6 +332,9 @@ class CrowdKeypoint extends ImageAnnotator {
   get noun() {
     return "Point";
   }
+  get listLabel() {
+    return "Points placed";
+  }
   get help() {
     return "Tap or click the image to place a point with the chosen label, or press Enter to add one in the middle. Drag a point to move it; arrow keys move the selected point (Shift: 10 px), [ and ] pick another point, Delete removes it, 1–9 choose a label.";
   }
@@ -398,6 +407,9 @@ class CrowdKeypoint extends ImageAnnotator {
 class CrowdPolygon extends ImageAnnotator {
   get noun() {
     return "Polygon";
+  }
+  get listLabel() {
+    return "Polygons drawn";
   }
   get help() {
     return "Tap or click to place each corner; tap the first corner (or press Close polygon) to finish. Keyboard: arrow keys move the cross (Shift: 10 px), Space places a corner, Enter closes the polygon, Backspace removes the last corner, Escape cancels, [ and ] pick a polygon, Delete removes it, 1–9 choose a label.";

@@ -6,7 +6,7 @@ import { h, uid, styleEl, CrowdElement } from "./base.js";
 const FIELD_CSS = `
 :host { display: block; margin: 8px 0 12px; }
 label { display: block; font-weight: 600; margin-bottom: 4px; }
-input, textarea { width: 100%; max-width: 640px; min-height: 44px; padding: 8px 10px; border: 1px solid #8d99a8;
+input, textarea { box-sizing: border-box; width: 100%; max-width: 640px; min-height: 44px; padding: 8px 10px; border: 1px solid #8d99a8;
   border-radius: 6px; background: #fff; }
 :host([invalid]) input, :host([invalid]) textarea { border: 2px solid #b3261e; }
 .counter { font-size: .85rem; color: #545b64; text-align: right; max-width: 640px; }
