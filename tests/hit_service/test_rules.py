@@ -41,13 +41,17 @@ def test_ids_look_like_mturk() -> None:
 
 
 def test_next_token_round_trip_and_garbage() -> None:
+    key = b"k" * 32
     moment = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=UTC)
-    token = encode_next_token(moment, "3ABC")
-    assert decode_next_token(token) == (moment, "3ABC")
-    for bad in ["x", "!!!!", "eyJ2IjoyfQ", token[:-3]]:
+    token = encode_next_token(key, moment, "3ABC")
+    assert decode_next_token(key, token) == (moment, "3ABC")
+    forged = token.partition(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
+    for bad in ["x", "!!!!", "eyJ2IjoyfQ", token[:-3], forged, token + "A"]:
         with pytest.raises(RequestError) as info:
-            decode_next_token(bad)
+            decode_next_token(key, bad)
         assert info.value.turk_error_code == PARAMETER_OUT_OF_RANGE
+    with pytest.raises(RequestError):
+        decode_next_token(b"another key" * 3, token)  # signed with the service's key only
 
 
 def test_error_bodies() -> None:
