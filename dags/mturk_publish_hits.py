@@ -24,6 +24,8 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
   created HITs (which starts `mturk_collect_results`).
 * **Paused on creation.** Unpausing lets the scheduler start the latest daily run, which spends
   money with the default params; runs of a paused DAG wait queued.
+* For `mode` = `csv` or `both` the summary names the HIT service's requester console
+  (`/requester/projects`), where that CSV is uploaded as a batch of a project.
 
 Connections: `hitflow_db` (postgres) and `mturk_default` (aws; `endpoint_url` in its extra).
 """
@@ -394,6 +396,15 @@ def mturk_publish_hits() -> None:
             "files": exported.get("files", {}),
             "created_or_recovered_now": totals.get("created", 0) + totals.get("already_existed", 0),
         }
+        files = exported.get("files", {})
+        if config.exports_csv and files:
+            from hitflow.connections import console_upload_url
+
+            # Nowhere else to take the file since MTurk closed: the service's requester console.
+            summary["console_url"] = console_upload_url()
+            log.info(
+                "upload %s as a batch in the requester console: %s", files.get("input_csv"), summary["console_url"]
+            )
         log.info("summary: %s", ", ".join(f"{k}={v}" for k, v in summary.items() if k != "quarantine"))
         for item in reasons:
             log.info("quarantined row %s: %s", item["row_id"], item["reason"])

@@ -12,16 +12,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.api.auth import KeyRecord, KeyRing
 from hit_service.api.faults import FaultConfig, Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
+from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
@@ -31,6 +34,7 @@ from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -116,6 +120,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.include_router(site_router(backend, settings, sessions))
+    console_routes, console = console_router(backend, settings, sessions)
+    app.include_router(console_routes)
+    app.state.console = console
+    # The console's CSS, JS and sample image (when the worker site's /static lands, this joins it).
+    app.mount("/static/console", StaticFiles(directory=STATIC_DIR / "console"), name="console-static")
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
     return app
@@ -352,6 +361,23 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyR
                 backend.clock.now(),
                 country,
                 subdivision or None,
+            )
+        except identity.IdentityError as exc:
+            return bad(str(exc))
+        return JSONResponse(created)
+
+    @test.post("/requester-users")
+    async def add_requester_user(request: Request) -> JSONResponse:
+        """``{"account", "name", "password"}`` → a console user (as ``requester add-user`` makes one)."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("account", "name", "password")):
+            return bad("account, name and password are required strings")
+        try:
+            created = await run_in_threadpool(
+                identity.add_requester_user, store, data["account"], data["name"], data["password"], backend.clock.now()
             )
         except identity.IdentityError as exc:
             return bad(str(exc))

@@ -226,7 +226,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
             raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
         return self._create(requester, params, now, hit_type=hit_type)
 
-    def _content(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _content(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The HIT's question columns, from exactly one of Question and HITLayoutId."""
         question = params.get("Question")
         layout_id = params.get("HITLayoutId")
@@ -243,7 +243,9 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
             parsed = questions.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
-        template = layouts.load_layout(self.layouts_dir, layout_id)
+        template = layouts.project_template(self.store, requester, layout_id)
+        if template is None:
+            template = layouts.load_layout(self.layouts_dir, layout_id)
         values = layouts.parameters_dict(layout_id, layout_parameters or [])
         rendered = layouts.render(layout_id, template, values)
         return {
@@ -263,7 +265,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         new_hit_type: Row | None = None,
     ) -> dict[str, Any]:
         """Write the HIT, its token and its debit in one transaction; all or nothing."""
-        content = self._content(params)
+        content = self._content(requester, params)
         source = hit_type or new_hit_type
         assert source is not None
         reward: Decimal = source["reward"]
