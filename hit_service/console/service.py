@@ -29,9 +29,10 @@ from hit_service.api.validation import validate
 from hit_service.console import csvfiles
 from hit_service.core import layouts
 from hit_service.core.exceptions import HIT_ALREADY_EXISTS, RequestError
+from hit_service.core.fees import assignment_fee, hit_cost
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import SYSTEM_TYPES, check_requirements
-from hit_service.core.rules import assignment_fee, format_money, hit_cost, new_id
+from hit_service.core.rules import format_money, new_id
 from hit_service.core.store import Row
 
 logger = logging.getLogger("hit_service.console")

@@ -4,12 +4,19 @@ Worker site (accounts made by the operator with ``python -m hit_service worker a
 
 * ``/worker/login`` — sign in; the session is an HttpOnly, SameSite=Lax cookie signed with
   the service's key (``identity.Sessions``); every form carries a CSRF token bound to it.
-* ``/worker`` — HIT groups the worker may discover, and work in progress;
+* ``/worker`` — HIT groups the worker may discover (reward, time allotted, expiry, keywords,
+  requirements met or not, "Accept & work" = ``POST /worker/groups/<HITGroupId>/accept``, which
+  takes the group's next HIT), and work in progress;
   ``/worker/dashboard`` — submitted/approved/rejected work, earnings, bonuses, messages;
   ``/worker/quals`` — requestable qualifications.
 * ``/worker/hits/<HITId>`` — preview (as MTurk: the HIT with
   ``assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE``) and Accept; ``/work/<AssignmentId>`` — the
-  HIT being worked on, with Return.
+  HIT being worked on, with a live countdown and Return; once submitted, the same URL shows
+  the submitted state and the next HIT of the group (the frame's "submitted" page tells this
+  page by ``postMessage``).
+* The HIT's HTML goes through ``taskhtml.task_page``: MTurk's script, the crowd elements and
+  MTurk's externalSubmit URLs point at this service, and an in-memory ``localStorage`` comes
+  first (the sandboxed frame has none).
 * HIT content is shown as MTurk showed it. An HTMLQuestion (and a rendered layout) is served
   at ``/work/<AssignmentId>/frame?assignmentId=…&hitId=…&turkSubmitTo=…&workerId=…`` inside an
   ``<iframe sandbox>`` without ``allow-same-origin`` and with a ``Content-Security-Policy:
@@ -172,14 +179,30 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @site.get("/worker", response_class=HTMLResponse)
-    async def worker_home(request: Request) -> Response:
+    async def worker_home(request: Request, returned: str = "") -> Response:
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
         groups = await run_in_threadpool(backend.hit_groups, worker.row)
         board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
         running = [a for a in board["assignments"] if a["status"] == "Accepted"]
-        return page("site/hits.html", worker, groups=groups, running=running, nav="hits")
+        # A fixed text: the flag only says which notice to show, nothing from the URL is echoed.
+        notice = "You returned the HIT; it is available to other workers again." if returned else ""
+        return page("site/hits.html", worker, groups=groups, running=running, notice=notice, nav="hits")
+
+    @site.post("/worker/groups/{hit_group_id}/accept")
+    async def accept_in_group(request: Request, hit_group_id: str) -> Response:
+        """ "Accept & work": the next HIT of the group the worker can take."""
+        checked = await checked_post(request)
+        if isinstance(checked, Response):
+            return checked
+        worker, _fields = checked
+        assert worker.row is not None
+        try:
+            assignment_id = await run_in_threadpool(backend.accept_next_in_group, worker.row, hit_group_id)
+        except SiteError as error:
+            return problem(worker, error)
+        return RedirectResponse(f"/work/{assignment_id}", status_code=303)
 
     def hit_frame(hit: dict[str, Any], frame_url: str, external_params: dict[str, str]) -> dict[str, Any]:
         parsed = questions.parse_question(hit["question"], allow_http=True)
@@ -199,8 +222,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except SiteError as error:
             return problem(worker, error)
         if not allowed["preview"]:
+            unmet = "; ".join(e["text"] for e in allowed["explained"] if not e["met"])
             return problem(
-                worker, SiteError("You do not meet the qualification requirements to preview this HIT.", 403)
+                worker,
+                SiteError(f"You do not meet the qualification requirements to preview this HIT: {unmet}.", 403),
             )
         status = backend.status(hit)
         if mine is not None and mine["status"] == "Accepted":
@@ -215,7 +240,16 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             action = "accept"
         params = {"assignmentId": PREVIEW_ID, "hitId": hit_id}
         frame = hit_frame(hit, with_query(f"/worker/hits/{quote(hit_id)}/frame", params), params)
-        return page("site/preview.html", worker, hit=hit, action=action, mine=mine, frame=frame, nav="hits")
+        return page(
+            "site/preview.html",
+            worker,
+            hit=hit,
+            action=action,
+            mine=mine,
+            frame=frame,
+            requirements=allowed["explained"],
+            nav="hits",
+        )
 
     def frame_response(hit: dict[str, Any], base: str) -> Response:
         parsed = questions.parse_question(hit["question"], allow_http=True)
@@ -267,6 +301,9 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             )
         except SiteError as error:
             return problem(worker, error)
+        if assignment["status"] in ("Submitted", "Approved", "Rejected"):
+            following = await run_in_threadpool(backend.next_in_group, worker.row, hit["hit_group_id"])
+            return page("site/work_done.html", worker, hit=hit, assignment=assignment, has_next=following is not None)
         if assignment["status"] != "Accepted":
             return problem(worker, backend._not_open(assignment))
         params = {
@@ -276,7 +313,9 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             "workerId": worker.row["worker_id"],
         }
         frame = hit_frame(hit, with_query(f"/work/{quote(assignment_id)}/frame", params), params)
-        return page("site/work.html", worker, hit=hit, assignment=assignment, frame=frame, nav="hits")
+        return page(
+            "site/work.html", worker, hit=hit, assignment=assignment, frame=frame, now=backend.clock.now(), nav="hits"
+        )
 
     @site.get("/work/{assignment_id}/frame")
     async def work_frame(request: Request, assignment_id: str) -> Response:
@@ -299,7 +338,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(backend.return_assignment, worker.row["worker_id"], assignment_id)
         except SiteError as error:
             return problem(worker, error)
-        return RedirectResponse("/worker", status_code=303)
+        return RedirectResponse("/worker?returned=1", status_code=303)
 
     @site.post("/mturk/externalSubmit")
     async def external_submit(request: Request) -> Response:
@@ -313,7 +352,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields)
         except SiteError as error:
             return render("site/not_submitted.html", error.status, message=error.message, back=True)
-        return render("site/submitted.html", assignment=assignment, hit=hit)
+        return render("site/submitted.html", assignment=assignment, hit=hit, base=base_url(request))
 
     # -- dashboard and qualifications -----------------------------------------------------
 

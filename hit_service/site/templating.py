@@ -68,7 +68,7 @@ def duration(seconds: int | float | None) -> str:
     """A duration for people: "30 s", "1 min 30 s", "2 h 5 min", "3 days"."""
     if seconds is None:
         return ""
-    total = int(seconds)
+    total = max(0, int(seconds))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

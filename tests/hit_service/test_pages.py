@@ -29,6 +29,8 @@ def test_operator_pages_need_the_password(http: httpx.Client, operator: httpx.Cl
         assert http.get(path, auth=("operator", "wrong")).status_code == 401
     page = operator.get("/operator")
     assert page.status_code == 200
+    for path in ("/operator", "/hits"):
+        assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in operator.get(path).text
     assert "Operator sees this" in page.text and "AKIAHITFLOWTEST00001" in page.text
     assert "x" * 40 not in page.text  # never a secret
 
