@@ -87,8 +87,10 @@ def test_workers_quals_and_money_in_the_browser(
             }
             # Two clicks before the first answer arrives, then the same form sent once more (a
             # retry, a resent POST): the form's token makes every repeat a no-op.
-            page.evaluate("document.querySelector('#pay-bonus').form.requestSubmit()")
-            page.evaluate("document.querySelector('#pay-bonus').form.requestSubmit()")
+            page.evaluate(
+                "(() => { const f = document.querySelector('#pay-bonus').form;"
+                " f.requestSubmit(); f.requestSubmit(); })()"
+            )
             expect(page.locator(".note")).to_contain_text("paid")
             resent = page.request.post(f"{base}/requester/workers/{worker['worker_id']}/bonus", form=form)
             assert "not paid again" in resent.text()
@@ -132,3 +134,59 @@ def test_workers_quals_and_money_in_the_browser(
     assert (
         client.list_qualification_types(MustBeRequestable=False, MustBeOwnedByCaller=True)["QualificationTypes"] == []
     )
+
+
+def test_crowd_starter_is_previewed_worked_and_flattened_in_the_results(
+    account: dict[str, Any], service: ServiceProcess, new_worker: Any
+) -> None:
+    """The sentiment starter (Crowd HTML Elements): preview blocks Submit, a worker answers, the CSV flattens it."""
+    import csv
+    import io
+    import time
+
+    from playwright.sync_api import expect, sync_playwright
+
+    client = account["client"]
+    console: ConsoleClient = account["console"]
+    layout_id = console.create_project("sentiment", max_assignments="1")
+    batch_id = console.upload(layout_id, b'text\n"The soup was cold, but the waiter was kind."\n')
+    console.publish(batch_id)
+    console.wait_published(batch_id)
+    (hit,) = client.list_hits()["HITs"]
+    worker = new_worker()
+    base = service.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)
+            page.goto(f"{base}/requester/login?next=/requester/projects/{layout_id}/preview")
+            page.fill("#name", account["user"])
+            page.fill("#password", account["password"])
+            page.click("#signin")
+            preview = page.frame_locator("#preview-frame")
+            expect(preview.get_by_role("radio", name="Positive")).to_be_visible()
+            expect(preview.get_by_role("button", name="Submit")).to_be_disabled()
+
+            worker_page = browser.new_page(viewport={"width": 390, "height": 844})
+            worker_page.set_default_timeout(15_000)
+            worker_page.goto(f"{base}/worker/login")
+            worker_page.fill("#name", worker["name"])
+            worker_page.fill("#password", worker["password"])
+            worker_page.click("#signin")
+            worker_page.goto(f"{base}/worker/hits/{hit['HITId']}")
+            worker_page.click("#accept")
+            frame = worker_page.frame_locator("#hit-frame")
+            expect(frame.get_by_text("The soup was cold, but the waiter was kind.")).to_be_visible()
+            frame.get_by_role("radio", name="Mixed").click()
+            frame.get_by_role("button", name="Submit").click()
+            deadline = time.monotonic() + 15
+            while not client.list_assignments_for_hit(HITId=hit["HITId"])["Assignments"]:
+                assert time.monotonic() < deadline, "the crowd-form answer never arrived"
+                time.sleep(0.2)
+        finally:
+            browser.close()
+    (row,) = list(csv.DictReader(io.StringIO(console.results_csv(batch_id))))
+    assert row["Input.text"] == "The soup was cold, but the waiter was kind."
+    assert row["Answer.sentiment.label"] == "Mixed"
+    assert '"sentiment.label":"Mixed"' in row["Answer.taskAnswers"].replace(" ", "")
