@@ -22,12 +22,13 @@ from hit_service.api.auth import KeyRecord, KeyRing
 from hit_service.api.faults import FaultConfig, Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
+from hit_service.console.routes import COOKIE as CONSOLE_COOKIE
 from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
-from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
+from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
@@ -103,7 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.faults = faults
     app.state.clock = clock
 
-    app.add_middleware(ApiFastPath, responses=responses, faults=faults)
+    app.add_middleware(ApiFastPath, responses=responses, faults=faults, sessions=sessions)
 
     @app.get("/health")
     def health() -> JSONResponse:
@@ -132,13 +133,30 @@ class ApiFastPath:
     call. It also bounds what any client can make the process hold: a body over
     ``MAX_REQUEST_BYTES`` (declared in ``Content-Length`` or counted while it streams) is
     refused with 413 before the signature is checked. Every other request with a body (the
-    site's forms) is read here up to ``MAX_FORM_BYTES`` and handed on; larger ones get 413.
+    site's forms) is read here up to ``MAX_FORM_BYTES`` and handed on; larger ones get 413 — except
+    a signed-in requester user's posts to the console (CSV uploads), up to ``MAX_UPLOAD_BYTES``.
     """
 
-    def __init__(self, app: Any, responses: MTurkResponses, faults: Faults) -> None:
+    def __init__(
+        self, app: Any, responses: MTurkResponses, faults: Faults, sessions: identity.Sessions | None = None
+    ) -> None:
         self.app = app
         self.responses = responses
         self.faults = faults
+        self.sessions = sessions
+
+    def _form_limit(self, scope: Any) -> int:
+        """How much a form post may carry: more for a console user's upload (checked by its cookie)."""
+        if self.sessions is None or not scope["path"].startswith("/requester/"):
+            return MAX_FORM_BYTES
+        cookies = b"; ".join(v for n, v in scope["headers"] if n == b"cookie").decode("latin-1")
+        for part in cookies.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == CONSOLE_COOKIE:
+                subject = self.sessions.check(value.strip('"'))
+                if subject and subject.startswith(identity.REQUESTER_SUBJECT):
+                    return MAX_UPLOAD_BYTES
+        return MAX_FORM_BYTES
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -148,7 +166,7 @@ class ApiFastPath:
         if not api and scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = MAX_REQUEST_BYTES if api else MAX_FORM_BYTES
+        limit = MAX_REQUEST_BYTES if api else self._form_limit(scope)
         body = await _bounded_body(scope, receive, limit)
         if body is None:
             return  # the client went away

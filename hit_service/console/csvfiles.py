@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hit_service.core import layouts, questions
+from hit_service.limits import MAX_CSV_BYTES, MAX_REVIEW_CSV_BYTES
 
-MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 50_000
 MAX_ERRORS_SHOWN = 200
 QUESTION_MAX_BYTES = 65_535
@@ -356,8 +356,8 @@ class Decision:
 def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     """Decisions of a reviewed results CSV; file-level problems as errors (nothing applied then)."""
     checked = CheckedFile(sha256="")
-    if len(data) > MAX_CSV_BYTES * 4:
-        return [], [RowError(0, 0, f"the file is larger than {MAX_CSV_BYTES * 4 // (1024 * 1024)} MB")]
+    if len(data) > MAX_REVIEW_CSV_BYTES:
+        return [], [RowError(0, 0, f"the file is larger than {MAX_REVIEW_CSV_BYTES // (1024 * 1024)} MB")]
     text = decode(data, checked)
     if text is None:
         return [], checked.errors

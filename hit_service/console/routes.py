@@ -27,6 +27,7 @@ from hit_service.console.service import Console, FormError, NotFound
 from hit_service.core import identity
 from hit_service.core.exceptions import RequestError
 from hit_service.core.models import MTurkBackend
+from hit_service.limits import MAX_REVIEW_CSV_BYTES
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import PAGE_HEADERS, render
@@ -543,7 +544,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         upload_file = fields.get("file")
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
             return back(f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
-        data = await upload_file.read(csvfiles.MAX_CSV_BYTES * 4 + 1)
+        data = await upload_file.read(MAX_REVIEW_CSV_BYTES + 1)
         decisions, errors = await run_in_threadpool(csvfiles.read_review, data)
         if errors:
             return page(

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import requests
 
 from hit_service.console.client import ConsoleClient, ConsoleError
 from hit_service.launcher import ServiceProcess
@@ -77,6 +78,11 @@ def test_malformed_files_are_refused_row_by_row_and_create_nothing(
         console.upload(layout_id, b"person_id,image_url\nP1,https://x/1.jpg\nP2,\n", "row numbers")
     assert "('2', '3', 'empty value for \u201cimage_url\u201d')" in str(refused.value)
     assert hits_of(account["client"]) == []
+    # Only a signed-in user may send a large upload; anyone else's form stays small.
+    anonymous = requests.post(
+        f"{console.base}/requester/projects/{layout_id}/publish", files={"file": ("x.csv", b"x" * 600_000)}, timeout=30
+    )
+    assert anonymous.status_code == 413
     count = db.execute("SELECT count(*) FROM mturk.batches WHERE requester = %s", (account["key"],)).fetchone()
     assert count is not None and count[0] == 0
 
@@ -291,8 +297,6 @@ def test_another_account_cannot_open_anything_by_url(
         assert theirs.post(path, data).status_code == 404, path
     assert mine.progress(batch_id)["status"] == "published"
     # And without a session nothing opens at all; a form without its token is refused.
-    import requests
-
     assert (
         requests.get(f"{service.url}/requester/batches/{batch_id}", allow_redirects=False, timeout=10).status_code
         == 303
