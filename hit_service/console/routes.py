@@ -578,6 +578,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             expired = await run_in_threadpool(console.cancel, user.requester, batch_id)
         except NotFound:
             return not_found(request, user, "That batch")
+        except RequestError as exc:
+            return back(f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
         return back(f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
 
     @site.post("/batches/{batch_id}/assignments")

@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from hit_service.api.validation import validate
 from hit_service.console import csvfiles
 from hit_service.core import layouts
-from hit_service.core.exceptions import HIT_ALREADY_EXISTS, RequestError
+from hit_service.core.exceptions import HIT_ALREADY_EXISTS, INVALID_HIT_STATE, RequestError
 from hit_service.core.fees import assignment_fee, hit_cost
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import SYSTEM_TYPES, check_requirements
@@ -617,13 +617,15 @@ class Console:
                 )
             ]
         expired = 0
-        now = self.backend.clock.now()
+        now = self.backend.clock.now().timestamp()  # epoch seconds, as the wire API gets it
         for hit_id in hit_ids:
             try:
                 self.call(requester, "UpdateExpirationForHIT", {"HITId": hit_id, "ExpireAt": now})
                 expired += 1
-            except RequestError:
-                continue  # disposed meanwhile
+            except RequestError as exc:
+                if exc.turk_error_code != INVALID_HIT_STATE:
+                    raise
+                # disposed meanwhile: nothing to expire
         return expired
 
     def add_assignments(self, requester: str, batch_id: int, extra: int, nonce: str) -> tuple[int, list[str]]:

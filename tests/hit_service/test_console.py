@@ -221,6 +221,30 @@ def test_review_in_console_is_what_the_api_reports(
     ).text
     assert "Nothing was applied" in page and "AssignmentId" in page
 
+    # Approving the rejected one from the results table overrides the rejection (30-day window).
+    rejected = next(a for a, status in decided.items() if status == "Rejected")
+    page = console.post(f"/requester/batches/{batch_id}/review", {"action": "approve", "assignment": rejected}).text
+    assert "approved (rejection overridden)" in page
+    assert client.get_assignment(AssignmentId=rejected)["Assignment"]["AssignmentStatus"] == "Approved"
+    # Rejecting without feedback is refused; approving twice is skipped, not redone.
+    response = console.post(
+        f"/requester/batches/{batch_id}/review", {"action": "reject", "assignment": rejected}, allow_redirects=False
+    )
+    assert response.status_code == 303 and "needs+feedback" in response.headers["location"]
+    page = console.post(f"/requester/batches/{batch_id}/review", {"action": "approve", "assignment": rejected}).text
+    assert "already approved" in page
+
+    # One more assignment on every HIT (once per form), then cancel: every HIT expires now.
+    before = {h["HITId"]: h["MaxAssignments"] for h in hits_of(client)}
+    form = {"extra": "1", "nonce": "add-once-1"}
+    console.post(f"/requester/batches/{batch_id}/assignments", form)
+    console.post(f"/requester/batches/{batch_id}/assignments", form)  # the same form again adds nothing
+    assert {h["HITId"]: h["MaxAssignments"] for h in hits_of(client)} == {k: v + 1 for k, v in before.items()}
+    console.post(f"/requester/batches/{batch_id}/cancel")
+    assert console.progress(batch_id)["status"] == "cancelled"
+    for hit in hits_of(client):
+        assert hit["HITStatus"] in ("Reviewable", "Unassignable"), hit["HITStatus"]
+
 
 def test_project_layout_works_through_the_api_and_only_for_its_account(
     account: dict[str, Any], client_factory: Any
