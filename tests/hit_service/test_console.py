@@ -145,6 +145,33 @@ def test_insufficient_balance_blocks_publishing(account: dict[str, Any], service
     assert 'id="publish" disabled' in page
 
 
+def test_a_publish_stopped_by_the_balance_resumes_after_a_top_up(
+    account: dict[str, Any], service: ServiceProcess
+) -> None:
+    def balance(amount: str) -> None:
+        response = requests.post(
+            f"{service.url}/_test/balance", json={"requester": account["key"], "balance": amount}, timeout=10
+        )
+        response.raise_for_status()
+
+    console: ConsoleClient = account["console"]
+    layout_id = console.create_project("age_guess")  # $0.36 a HIT
+    rows = b"person_id,image_url\n" + b"".join(f"P{i},https://x.example/{i}.jpg\n".encode() for i in range(10))
+    batch_id = console.upload(layout_id, rows)
+    balance("1.00")
+    console.publish(batch_id)  # the page would not offer it; the service stops cleanly anyway
+    stopped = console.wait_published(batch_id)
+    assert stopped["status"] == "stopped" and stopped["created"] == 2
+    assert "row 3" in stopped["error"] and "Insufficient funds" in stopped["error"]
+    page = console.get(f"/requester/batches/{batch_id}").text
+    assert 'id="resume"' in page
+    balance("100.00")
+    console.post(f"/requester/batches/{batch_id}/publish", {"publish_again": "yes"})
+    done = console.wait_published(batch_id)
+    assert done["status"] == "published" and done["created"] == 10 and done["error"] is None
+    assert len(hits_of(account["client"])) == 10
+
+
 def test_review_in_console_is_what_the_api_reports(
     account: dict[str, Any], new_worker: Any, service: ServiceProcess
 ) -> None:
