@@ -143,7 +143,32 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
         else:
             progress = console.wait_published(batch_id)
             print(f"   demo batch       #{batch_id}: {progress['created']} HITs from {len(rows) - 1} CSV rows")
+            answered = answer_console_batch(url, service_db_url, state, console, batch_id)
+            print(f"   answers          {answered} from the simulated crowd, waiting for review in the console")
     print(f"   console          {url}/requester  (user {info['user']}, password in {path}; not printed)")
+
+
+def answer_console_batch(url: str, service_db_url: str, state: Path, console: Any, batch_id: int) -> int:
+    """Two simulated workers answer each HIT of a console batch (its HITs read from the results CSV)."""
+    import csv
+    import io
+    import random
+
+    from hit_service.site.crowd import CrowdError, submit_answer_over_http
+    from scripts.simulated_crowd import WORKERS, ensure_workers, guess
+
+    passwords = ensure_workers(service_db_url, state)
+    rows = list(csv.DictReader(io.StringIO(console.results_csv(batch_id))))
+    answered = 0
+    for i, row in enumerate(rows):
+        for worker in (WORKERS[i % 4], WORKERS[(i + 1) % 4]):
+            age = guess(worker, row["Input.person_id"], random.Random(worker + row["HITId"]))
+            try:
+                submit_answer_over_http(url, worker, passwords[worker], row["HITId"], {"age": age})
+                answered += 1
+            except CrowdError:
+                pass  # already answered
+    return answered
 
 
 def airflow_env(
@@ -391,6 +416,9 @@ def main(argv: list[str] | None = None) -> None:
     manual = run_publish(env, None, {"mode": "both"}, log)
     print_run("Manual run (no data interval: every pending row)", manual)
 
+    exported = (manual.get("files") or {}).get("input_csv") or (interval.get("files") or {}).get("input_csv")
+    console_demo(url, service_url, state, creds, Path(exported) if exported else None)
+
     from scripts.simulated_crowd import answer_open_hits, ensure_workers
 
     crowd = answer_open_hits(url, source_url, ensure_workers(service_url, state))
@@ -398,8 +426,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"   {crowd['answers']} answers submitted to {crowd['hits']} open HITs")
     collected = run_dag(env, "mturk_collect_results", None, COLLECT_CONF, log)
     print_collection(collected, source_url)
-    exported = (manual.get("files") or {}).get("input_csv") or (interval.get("files") or {}).get("input_csv")
-    console_demo(url, service_url, state, creds, Path(exported) if exported else None)
 
     print(f"""
 == Look at the HITs
