@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,6 +39,7 @@ from hit_service.core.store import Row
 logger = logging.getLogger("hit_service.console")
 
 PUBLISH_CHUNK = 50
+PUBLISH_THREADS = 4  # CreateHITWithHITType calls in flight per process
 HEARTBEAT_STALE = timedelta(seconds=15)
 PUBLISH_LOCK_NS = 0x6863  # pg_advisory_lock(ns, batch_id): one publisher per batch, any process
 API_BATCH = "api"
@@ -80,6 +82,7 @@ class Console:
         self.store = backend.store
         self._running: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="console-publish")
 
     # -- the API's path ---------------------------------------------------------------------
 
@@ -406,9 +409,9 @@ class Console:
                 )
             if not rows:
                 break
-            made: list[tuple[str, int]] = []
-            failure: str | None = None
-            for row in rows:
+
+            def create(row: Row) -> tuple[int, str | None, str | None]:
+                """(row number, HIT ID or None, error or None) for one row."""
                 params = {
                     "HITTypeId": hit_type_id,
                     "HITLayoutId": batch["layout_id"],
@@ -419,13 +422,17 @@ class Console:
                     "UniqueRequestToken": token_for(batch_id, row["row_number"]),
                 }
                 try:
-                    hit_id = self.call(requester, "CreateHITWithHITType", params)["HIT"]["HITId"]
+                    return row["row_number"], self.call(requester, "CreateHITWithHITType", params)["HIT"]["HITId"], None
                 except RequestError as exc:
                     if exc.turk_error_code != HIT_ALREADY_EXISTS:
-                        failure = f"row {row['row_number']}: {exc.message}"
-                        break
-                    hit_id = exc.message.split('"')[1]  # 'The HIT with ID "…" already exists.'
-                made.append((hit_id, row["row_number"]))
+                        return row["row_number"], None, exc.message
+                    return row["row_number"], exc.message.split('"')[1], None  # 'The HIT with ID "…" already exists.'
+
+            # A few rows at once: the backend's group commit then writes them in one transaction.
+            outcomes = list(self._pool.map(create, rows))
+            made = [(hit_id, number) for number, hit_id, _ in outcomes if hit_id is not None]
+            errors = [(number, error) for number, _, error in outcomes if error is not None]
+            failure = f"row {errors[0][0]}: {errors[0][1]}" if errors else None
             with self.store.transaction() as conn:
                 for hit_id, number in made:
                     conn.execute(
