@@ -22,6 +22,18 @@ COMPARATORS = [
 ]
 ACTIONS = ["Accept", "PreviewAndAccept", "DiscoverPreviewAndAccept"]
 REQUIREMENT_ROWS = 4
+DURATIONS = ("assignment_duration", "lifetime", "auto_approval_delay")
+FORM_FIELDS = (
+    "name",
+    "title",
+    "description",
+    "keywords",
+    "reward",
+    "max_assignments",
+    *DURATIONS,
+    "template",
+    "sample_values",
+)
 
 
 def split_duration(seconds: int) -> tuple[int, str]:
@@ -172,8 +184,10 @@ def project_form(project: dict[str, Any]) -> dict[str, Any]:
 
 
 def raw_form(fields: dict[str, str]) -> dict[str, Any]:
-    """What the user typed, to show again beside an error (nothing is lost)."""
-    form: dict[str, Any] = dict(fields)
+    """What the user typed, to show again beside an error (nothing is lost); absent fields empty."""
+    form: dict[str, Any] = {name: "" for name in FORM_FIELDS}
+    form.update({f"{name}_unit": "minutes" for name in DURATIONS})
+    form.update({k: v for k, v in fields.items() if isinstance(v, str)})
     form["requirements"] = [
         {
             "type": fields.get(f"q{i}_type", ""),

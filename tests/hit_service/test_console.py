@@ -354,3 +354,61 @@ def test_another_account_cannot_open_anything_by_url(
     )
     forged = mine.session.post(f"{service.url}/requester/batches/{batch_id}/cancel", data={}, timeout=10)
     assert forged.status_code == 403 and mine.progress(batch_id)["status"] == "published"
+
+
+def test_project_requirements_reach_the_hits_and_bad_fields_are_explained(account: dict[str, Any]) -> None:
+    console: ConsoleClient = account["console"]
+    client = account["client"]
+    with pytest.raises(ConsoleError):
+        console.create_project("age_guess", reward="0.105")
+    response = console.post("/requester/projects/new", {"name": "Kept name", "reward": "0.105"})
+    assert response.status_code == 400
+    assert "Assignments per HIT must be a whole number" in response.text and 'value="Kept name"' in response.text
+    full = console.post(
+        "/requester/projects/new",
+        {
+            "name": "n",
+            "title": "t",
+            "description": "d",
+            "reward": "0.105",
+            "max_assignments": "1",
+            "assignment_duration": "10",
+            "assignment_duration_unit": "minutes",
+            "lifetime": "1",
+            "lifetime_unit": "days",
+            "auto_approval_delay": "1",
+            "auto_approval_delay_unit": "days",
+            "template": "<p>${x}</p>",
+        },
+    )
+    assert full.status_code == 400 and "Reward" in full.text and "0.105" in full.text
+    layout_id = console.create_project(
+        "age_guess",
+        q0_type="00000000000000000071",
+        q0_comparator="In",
+        q0_values="US, us-ca",
+        q0_action="DiscoverPreviewAndAccept",
+        q1_type="000000000000000000L0",
+        q1_comparator="GreaterThanOrEqualTo",
+        q1_values="95",
+    )
+    edit = console.get(f"/requester/projects/{layout_id}").text
+    assert "US, US-CA" in edit and 'value="95"' in edit
+    batch_id = console.upload(layout_id, GOOD)
+    console.publish(batch_id)
+    console.wait_published(batch_id)
+    hit = hits_of(client)[0]
+    assert hit["QualificationRequirements"] == [
+        {
+            "QualificationTypeId": "00000000000000000071",
+            "Comparator": "In",
+            "LocaleValues": [{"Country": "US"}, {"Country": "US", "Subdivision": "CA"}],
+            "ActionsGuarded": "DiscoverPreviewAndAccept",
+        },
+        {
+            "QualificationTypeId": "000000000000000000L0",
+            "Comparator": "GreaterThanOrEqualTo",
+            "IntegerValues": [95],
+            "ActionsGuarded": "Accept",
+        },
+    ]
