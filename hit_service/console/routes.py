@@ -455,7 +455,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return back(f"/requester/batches/{batch_id}/confirm")
         progress = await run_in_threadpool(console.progress, user.requester, batch_id)
         wanted = status if status in STATUSES else None
-        offset = max(offset, 0)
+        offset = min(max(offset, 0), 10**9)
         assignments = await run_in_threadpool(console.assignments, user.requester, batch_id, wanted, 200, offset)
         answers = [(a, csvfiles.answer_fields(a["answer"])) for a in assignments]
         return page(

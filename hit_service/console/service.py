@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -43,6 +44,14 @@ PUBLISH_THREADS = 4  # CreateHITWithHITType calls in flight per process
 HEARTBEAT_STALE = timedelta(seconds=15)
 PUBLISH_LOCK_NS = 0x6863  # pg_advisory_lock(ns, batch_id): one publisher per batch, any process
 API_BATCH = "api"
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")  # every ID this service issues (and MTurk's) fits
+
+
+def _id(kind: str, value: str) -> str:
+    """``value`` when it can be an ID at all; NotFound otherwise (never a database error)."""
+    if not ID_RE.match(value):
+        raise NotFound(f"{kind} {value!r}")
+    return value
 
 
 class NotFound(Exception):
@@ -108,6 +117,7 @@ class Console:
             ).fetchall()
 
     def project(self, requester: str, layout_id: str) -> Row:
+        _id("project", layout_id)
         with self.store.transaction() as conn:
             row = conn.execute(
                 "SELECT * FROM mturk.projects WHERE layout_id = %s AND requester = %s", (layout_id, requester)
@@ -246,6 +256,8 @@ class Console:
         return batch_id
 
     def batch(self, requester: str, batch_id: int) -> Row:
+        if not 0 < batch_id < 2**63:
+            raise NotFound(f"batch {batch_id}")  # not a bigint: no such batch, not a database error
         with self.store.transaction() as conn:
             row = conn.execute(
                 """SELECT b.*, p.name AS project_name, p.template FROM mturk.batches b
@@ -288,6 +300,8 @@ class Console:
 
     def batch_row(self, requester: str, batch_id: int, row_number: int) -> Row:
         self.batch(requester, batch_id)
+        if not 0 < row_number < 2**31:
+            raise NotFound(f"row {row_number}")
         with self.store.transaction() as conn:
             row = conn.execute(
                 'SELECT row_number, "values", hit_id FROM mturk.batch_rows WHERE batch_id = %s AND row_number = %s',
@@ -560,7 +574,7 @@ class Console:
                     for r in conn.execute(
                         """SELECT a.assignment_id FROM mturk.batch_rows r JOIN mturk.assignments a USING (hit_id)
                            WHERE r.batch_id = %s AND a.assignment_id = ANY(%s)""",
-                        (batch_id, [d.assignment_id for d in decisions if d.assignment_id]),
+                        (batch_id, [d.assignment_id for d in decisions if ID_RE.match(d.assignment_id)]),
                     )
                 }
         for d in decisions:
@@ -748,6 +762,7 @@ class Console:
 
     def worker(self, requester: str, worker_id: str) -> dict[str, Any]:
         """One worker as this account knows them; NotFound when they never met."""
+        _id("worker", worker_id)
         rows = [w for w in self.workers(requester) if w["worker_id"] == worker_id]
         with self.store.transaction() as conn:
             quals = conn.execute(
@@ -784,6 +799,7 @@ class Console:
             ).fetchall()
 
     def qualification_type(self, requester: str, type_id: str) -> Row:
+        _id("qualification type", type_id)
         for row in self.qualification_types(requester):
             if row["qualification_type_id"] == type_id:
                 return row

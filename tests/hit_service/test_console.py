@@ -412,3 +412,29 @@ def test_project_requirements_reach_the_hits_and_bad_fields_are_explained(accoun
             "ActionsGuarded": "Accept",
         },
     ]
+
+
+def test_odd_urls_are_not_found_not_server_errors(account: dict[str, Any]) -> None:
+    console: ConsoleClient = account["console"]
+    for path in (
+        "/requester/batches/99999999999999999999",
+        "/requester/batches/0",
+        "/requester/batches/-1/confirm",
+        "/requester/batches/1/rows/99999999999/frame",
+        "/requester/batches/1/progress.json",
+        "/requester/projects/%00",
+        "/requester/workers/nobody",
+        "/requester/quals/nothing",
+    ):
+        assert console.get(path).status_code == 404, path
+    review = console.post("/requester/batches/1/review", {"action": "approve", "assignment": "A\x00B"})
+    assert review.status_code == 404  # batch 1 is not this account's (or does not exist)
+    layout_id = console.create_project("age_guess")
+    batch_id = console.upload(layout_id, GOOD)
+    console.publish(batch_id)
+    console.wait_published(batch_id)
+    reviewed = b"AssignmentId,Approve,Reject\nA\x00B,X,\n,X,\n"
+    page = console.post(f"/requester/batches/{batch_id}/reviewed", files={"file": ("r.csv", reviewed)})
+    assert page.status_code == 200 and "0 applied" in page.text and "2 failed" in page.text
+    assert console.get("/requester/batches/abc").status_code == 422
+    assert console.get("/requester/batches?offset=-5").status_code == 200
