@@ -165,6 +165,9 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
             checked.error(row_number, start_line, f"{len(values)} value(s), but the header has {len(header)} column(s)")
             continue
         row = dict(zip(header, values, strict=True))
+        if any("\x00" in value for value in values):
+            checked.error(row_number, start_line, "a value holds a NUL character (byte 0x00)")
+            continue
         empty = [name for name in variables if name in row and not row[name].strip()]
         if empty:
             checked.error(row_number, start_line, "empty value for " + ", ".join(f"“{n}”" for n in empty))

@@ -68,6 +68,7 @@ def test_malformed_files_are_refused_row_by_row_and_create_nothing(
         "bad quoting": (b'person_id,image_url\nP1,"https://x/1.jpg\n', "not valid CSV"),
         "10 MB": (b"person_id,image_url\n" + b"P1,https://x/1.jpg\n" * 560_000, "larger than the limit of 5 MB"),
         "header only": (b"person_id,image_url\n", "no data rows"),
+        "NUL": (b"person_id,image_url\nP\x001,https://x/1.jpg\n", "NUL character"),
     }
     for label, (data, expected) in cases.items():
         with pytest.raises(ConsoleError) as refused:
