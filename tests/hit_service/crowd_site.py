@@ -13,6 +13,7 @@ import html
 import json
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 CROWD_SCRIPT_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals"
 IMAGE_SIZE = (400, 300)
+PAUSE = b"<!--PAUSE-->"  # in a test page: the server stops sending there for a second
 TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".html": "text/html; charset=utf-8"}
 
 
@@ -142,7 +144,20 @@ def _handler(site: CrowdSite) -> type[BaseHTTPRequestHandler]:
                 return
             elif path.startswith("/task/") and path.removeprefix("/task/") in site.pages:
                 body = site.pages[path.removeprefix("/task/")].encode()
-                self._send(200, body, TYPES[".html"], {"Content-Security-Policy": FRAME_CSP})
+                head, pause, rest = body.partition(PAUSE)
+                if not pause:
+                    self._send(200, body, TYPES[".html"], {"Content-Security-Policy": FRAME_CSP})
+                    return
+                # A slow page: the browser parses (and runs scripts of) the first part meanwhile.
+                self.send_response(200)
+                self.send_header("Content-Type", TYPES[".html"])
+                self.send_header("Content-Length", str(len(head) + len(rest)))
+                self.send_header("Content-Security-Policy", FRAME_CSP)
+                self.end_headers()
+                self.wfile.write(head)
+                self.wfile.flush()
+                time.sleep(1.0)
+                self.wfile.write(rest)
                 return
             self._send(404, b"not found", "text/plain")
 

@@ -628,6 +628,31 @@ def test_required_radio_group_and_checkbox(page: Any, site: CrowdSite) -> None:
     assert answers_after(site, before) == [{"size": {"s": False, "l": True}, "consent": {"on": True}}]
 
 
+def test_elements_defined_while_the_page_is_still_loading(page: Any, site: CrowdSite) -> None:
+    """On a slow page the elements are defined before their children arrive; they must wait."""
+    padding = "<p>" + "Long introduction. " * 2000 + "</p>"
+    early = "<!--" + "x" * 2048 + "-->"  # Chromium starts parsing once it has a few kB
+    site.add_page(
+        "slow",
+        page_html(
+            f"""<crowd-form><crowd-classifier name="c" categories="['Yes', 'No']" header="Fine?">
+              <short-instructions>Short.</short-instructions>{early}<!--PAUSE-->{padding}
+              <classification-target>Is this fine?</classification-target>
+            </crowd-classifier><crowd-input name="why" label="Why"></crowd-input></crowd-form>"""
+        ),
+    )
+    before = posts_before(site)
+    page.goto(site.task_url("slow"), wait_until="commit")
+    page.wait_for_function("window.customElements.get('crowd-classifier') !== undefined")
+    assert page.evaluate("document.readyState") == "loading"  # defined mid-parse, as intended
+    page.wait_for_function("window.__hitflowCrowdReady === true")
+    assert page.get_by_text("Is this fine?").is_visible()
+    page.get_by_role("radio", name="No").click()
+    page.get_by_label("Why").fill("Slow")
+    submit(page)
+    assert answers_after(site, before) == [{"c": {"label": "No"}, "why": "Slow"}]
+
+
 def test_template_onsubmit_can_cancel_and_all_ready_event_fires(page: Any, site: CrowdSite) -> None:
     site.add_page(
         "hooks",

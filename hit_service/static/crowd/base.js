@@ -111,12 +111,18 @@ export function styleEl(css) {
   return h("style", { text: BASE_CSS + (css || "") });
 }
 
+/** Run fn once the document is parsed: an element upgraded mid-parse has no children yet. */
+export function whenParsed(fn) {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
+  else fn();
+}
+
 /** Elements the form gathers implement this contract. */
 export class CrowdElement extends HTMLElement {
   connectedCallback() {
     if (this._crowdReady) return;
     this._crowdReady = true;
-    this.render();
+    whenParsed(() => this.render());
   }
   render() {}
   get name() {

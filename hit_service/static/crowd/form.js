@@ -1,7 +1,7 @@
 // <crowd-form> and <crowd-button>: gather every named answer into one `taskAnswers` field
 // (a JSON array holding one object, as MTurk posts it) and post it with the assignment ID.
 
-import { h, CrowdElement, BASE_CSS, FORM_CSS } from "./base.js";
+import { h, CrowdElement, BASE_CSS, FORM_CSS, whenParsed } from "./base.js";
 
 const PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const SKIP_NATIVE = new Set(["submit", "button", "reset", "image", "file"]);
@@ -56,8 +56,7 @@ class CrowdForm extends HTMLElement {
   connectedCallback() {
     if (this._ready) return;
     this._ready = true;
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => this.setup(), { once: true });
-    else this.setup();
+    whenParsed(() => this.setup());
   }
 
   /** The real <form> the template's content lives in (templates use crowdForm.form). */
