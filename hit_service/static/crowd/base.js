@@ -100,6 +100,7 @@ button.primary { background: #0b5ed7; border-color: #0b5ed7; color: #fff; font-w
 button.primary:hover:not(:disabled) { background: #094db1; }
 button:disabled { opacity: .55; cursor: not-allowed; }
 button[aria-pressed="true"], button[aria-checked="true"] { background: #0b5ed7; border-color: #0b5ed7; color: #fff; }
+button[aria-pressed="true"]:hover:not(:disabled), button[aria-checked="true"]:hover:not(:disabled) { background: #094db1; }
 :focus-visible { outline: 3px solid #f0a000; outline-offset: 2px; }
 .header { font-size: 1.15rem; font-weight: 600; margin: 0 0 8px; }
 .hint { color: #545b64; font-size: .9rem; }
