@@ -30,7 +30,13 @@ CROWD_SCRIPT_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals"
 IMAGE_SIZE = (400, 300)
 PAUSE = b"<!--PAUSE-->"  # in a test page: the server stops sending there for a second
-TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".html": "text/html; charset=utf-8"}
+TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 def fill_template(template: str, values: dict[str, str]) -> str:

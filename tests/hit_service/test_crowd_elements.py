@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.hit_service.crowd_site import IMAGE_SIZE, CrowdSite, crowd_site
+from tests.hit_service.crowd_site import IMAGE_SIZE, CrowdSite, crowd_site, fill_template
 from tests.hit_service.crowd_work import CORPUS, ENTITY_TEXT, stage_point, wait_image
 
 CHROMIUM = "/usr/bin/chromium"
@@ -809,6 +809,66 @@ def test_phone_touch_drag_draws_and_keyboard_adds_a_box(phone: Any, site: CrowdS
         assert abs(first[key] - want) <= 2, (key, first)
     assert first["label"] == "Square"
     assert second == {"height": 75, "label": "Square", "left": 150, "top": 103, "width": 100}
+
+
+CROWD_STARTERS = ["image_classification", "bounding_box", "sentiment", "survey"]
+
+
+@pytest.mark.parametrize("name", CROWD_STARTERS)
+def test_requester_console_starters_run_on_these_elements(browser: Any, site: CrowdSite, name: str) -> None:
+    """The console's Crowd-HTML starter projects, with their sample values: every element known,
+    no script error, nothing wider than a phone, and Submit posts one taskAnswers."""
+    from hit_service.console.starters import STARTERS
+
+    spec = STARTERS[name]
+    site.add_page(
+        f"starter-{name}", fill_template(Path(spec["file"]).read_text(encoding="utf-8"), spec["sample_values"])
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    try:
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        before = posts_before(site)
+        open_task(tab, site, f"starter-{name}")
+        assert tab.locator(".crowd-unsupported").count() == 0
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        if name == "image_classification":
+            tab.get_by_role("radio", name="Animal").tap()
+        elif name == "bounding_box":
+            wait_image(tab, "crowd-bounding-box")
+            tab.get_by_role("button", name="Add box").tap()
+        elif name == "sentiment":
+            tab.get_by_role("radio", name="Mixed").tap()
+        shot(tab, f"starter-{name}-390")
+        tab.get_by_role("button", name="Submit").tap()
+        answers = site.task_answers(before + 1)
+        assert not errors, errors
+    finally:
+        context.close()
+    expected = {
+        "image_classification": [{"category.label": "Animal"}],
+        "bounding_box": [
+            {
+                "annotatedResult.boundingBoxes": [
+                    {"height": 80, "label": "car", "left": 180, "top": 120, "width": 120}
+                ],
+                "annotatedResult.inputImageProperties.height": 320,
+                "annotatedResult.inputImageProperties.width": 480,
+            }
+        ],
+        "sentiment": [{"sentiment.label": "Mixed"}],
+        "survey": [
+            {
+                "satisfied.satisfied": False,
+                "neutral.neutral": False,
+                "unsatisfied.unsatisfied": False,
+                "recommend": 0,
+                "used_last_month.on": False,
+            }
+        ],
+    }
+    assert answers == expected[name]
 
 
 @pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])

@@ -94,8 +94,9 @@ class ImageAnnotator extends CrowdElement {
     const side = instructionsPanel(this);
     shadow.append(styleEl(CSS), h("div", { class: `layout ${side.hidden ? "" : "with-side"}` }, side, main));
     const ready = () => {
-      this.W = this.img.naturalWidth;
-      this.H = this.img.naturalHeight;
+      // An SVG without its own size has no natural size: use the size it is shown at.
+      this.W = this.img.naturalWidth || this.img.width || 300;
+      this.H = this.img.naturalHeight || this.img.height || 150;
       this.overlay.setAttribute("viewBox", `0 0 ${this.W} ${this.H}`);
       if (this.initial && !this.shapes.length) this.loadInitial(this.initial);
       this.redraw();
