@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from hit_service.config import REPO_ROOT
@@ -102,16 +103,28 @@ class CrowdSite:
     def image_url(self) -> str:
         return f"{self.url}/img/photo.png"
 
-    def wait_post(self, count: int = 1, timeout: float = 10.0) -> list[tuple[str, str]]:
-        """The ``count``-th post to /mturk/externalSubmit (waits for it)."""
-        with self.condition:
-            if not self.condition.wait_for(lambda: len(self.posts) >= count, timeout):
-                raise AssertionError(f"nothing was posted to /mturk/externalSubmit within {timeout} s")
-            return self.posts[count - 1]
+    def wait_post(self, count: int = 1, timeout: float = 10.0, page: Any = None) -> list[tuple[str, str]]:
+        """The ``count``-th post to /mturk/externalSubmit (waits for it).
 
-    def task_answers(self, count: int = 1) -> list[dict]:
+        Pass the Playwright ``page`` that posts when its context routes requests through Python:
+        the sync API runs route handlers only while the test is inside a Playwright call, so the
+        wait must keep the page's event loop turning.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.condition:
+                if len(self.posts) >= count:
+                    return self.posts[count - 1]
+                if page is None:
+                    self.condition.wait(max(0.0, deadline - time.monotonic()))
+            if page is not None:
+                page.wait_for_timeout(50)
+            if time.monotonic() > deadline and len(self.posts) < count:
+                raise AssertionError(f"nothing was posted to /mturk/externalSubmit within {timeout} s")
+
+    def task_answers(self, count: int = 1, page: Any = None) -> list[dict]:
         """The decoded ``taskAnswers`` of a post, after checking the post carries exactly the two MTurk fields."""
-        fields = self.wait_post(count)
+        fields = self.wait_post(count, page=page)
         names = [name for name, _ in fields]
         assert names == ["assignmentId", "taskAnswers"], names
         return json.loads(dict(fields)["taskAnswers"])

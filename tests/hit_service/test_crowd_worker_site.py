@@ -19,21 +19,14 @@ from typing import Any
 
 import pytest
 
+from hit_service.config import REPO_ROOT
+from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium, sign_in
 from tests.hit_service.crowd_site import CORPUS_DIR, CrowdSite, crowd_site, fill_template
 from tests.hit_service.crowd_work import CORPUS, CorpusTask, stage_point, wait_image
 from tests.hit_service.helpers import HTML_QUESTION_NS, make_client
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["chromium"]  # a fixture
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +34,6 @@ def images() -> Iterator[CrowdSite]:
     """Only for the PNG the image templates show."""
     with crowd_site() as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make browser` (Debian's chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def html_question(task: CorpusTask, image_url: str) -> str:
@@ -72,14 +52,6 @@ def shot(page: Any, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, base: str, worker: dict[str, str]) -> None:
-    page.goto(f"{base}/worker/login")
-    page.fill("#name", worker["name"])
-    page.fill("#password", worker["password"])
-    page.click("#signin")
-    page.wait_for_url(f"{base}/worker")
 
 
 def create(client: Any, task: CorpusTask, image_url: str) -> tuple[str, str]:
@@ -118,13 +90,15 @@ def answers_of(assignment: dict[str, Any]) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
 def test_corpus_through_the_worker_site(
-    service: Any, browser: Any, images: CrowdSite, new_worker: Any, task: CorpusTask
+    service: Any, chromium: Any, images: CrowdSite, new_worker: Any, task: CorpusTask
 ) -> None:
     client = make_client(service.url)
     hit_id, question = create(client, task, images.image_url)
     assert client.get_hit(HITId=hit_id)["HIT"]["Question"] == question  # stored as sent
     worker = new_worker()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    offline = Offline(service.url, images.url)
+    context = chromium.new_context(viewport=DESKTOP)
+    context.route("**/*", offline.route)
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -153,6 +127,7 @@ def test_corpus_through_the_worker_site(
         assert not errors, errors
     finally:
         context.close()
+    assert not offline.blocked, f"requests beyond the service and the image server: {offline.blocked}"
 
     (assignment,) = client.list_assignments_for_hit(HITId=hit_id)["Assignments"]
     assert assignment["AssignmentId"] == assignment_id
@@ -164,14 +139,16 @@ def test_corpus_through_the_worker_site(
 
 
 def test_keypoints_by_touch_on_a_phone_through_the_worker_site(
-    service: Any, browser: Any, images: CrowdSite, new_worker: Any
+    service: Any, chromium: Any, images: CrowdSite, new_worker: Any
 ) -> None:
     """At 390 px, in the site's frame: taps place the points; the answer reaches the requester."""
     (task,) = [task for task in CORPUS if task.name == "keypoint"]
     client = make_client(service.url)
     hit_id, _ = create(client, task, images.image_url)
     worker = new_worker()
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    offline = Offline(service.url, images.url)
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    context.route("**/*", offline.route)
     try:
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -190,6 +167,7 @@ def test_keypoints_by_touch_on_a_phone_through_the_worker_site(
         page.locator("#work-submitted").wait_for()
     finally:
         context.close()
+    assert not offline.blocked, f"requests beyond the service and the image server: {offline.blocked}"
     (assignment,) = client.list_assignments_for_hit(HITId=hit_id)["Assignments"]
     ((identifier, text),) = answers_of(assignment)
     assert identifier == "taskAnswers"
@@ -200,3 +178,53 @@ def test_keypoints_by_touch_on_a_phone_through_the_worker_site(
     for got, (x, y) in zip(points, [(100, 80), (180, 160)], strict=True):
         assert abs(got["x"] - x) <= 2 and abs(got["y"] - y) <= 2, got
     assert answer["corners"]["inputImageProperties"] == {"height": 300, "width": 400}
+
+
+def test_crowd_age_guess_template_through_the_worker_site(
+    service: Any, chromium: Any, images: CrowdSite, new_worker: Any
+) -> None:
+    """hitflow's own Crowd-HTML age-guess task: empty and out-of-range ages are refused in the
+    page; a valid one reaches the requester as taskAnswers [{"age": "34"}]."""
+    template = (REPO_ROOT / "include" / "templates" / "age_guess_crowd.html").read_text(encoding="utf-8")
+    page_html = fill_template(template, {"person_id": "77", "image_url": images.image_url})
+    question = (
+        f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}"><HTMLContent><![CDATA[{page_html}]]></HTMLContent>'
+        "<FrameHeight>700</FrameHeight></HTMLQuestion>"
+    )
+    client = make_client(service.url)
+    hit_id = client.create_hit(
+        Title=f"Crowd age guess {uuid.uuid4().hex[:8]}",
+        Description="Guess the age",
+        Reward="0.05",
+        AssignmentDurationInSeconds=600,
+        LifetimeInSeconds=3600,
+        MaxAssignments=1,
+        Question=question,
+    )["HIT"]["HITId"]
+    worker = new_worker()
+    offline = Offline(service.url, images.url)
+    context = chromium.new_context(viewport=DESKTOP)
+    context.route("**/*", offline.route)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, service.url, worker)
+        page.goto(f"{service.url}/worker/hits/{hit_id}")
+        page.click("#accept")
+        page.wait_for_url(f"{service.url}/work/*")
+        frame = hit_frame(page)
+        age = frame.get_by_label("Age in years (1–120)")
+        frame.get_by_role("button", name="Submit").click()
+        assert "Age in years (1–120) is required." in frame.get_by_role("alert").inner_text()
+        age.fill("150")
+        frame.get_by_role("button", name="Submit").click()
+        frame.get_by_role("alert").filter(has_text="120").wait_for()
+        shot(page, "site-age-guess-crowd-refused-1280")
+        age.fill("34")
+        frame.get_by_role("button", name="Submit").click()
+        page.locator("#work-submitted").wait_for()
+    finally:
+        context.close()
+    assert not offline.blocked, f"requests beyond the service and the image server: {offline.blocked}"
+    (assignment,) = client.list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    assert answers_of(assignment) == [("taskAnswers", '[{"age":"34"}]')]

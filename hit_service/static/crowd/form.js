@@ -52,6 +52,12 @@ function nativeValue(el) {
   return el.value === "" ? undefined : el.value;
 }
 
+function heading(problems) {
+  const allMissing = problems.every((p) => !p.text);
+  if (problems.length === 1) return allMissing ? "One answer is missing:" : "One answer needs attention:";
+  return allMissing ? `${problems.length} answers are missing:` : `${problems.length} answers need attention:`;
+}
+
 class CrowdForm extends HTMLElement {
   connectedCallback() {
     if (this._ready) return;
@@ -175,7 +181,7 @@ class CrowdForm extends HTMLElement {
   showProblems(problems) {
     const box = this._message;
     box.replaceChildren(
-      h("strong", {}, problems.length === 1 ? "One answer is missing:" : `${problems.length} answers are missing:`),
+      h("strong", {}, heading(problems)),
       h("ul", {}, problems.map((p) => h("li", {}, p.text ? `${p.label}: ${p.text}` : `${p.label} is required.`))),
     );
     box.hidden = false;

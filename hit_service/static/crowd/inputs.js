@@ -98,7 +98,9 @@ class TextField extends CrowdElement {
   setInvalid(flag) {
     super.setInvalid(flag);
     if (this._field) this._field.setAttribute("aria-invalid", flag ? "true" : "false");
-    if (this._error && flag) this._error.textContent = this.getAttribute("error-message") || "Please fill this in.";
+    if (this._error && flag) {
+      this._error.textContent = typeof flag === "string" ? flag : this.getAttribute("error-message") || "Please fill this in.";
+    }
   }
 }
 
