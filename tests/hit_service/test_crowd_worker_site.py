@@ -23,7 +23,7 @@ from hit_service.config import REPO_ROOT
 from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium, sign_in
 from tests.hit_service.crowd_site import CORPUS_DIR, CrowdSite, crowd_site, fill_template
 from tests.hit_service.crowd_work import CORPUS, CorpusTask, stage_point, wait_image
-from tests.hit_service.helpers import HTML_QUESTION_NS, make_client
+from tests.hit_service.helpers import HTML_QUESTION_NS, OPERATOR_PASSWORD, make_client
 
 pytestmark = pytest.mark.integration
 __all__ = ["chromium"]  # a fixture
@@ -228,3 +228,45 @@ def test_crowd_age_guess_template_through_the_worker_site(
     assert not offline.blocked, f"requests beyond the service and the image server: {offline.blocked}"
     (assignment,) = client.list_assignments_for_hit(HITId=hit_id)["Assignments"]
     assert answers_of(assignment) == [("taskAnswers", '[{"age":"34"}]')]
+
+
+def test_unknown_crowd_element_shows_a_notice_to_worker_and_requester(
+    service: Any, chromium: Any, new_worker: Any
+) -> None:
+    """An element we do not have is a visible notice in the worker's preview and the operator's."""
+    page_html = (
+        '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
+        "<crowd-form><crowd-video-classifier name='v' categories=\"['a']\"></crowd-video-classifier></crowd-form>"
+    )
+    client = make_client(service.url)
+    hit_id = client.create_hit(
+        Title=f"Unknown crowd element {uuid.uuid4().hex[:8]}",
+        Description="d",
+        Reward="0.05",
+        AssignmentDurationInSeconds=600,
+        LifetimeInSeconds=3600,
+        Question=(
+            f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}"><HTMLContent><![CDATA[{page_html}]]></HTMLContent>'
+            "<FrameHeight>400</FrameHeight></HTMLQuestion>"
+        ),
+    )["HIT"]["HITId"]
+    notice = "This task uses <crowd-video-classifier>, which this site does not support yet"
+    worker = new_worker()
+    offline = Offline(service.url)
+    context = chromium.new_context(
+        viewport=DESKTOP, http_credentials={"username": "operator", "password": OPERATOR_PASSWORD}
+    )
+    context.route("**/*", offline.route)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{service.url}/hits/{hit_id}/preview")  # the operator's preview (an iframe srcdoc)
+        frame = page.locator("iframe").element_handle().content_frame()
+        frame.get_by_role("alert").filter(has_text=notice).wait_for()
+        sign_in(page, service.url, worker)
+        page.goto(f"{service.url}/worker/hits/{hit_id}")
+        hit_frame(page).get_by_role("alert").filter(has_text=notice).wait_for()
+        shot(page, "site-unknown-element-preview-1280")
+    finally:
+        context.close()
+    assert not offline.blocked, offline.blocked
