@@ -30,7 +30,7 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 CROWD_SCRIPT_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals"
 IMAGE_SIZE = (400, 300)
-PAUSE = b"<!--PAUSE-->"  # in a test page: the server stops sending there for a second
+PAUSE = b"<!--PAUSE-->"  # in a test page: the server stops sending there until ``resume`` is set
 TYPES = {
     ".js": "text/javascript",
     ".css": "text/css",
@@ -82,6 +82,7 @@ class CrowdSite:
     posts: list[list[tuple[str, str]]] = field(default_factory=list)
     image: bytes = b""
     condition: threading.Condition = field(default_factory=threading.Condition)
+    resume: threading.Event = field(default_factory=threading.Event)
 
     def add_page(self, name: str, body: str) -> None:
         """A task page at ``/task/<name>`` (MTurk's crowd script URL is rewritten to ours)."""
@@ -167,7 +168,8 @@ def _handler(site: CrowdSite) -> type[BaseHTTPRequestHandler]:
                 if not pause:
                     self._send(200, body, TYPES[".html"], {"Content-Security-Policy": FRAME_CSP})
                     return
-                # A slow page: the browser parses (and runs scripts of) the first part meanwhile.
+                # A slow page: the browser parses (and runs scripts of) the first part until the
+                # test lets the rest go.
                 self.send_response(200)
                 self.send_header("Content-Type", TYPES[".html"])
                 self.send_header("Content-Length", str(len(head) + len(rest)))
@@ -175,7 +177,7 @@ def _handler(site: CrowdSite) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(head)
                 self.wfile.flush()
-                time.sleep(1.0)
+                site.resume.wait(30)
                 self.wfile.write(rest)
                 return
             self._send(404, b"not found", "text/plain")

@@ -637,9 +637,11 @@ def test_elements_defined_while_the_page_is_still_loading(chromium: Any, site: C
     context = chromium.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
+        site.resume.clear()
         page.goto(site.task_url("slow"), wait_until="commit")
         page.wait_for_function("window.customElements.get('crowd-classifier') !== undefined")
         assert page.evaluate("document.readyState") == "loading"  # defined mid-parse, as intended
+        site.resume.set()  # now the rest of the page, the classifier's target among it
         page.wait_for_function("window.__hitflowCrowdReady === true")
         assert page.get_by_text("Is this fine?").is_visible()
         page.get_by_role("radio", name="No").click()
