@@ -104,7 +104,7 @@ class CrowdSite:
     def image_url(self) -> str:
         return f"{self.url}/img/photo.png"
 
-    def wait_post(self, count: int = 1, timeout: float = 10.0, page: Any = None) -> list[tuple[str, str]]:
+    def wait_post(self, count: int = 1, timeout: float = 20.0, page: Any = None) -> list[tuple[str, str]]:
         """The ``count``-th post to /mturk/externalSubmit (waits for it).
 
         Pass the Playwright ``page`` that posts when its context routes requests through Python:

@@ -45,7 +45,7 @@ def offline_context(chromium: Any, site: CrowdSite, **options: Any) -> tuple[Any
 def page(chromium: Any, site: CrowdSite) -> Iterator[Any]:
     context, offline = offline_context(chromium, site, viewport=DESKTOP)
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(20_000)
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
@@ -60,7 +60,7 @@ def phone(chromium: Any, site: CrowdSite) -> Iterator[Any]:
         chromium, site, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2
     )
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(20_000)
     yield tab
     context.close()
     assert not offline.blocked, f"requests beyond the test server: {offline.blocked}"
@@ -637,6 +637,7 @@ def test_elements_defined_while_the_page_is_still_loading(chromium: Any, site: C
     context = chromium.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
+        page.set_default_timeout(20_000)
         site.resume.clear()
         page.goto(site.task_url("slow"), wait_until="commit")
         page.wait_for_function("window.customElements.get('crowd-classifier') !== undefined")
@@ -826,6 +827,7 @@ def test_requester_console_starters_run_on_these_elements(chromium: Any, site: C
     context, offline = offline_context(chromium, site, viewport=PHONE, has_touch=True)
     try:
         tab = context.new_page()
+        tab.set_default_timeout(20_000)
         errors: list[str] = []
         tab.on("pageerror", lambda error: errors.append(str(error)))
         before = posts_before(site)
@@ -895,6 +897,7 @@ def test_corpus_fits_desktop_and_phone(chromium: Any, site: CrowdSite, task: Any
         )
         try:
             tab = context.new_page()
+            tab.set_default_timeout(20_000)
             errors: list[str] = []
             tab.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
             open_task(tab, site, name)

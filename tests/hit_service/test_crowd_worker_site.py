@@ -101,7 +101,7 @@ def test_corpus_through_the_worker_site(
     context.route("**/*", offline.route)
     try:
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(20_000)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         sign_in(page, service.url, worker)
@@ -151,7 +151,7 @@ def test_keypoints_by_touch_on_a_phone_through_the_worker_site(
     context.route("**/*", offline.route)
     try:
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(20_000)
         sign_in(page, service.url, worker)
         page.goto(f"{service.url}/worker/hits/{hit_id}")
         page.click("#accept")
@@ -207,7 +207,7 @@ def test_crowd_age_guess_template_through_the_worker_site(
     context.route("**/*", offline.route)
     try:
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(20_000)
         sign_in(page, service.url, worker)
         page.goto(f"{service.url}/worker/hits/{hit_id}")
         page.click("#accept")
@@ -259,7 +259,7 @@ def test_unknown_crowd_element_shows_a_notice_to_worker_and_requester(
     context.route("**/*", offline.route)
     try:
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(20_000)
         page.goto(f"{service.url}/hits/{hit_id}/preview")  # the operator's preview (an iframe srcdoc)
         frame = page.locator("iframe").element_handle().content_frame()
         frame.get_by_role("alert").filter(has_text=notice).wait_for()
