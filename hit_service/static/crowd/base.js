@@ -194,7 +194,7 @@ crowd-form { display: block; }
 .crowd-form-preview { border: 1px solid #c98a00; background: #fff6dd; border-radius: 8px; padding: 8px 12px;
   font: 15px/1.4 system-ui, sans-serif; }
 .crowd-form-submit { margin: 20px 0 8px; }
-crowd-unsupported-notice, .crowd-unsupported { display: block; border: 2px dashed #b3261e; background: #fdecea;
+.crowd-unsupported { display: block; border: 2px dashed #b3261e; background: #fdecea;
   color: #5f1410; padding: 10px 14px; border-radius: 8px; margin: 8px 0; font: 15px/1.4 system-ui, sans-serif; }
 crowd-form img { max-width: 100%; }
 `;

@@ -195,10 +195,6 @@ class CrowdForm extends HTMLElement {
     for (const el of this.members()) {
       const value = isCrowd(el) ? el.crowdValue() : nativeValue(el);
       if (value === undefined) continue;
-      if (isCrowd(el) && typeof el.crowdEntries === "function") {
-        for (const [key, inner] of el.crowdEntries()) merge(answers, key, inner);
-        continue;
-      }
       merge(answers, el.name, value);
     }
     return this.getAttribute("answer-format") === "flatten-objects" ? flattenObjects(answers) : answers;
