@@ -207,10 +207,14 @@ def test_bounding_box_by_pointer(page: Any, site: CrowdSite) -> None:
     page.mouse.down()
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 260, 60), steps=5)
     page.mouse.up()
-    # Move the first box by dragging it 10 px right.
+    # Move the first box by dragging it 10 px right, then pull its bottom-right corner out.
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 120, 100))
     page.mouse.down()
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 130, 100), steps=3)
+    page.mouse.up()
+    page.mouse.move(*stage_point(page, "crowd-bounding-box", 190, 160))
+    page.mouse.down()
+    page.mouse.move(*stage_point(page, "crowd-bounding-box", 200, 175), steps=3)
     page.mouse.up()
     shot(page, "worked-bounding-box-1280")
     submit(page)
@@ -218,7 +222,7 @@ def test_bounding_box_by_pointer(page: Any, site: CrowdSite) -> None:
         {
             "annotatedResult": {
                 "boundingBoxes": [
-                    {"height": 80, "label": "Square", "left": 110, "top": 80, "width": 80},
+                    {"height": 95, "label": "Square", "left": 110, "top": 80, "width": 90},
                     {"height": 40, "label": "Circle", "left": 260, "top": 20, "width": 40},
                 ],
                 "inputImageProperties": {"height": H, "width": W},
