@@ -5,6 +5,7 @@
     python -m hit_service requester add NAME [--balance 10000.00]   → JSON with the new key pair
     python -m hit_service requester list                            → JSON (never secrets)
     python -m hit_service requester set-balance NAME_OR_ID AMOUNT
+    python -m hit_service requester add-user NAME_OR_ID USER   password from a prompt, or stdin
     python -m hit_service worker add NAME --password P [--locale US[-CA]]
     python -m hit_service worker list
 
@@ -73,6 +74,20 @@ def _money(text: str) -> Decimal:
     return Decimal(text).quantize(Decimal("0.01"))
 
 
+def _read_password() -> str:
+    """The new user's password: typed twice at a terminal, else the first line of stdin."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != first:
+            from hit_service.core.identity import IdentityError
+
+            raise IdentityError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hit_service", description="hitflow's MTurk-compatible HIT service")
     commands = parser.add_subparsers(dest="command")
@@ -88,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     balance = requester.add_parser("set-balance", help="set a requester's balance")
     balance.add_argument("requester", help="name, requester ID or access key ID")
     balance.add_argument("amount", type=_money)
+    user = requester.add_parser(
+        "add-user",
+        help="a person who signs in to the requester console (/requester); the password is asked for, "
+        "or read from stdin when stdin is not a terminal — never an argument",
+    )
+    user.add_argument("requester", help="the account: name, requester ID or access key ID")
+    user.add_argument("user", help="the user's sign-in name")
 
     worker = commands.add_parser("worker", help="worker accounts for the worker site").add_subparsers(
         dest="action", required=True
@@ -124,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "requester" and args.action == "set-balance":
             requester = identity.set_requester_balance(store, args.requester, args.amount)
             print(json.dumps({"requester_id": requester, "balance": f"{args.amount:.2f}"}))
+        elif args.command == "requester" and args.action == "add-user":
+            password = _read_password()
+            created_user = identity.add_requester_user(store, args.requester, args.user, password, datetime.now(UTC))
+            print(json.dumps(created_user, indent=2))
         elif args.command == "worker" and args.action == "add":
             country, _, subdivision = args.locale.partition("-")
             created_worker = identity.add_worker(

@@ -12,24 +12,29 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.api.auth import KeyRecord, KeyRing
 from hit_service.api.faults import FaultConfig, Faults
-from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id
+from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
+from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
+from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -67,7 +72,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         if applied:
             logger.info("applied schema migrations %s", applied)
         await run_in_threadpool(identity.apply_keys, store, settings.requester_keys, settings.initial_balance)
-        sessions.rekey(await run_in_threadpool(identity.session_key, store))
+        service_key = await run_in_threadpool(identity.session_key, store)
+        sessions.rekey(service_key)
+        backend.install_key(service_key)
         if settings.requester_keys:
             logger.info(
                 "requester keys from the environment: %s",
@@ -113,6 +120,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.sessions = sessions
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.include_router(site_router(backend, settings, sessions))
+    console_routes, console = console_router(backend, settings, sessions)
+    app.include_router(console_routes)
+    app.state.console = console
+    # The console's CSS, JS and sample image (when the worker site's /static lands, this joins it).
+    app.mount("/static/console", StaticFiles(directory=STATIC_DIR / "console"), name="console-static")
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
     return app
@@ -122,7 +134,10 @@ class ApiFastPath:
     """``POST /`` (the requester API) straight from ASGI, skipping FastAPI's routing.
 
     The API is the hot path: a pure ASGI handler saves a good part of the framework's CPU per
-    call. Everything else (pages, health, test endpoints, lifespan) goes to the app.
+    call. It also bounds what any client can make the process hold: a body over
+    ``MAX_REQUEST_BYTES`` (declared in ``Content-Length`` or counted while it streams) is
+    refused with 413 before the signature is checked. Every other request with a body (the
+    site's forms) is read here up to ``MAX_FORM_BYTES`` and handed on; larger ones get 413.
     """
 
     def __init__(self, app: Any, responses: MTurkResponses, faults: Faults) -> None:
@@ -131,22 +146,28 @@ class ApiFastPath:
         self.faults = faults
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        api = scope["path"] == "/" and scope["method"] == "POST"
+        if not api and scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = MAX_REQUEST_BYTES if api else MAX_FORM_BYTES
+        body = await _bounded_body(scope, receive, limit)
+        if body is None:
+            return  # the client went away
+        if isinstance(body, _TooLarge):
+            await (_api_too_large(send, scope, limit) if api else _form_too_large(send, limit))
+            return
+        if not api:
+            await self.app(scope, _replay(body, receive), send)
+            return
         latency = self.faults.latency_seconds
         if latency > 0:
             await asyncio.sleep(latency)
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
+        request_id = new_request_id()
         status, payload = await run_in_threadpool(
             self.responses.handle_http,
             "POST",
@@ -154,19 +175,90 @@ class ApiFastPath:
             scope.get("query_string", b"").decode("latin-1"),
             headers,
             body,
+            request_id,
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", CONTENT_TYPE.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"x-amzn-requestid", new_request_id().encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _send_json(send, status, payload, request_id)
+
+
+class _TooLarge:
+    """Marker: the body went over the limit (nothing past the limit was kept)."""
+
+
+async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
+    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                declared = -1
+            if declared > limit:
+                return _TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return _TooLarge()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that hands the app the body already read, then waits for the disconnect."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_json(send: Any, status: int, payload: bytes, request_id: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", CONTENT_TYPE.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-amzn-requestid", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _api_too_large(send: Any, scope: Any, limit: int) -> None:
+    """413 in AWS's JSON error shape (botocore maps ``__type`` to the error code; no retry)."""
+    target = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"x-amz-target"), "")
+    operation = target.partition(".")[2] or "this"
+    body = {
+        "__type": "RequestEntityTooLargeException",
+        "Message": f"Request must be smaller than {limit} bytes for the {operation} operation",
+    }
+    await _send_json(send, 413, to_json(body), new_request_id())
+
+
+async def _form_too_large(send: Any, limit: int) -> None:
+    text = f"The form is too large: this site takes at most {limit} bytes per request.\n".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(text)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
 
 
 def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyRing, settings: Settings) -> APIRouter:
@@ -269,6 +361,23 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyR
                 backend.clock.now(),
                 country,
                 subdivision or None,
+            )
+        except identity.IdentityError as exc:
+            return bad(str(exc))
+        return JSONResponse(created)
+
+    @test.post("/requester-users")
+    async def add_requester_user(request: Request) -> JSONResponse:
+        """``{"account", "name", "password"}`` → a console user (as ``requester add-user`` makes one)."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("account", "name", "password")):
+            return bad("account, name and password are required strings")
+        try:
+            created = await run_in_threadpool(
+                identity.add_requester_user, store, data["account"], data["name"], data["password"], backend.clock.now()
             )
         except identity.IdentityError as exc:
             return bad(str(exc))

@@ -257,6 +257,10 @@ def verify(
         moment = datetime.strptime(amz_date, _AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise incomplete(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.") from None
+    if "x-amz-target" not in credential.signed_headers and any(name.lower() == "x-amz-target" for name, _ in headers):
+        # The JSON protocol names the operation in this header: unsigned, a captured request
+        # could be replayed as another operation. botocore always signs it.
+        raise invalid_signature("'X-Amz-Target' must be a signed header.")
     if any(name.lower() == "x-amz-security-token" for name, _ in headers):
         raise unrecognized()  # no temporary credentials are ever issued here
     record = keys.get(credential.access_key_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -35,6 +36,7 @@ from hit_service.core.exceptions import (
     ServiceFault,
 )
 from hit_service.core.models import MTurkBackend
+from hit_service.core.rules import REQUEST_ID
 
 logger = logging.getLogger("hit_service.api")
 
@@ -79,8 +81,14 @@ class MTurkResponses:
         raw_query: str,
         headers: list[tuple[str, str]],
         body: bytes,
+        request_id: str = "",
     ) -> tuple[int, bytes]:
-        """Authenticate a raw request (SigV4), then answer it. Never raises."""
+        """Authenticate a raw request (SigV4), then answer it. Never raises.
+
+        ``request_id`` (sent back as ``x-amzn-RequestId``) is made available to the rules as
+        ``REQUEST_ID``: MTurk names the first request in the error of a repeated token.
+        """
+        REQUEST_ID.set(request_id or new_request_id())
         try:
             record = auth.verify(
                 self.keys, method=method, raw_path=raw_path, raw_query=raw_query, headers=headers, body=body
@@ -102,10 +110,7 @@ class MTurkResponses:
             self.faults.before_call()
             operation = self.operation(target)
             self.faults.before_create(operation)
-            try:
-                params = json.loads(body) if body.strip() else {}
-            except (ValueError, UnicodeDecodeError):
-                raise RequestError("The request body is not valid JSON.", INVALID_REQUEST) from None
+            params = parse_body(body)
             if not isinstance(params, dict):
                 raise RequestError("The request body must be a JSON object.", INVALID_REQUEST)
             params = validation.validate(operation, params)
@@ -124,6 +129,29 @@ class MTurkResponses:
             logger.exception("unexpected error in %s", operation)
             fault = ServiceFault("The service could not process the request.", INTERNAL_ERROR)
             return fault.status_code, to_json(fault.to_body())
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def parse_body(body: bytes) -> Any:
+    """The request's JSON, or RequestError: no NaN/Infinity, no overflowing numbers, no deep nesting."""
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise RequestError("The request body is nested too deeply.", INVALID_REQUEST) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"The request body is not valid JSON: {exc}", INVALID_REQUEST) from None
 
 
 def new_request_id() -> str:

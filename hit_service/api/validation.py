@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
 from typing import Any
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from hit_service.core.exceptions import MISSING_PARAMETERS, PARAMETER_OUT_OF_RANGE, RequestError
+from hit_service.core.rules import TIMESTAMP_MAX, TIMESTAMP_MIN, parse_timestamp
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -62,6 +62,8 @@ EXTRA_LIMITS: dict[str, dict[str, dict[str, Any]]] = {
     "CreateHITType": dict(_HIT_TYPE_LIMITS),
     "CreateHIT": {**_HIT_TYPE_LIMITS, **_HIT_LIMITS},
     "CreateHITWithHITType": dict(_HIT_LIMITS),
+    # NotifyWorkers: "up to 100 Worker IDs", subject "up to 200", message "up to 4,096 characters".
+    "NotifyWorkers": {"WorkerIds": {"max": 100}, "Subject": {"max": 200}, "MessageText": {"max": 4096}},
 }
 
 
@@ -179,6 +181,9 @@ def _check(
         if not isinstance(value, str):
             fail(f"Member must be {_TYPE_NAMES[kind]}")
             return
+        if not _storable(value):
+            fail("Member must be Unicode text without NUL characters or unpaired surrogates")
+            return
         _check_size(len(value), limits, "Member must have length", fail)
         max_bytes = limits.get("max_bytes")
         if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
@@ -218,14 +223,25 @@ def _check(
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             fail(f"Member must be {_TYPE_NAMES[kind]}")
             return
-        if isinstance(value, str):
-            try:
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                fail(f"Member must be {_TYPE_NAMES[kind]} or an ISO 8601 string")
+        moment = parse_timestamp(value)
+        if moment is None:
+            fail(f"Member must be {_TYPE_NAMES[kind]} or an ISO 8601 string")
+        elif not TIMESTAMP_MIN <= moment <= TIMESTAMP_MAX:
+            fail(f"Member must be between {TIMESTAMP_MIN:%Y-%m-%d} and {TIMESTAMP_MAX:%Y-%m-%d}")
         return
 
     fail(f"Member has a type this service cannot check ({kind})")  # pragma: no cover
+
+
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL can hold ``text``: no NUL, valid UTF-8 (no lone surrogates)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_size(size: int, limits: dict[str, Any], what: str, fail: Any) -> None:

@@ -312,3 +312,50 @@ def authenticate_worker(store: Store, name: str, password: str) -> Row | None:
         check_password(password, hash_password("timing-equalizer"))  # same work either way
         return None
     return row if check_password(password, row["password_hash"]) else None
+
+
+# -- requester users (the console's sign-in) ----------------------------------------------------
+
+REQUESTER_SUBJECT = "requester:"  # session subjects of requester users; worker sessions have none
+
+
+def add_requester_user(store: Store, account: str, name: str, password: str, now: datetime) -> dict[str, str]:
+    """A person who signs in to the requester console and sees only ``account``'s work."""
+    name = name.strip()
+    if not name:
+        raise IdentityError("the user name must not be empty")
+    if len(password) < 8:
+        raise IdentityError("the password must have at least 8 characters")
+    user_id = "U" + new_requester_id()[1:]
+    with store.transaction() as conn:
+        requester = resolve_requester(conn, account)
+        if requester is None:
+            raise IdentityError(f"no requester {account!r} (give its name, ID or an access key ID)")
+        if conn.execute("SELECT 1 FROM mturk.requester_users WHERE name = %s", (name,)).fetchone():
+            raise IdentityError(f"a requester user named {name!r} exists already")
+        conn.execute(
+            """INSERT INTO mturk.requester_users (user_id, requester, name, password_hash, created_at)
+               VALUES (%s, %s, %s, %s, %s)""",
+            (user_id, requester, name, hash_password(password), now),
+        )
+    return {"user_id": user_id, "name": name, "requester_id": requester}
+
+
+def authenticate_requester_user(store: Store, name: str, password: str) -> Row | None:
+    """The requester user row when ``name``/``password`` match, else None."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM mturk.requester_users WHERE name = %s", (name.strip(),)).fetchone()
+    if row is None:
+        check_password(password, hash_password("timing-equalizer"))
+        return None
+    return row if check_password(password, row["password_hash"]) else None
+
+
+def requester_user(store: Store, user_id: str) -> Row | None:
+    """A requester user with the account's name and balance, or None."""
+    with store.transaction() as conn:
+        return conn.execute(
+            """SELECT u.user_id, u.name, u.requester, a.name AS account_name, a.balance
+               FROM mturk.requester_users u JOIN mturk.accounts a USING (requester) WHERE u.user_id = %s""",
+            (user_id,),
+        ).fetchone()

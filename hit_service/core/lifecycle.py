@@ -11,7 +11,7 @@ Money (what this service charges, and when):
   ``OverrideRejection`` takes them again, and fails with ``InsufficientFunds`` when the
   balance cannot cover them — the one approval that can fail for money.
 * **Disposal refunds** the slots never used (DeleteHIT; neither approved nor rejected).
-* **Bonuses** are debited when sent: ``BonusAmount`` + 20 % fee (at least $0.01).
+* **Bonuses** are debited when sent: ``BonusAmount`` + its fee (``fees.bonus_fee``: 20 %, at least $0.01).
 * UpdateHITTypeOfHIT with a different reward debits (or refunds) the difference for the
   slots not yet approved or rejected.
 
@@ -26,7 +26,7 @@ worker site, the API and ``settle`` cannot deadlock each other.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -46,13 +46,14 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.fees import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee
 from hit_service.core.rules import (
-    LARGE_HIT_ASSIGNMENTS,
-    assignment_fee,
+    REQUEST_ID,
     decode_token,
     encode_token,
     format_money,
     money,
+    parse_timestamp,
     status_sql,
 )
 from hit_service.core.store import Row
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
     from hit_service.core.clock import Clock
     from hit_service.core.store import Store
 
-CENT = Decimal("0.01")
 OVERRIDE_WINDOW = timedelta(days=30)
 TOKEN_WINDOW = timedelta(hours=24)
 SETTLE_LOCK_KEY = 0x6869_7466_7374_6C
@@ -101,17 +101,12 @@ def answer_xml(fields: list[tuple[str, str]], selections: set[str] | frozenset[s
     return f'<QuestionFormAnswers xmlns="{ANSWER_NS}">{answers}</QuestionFormAnswers>'
 
 
-def bonus_fee(amount: Decimal) -> Decimal:
-    """20 % of a bonus, at least $0.01."""
-    return max((amount * Decimal("0.20")).quantize(CENT, rounding=ROUND_HALF_UP), CENT)
-
-
 def _ts(value: Any) -> datetime:
-    """A timestamp member (epoch seconds or ISO string) as an aware datetime."""
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """A timestamp member (already range-checked by ``validation``) as an aware UTC datetime."""
+    moment = parse_timestamp(value)
+    if moment is None:  # pragma: no cover - validation refused it already
+        raise RequestError(f"{value!r} is not a timestamp.", PARAMETER_OUT_OF_RANGE)
+    return moment
 
 
 class Lifecycle:
@@ -119,6 +114,7 @@ class Lifecycle:
 
     store: Store
     clock: Clock
+    token_key: bytes  # signs NextTokens (set from the service's key at startup)
 
     if TYPE_CHECKING:
 
@@ -284,7 +280,7 @@ class Lifecycle:
         query = {"hit": hit_id, "statuses": statuses, "limit": limit + 1}
         keyset = ""
         if "NextToken" in params:
-            micros, last_id = decode_token("assignments:" + hit_id, params["NextToken"])
+            micros, last_id = decode_token(self.token_key, "assignments:" + hit_id, params["NextToken"])
             query["t"] = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros))
             query["i"] = str(last_id)
             keyset = "AND (submit_time, assignment_id) > (%(t)s, %(i)s)"
@@ -300,7 +296,7 @@ class Lifecycle:
         if len(rows) > limit:
             last = page[-1]
             micros = int((last["submit_time"] - datetime.fromtimestamp(0, UTC)) / timedelta(microseconds=1))
-            result["NextToken"] = encode_token("assignments:" + hit_id, micros, last["assignment_id"])
+            result["NextToken"] = encode_token(self.token_key, "assignments:" + hit_id, micros, last["assignment_id"])
         return result
 
     def get_assignment(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -340,10 +336,18 @@ class Lifecycle:
                     (now, hit["hit_id"]),
                 )
             elif row["status"] == "Rejected" and params.get("OverrideRejection"):
-                if now - row["rejection_time"] > OVERRIDE_WINDOW:
+                # MTurk: only for work submitted within the last 30 days, and only while the
+                # assignment's HIT has not been deleted.
+                if hit["status"] == "Disposed":
                     raise RequestError(
-                        f"Assignment {row['assignment_id']} was rejected more than 30 days ago; "
-                        "a rejection can only be overridden within 30 days.",
+                        f"Assignment {row['assignment_id']} belongs to HIT {hit['hit_id']}, which has been deleted; "
+                        "its rejections can no longer be overridden.",
+                        INVALID_ASSIGNMENT_STATE,
+                    )
+                if now - row["submit_time"] > OVERRIDE_WINDOW:
+                    raise RequestError(
+                        f"Assignment {row['assignment_id']} was submitted more than 30 days ago; "
+                        "a rejection can only be overridden within 30 days of the submission.",
                         INVALID_ASSIGNMENT_STATE,
                     )
                 unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
@@ -401,12 +405,12 @@ class Lifecycle:
                     f"Worker {worker_id} did not work on assignment {row['assignment_id']}.", PARAMETER_OUT_OF_RANGE
                 )
             token = params.get("UniqueRequestToken")
-            bonus_ref = f"{row['assignment_id']}:{now.isoformat()}"
             if token is not None:
-                existing = self._claim_op_token(conn, requester, "SendBonus", token, bonus_ref, now)
+                # MTurk: a repeat "will return an error with a message containing the request ID".
+                existing = self._claim_op_token(conn, requester, "SendBonus", token, REQUEST_ID.get(), now)
                 if existing is not None:
                     raise RequestError(
-                        f"A bonus with UniqueRequestToken {token!r} was already sent (request {existing}); "
+                        f"The bonus with UniqueRequestToken {token!r} was already granted by request {existing}; "
                         "it was not paid again.",
                         DUPLICATE_REQUEST,
                     )
@@ -427,7 +431,7 @@ class Lifecycle:
             raise RequestError("Specify exactly one of HITId and AssignmentId.", MISSING_PARAMETERS)
         limit = self._page(params)
         kind = f"bonus:{hit_id or assignment_id}"
-        after = int(decode_token(kind, params["NextToken"])[0]) if "NextToken" in params else 0
+        after = int(decode_token(self.token_key, kind, params["NextToken"])[0]) if "NextToken" in params else 0
         with self.store.transaction() as conn:
             if hit_id is not None:
                 self._own_hit(conn, requester, hit_id)
@@ -455,7 +459,7 @@ class Lifecycle:
             ],
         }
         if len(rows) > limit:
-            result["NextToken"] = encode_token(kind, page[-1]["bonus_id"])
+            result["NextToken"] = encode_token(self.token_key, kind, page[-1]["bonus_id"])
         return result
 
     # -- HIT lifecycle ----------------------------------------------------------------------
@@ -481,11 +485,12 @@ class Lifecycle:
             token = params.get("UniqueRequestToken")
             if token is not None:
                 existing = self._claim_op_token(
-                    conn, requester, "CreateAdditionalAssignmentsForHIT", token, hit["hit_id"], now
+                    conn, requester, "CreateAdditionalAssignmentsForHIT", token, REQUEST_ID.get(), now
                 )
                 if existing is not None:
                     raise RequestError(
-                        f"Assignments were already added with UniqueRequestToken {token!r} (HIT {existing}).",
+                        f"Assignments were already added to HIT {hit['hit_id']} with UniqueRequestToken {token!r} "
+                        f"by request {existing}.",
                         DUPLICATE_REQUEST,
                     )
             unit = hit["reward"] + assignment_fee(hit["reward"], current)
@@ -509,7 +514,7 @@ class Lifecycle:
             filters += " AND h.hit_type_id = %(type)s"
             query["type"] = params["HITTypeId"]
         if "NextToken" in params:
-            micros, last_id = decode_token(f"reviewable:{status}", params["NextToken"])
+            micros, last_id = decode_token(self.token_key, f"reviewable:{status}", params["NextToken"])
             query["t"] = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros))
             query["i"] = str(last_id)
             filters += " AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
@@ -525,19 +530,30 @@ class Lifecycle:
         if len(rows) > limit:
             last = page[-1]
             micros = int((last["creation_time"] - datetime.fromtimestamp(0, UTC)) / timedelta(microseconds=1))
-            result["NextToken"] = encode_token(f"reviewable:{status}", micros, last["hit_id"])
+            result["NextToken"] = encode_token(self.token_key, f"reviewable:{status}", micros, last["hit_id"])
         return result
 
     def update_expiration_for_hit(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Move the expiration; a time in the past expires the HIT at once."""
+        """Extend the expiration, or expire the HIT at once (ExpireAt 0 or any past time).
+
+        MTurk: "You cannot shorten the expiration time so that you're not affecting Workers who
+        have accepted your HIT" — a future time earlier than the current expiration is refused.
+        """
         now = self.clock.now()
         expire_at = _ts(params["ExpireAt"])
-        if expire_at < now:
-            expire_at = now
         with self.store.transaction() as conn:
             hit = self._own_hit(conn, requester, params["HITId"], lock=True)
             if hit["status"] == "Disposed":
                 raise RequestError(f"HIT {hit['hit_id']} is Disposed.", INVALID_HIT_STATE)
+            if expire_at <= now:
+                expire_at = min(now, hit["expiration"])
+            elif expire_at < hit["expiration"]:
+                raise RequestError(
+                    f"ExpireAt {expire_at.isoformat()} is earlier than HIT {hit['hit_id']}'s expiration "
+                    f"{hit['expiration'].isoformat()}: an expiration can be extended, or the HIT expired now "
+                    "(ExpireAt 0 or a past time), but not shortened.",
+                    PARAMETER_OUT_OF_RANGE,
+                )
             if expire_at > now + timedelta(days=365):
                 raise RequestError("ExpireAt must be within 365 days from now.", PARAMETER_OUT_OF_RANGE)
             conn.execute(
@@ -674,7 +690,7 @@ class Lifecycle:
     def list_worker_blocks(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The requester's blocks by worker ID, paged."""
         limit = self._page(params)
-        after = str(decode_token("blocks", params["NextToken"])[0]) if "NextToken" in params else ""
+        after = str(decode_token(self.token_key, "blocks", params["NextToken"])[0]) if "NextToken" in params else ""
         with self.store.transaction() as conn:
             rows = conn.execute(
                 """SELECT worker_id, reason FROM mturk.worker_blocks WHERE requester = %s AND worker_id > %s
@@ -687,11 +703,16 @@ class Lifecycle:
             "WorkerBlocks": [{"WorkerId": r["worker_id"], "Reason": r["reason"]} for r in page],
         }
         if len(rows) > limit:
-            result["NextToken"] = encode_token("blocks", page[-1]["worker_id"])
+            result["NextToken"] = encode_token(self.token_key, "blocks", page[-1]["worker_id"])
         return result
 
     def notify_workers(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Leave a message on the dashboard of each worker who has worked for this requester."""
+        """Leave a message on the dashboard of each worker whose work this requester reviewed.
+
+        MTurk sends a message "only if you have previously approved or rejected work from the
+        Worker"; anyone else comes back as a HardFailure.
+        """
+        self.settle()  # auto-approvals that are due count as approvals
         now = self.clock.now()
         worker_ids = list(dict.fromkeys(params["WorkerIds"]))
         if not params["Subject"].strip() or not params["MessageText"].strip():
@@ -702,7 +723,7 @@ class Lifecycle:
                 r["worker_id"]
                 for r in conn.execute(
                     """SELECT DISTINCT worker_id FROM mturk.assignments
-                       WHERE requester = %s AND worker_id = ANY(%s)""",
+                       WHERE requester = %s AND worker_id = ANY(%s) AND status IN ('Approved', 'Rejected')""",
                     (requester, worker_ids),
                 )
             }
@@ -711,8 +732,8 @@ class Lifecycle:
                     failures.append(
                         {
                             "NotifyWorkersFailureCode": "HardFailure",
-                            "NotifyWorkersFailureMessage": f"Worker {worker_id} has not worked for you; "
-                            "messages can only be sent to workers who have.",
+                            "NotifyWorkersFailureMessage": f"You have not approved or rejected work from worker "
+                            f"{worker_id}; messages can only be sent to workers whose work you reviewed.",
                             "WorkerId": worker_id,
                         }
                     )

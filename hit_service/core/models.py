@@ -11,6 +11,7 @@ Requesters are isolated as on MTurk: a HIT or HIT type of another account "does 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 from datetime import datetime, timedelta
@@ -31,28 +32,22 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.fees import CENT, assignment_fee, hit_cost
 from hit_service.core.lifecycle import Lifecycle
 from hit_service.core.quals import Qualifications, check_requirements
 from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
-    BASE_FEE_RATE,
-    CENT,
     DEFAULT_AUTO_APPROVAL_DELAY,
     DEFAULT_LIST_RESULTS,
     DEFAULT_MAX_ASSIGNMENTS,
     ID_ALPHABET,
     ID_LENGTH,
-    LARGE_HIT_ASSIGNMENTS,
-    LARGE_HIT_FEE_RATE,
     MONEY_LIMIT,
     REQUEST_TOKEN_WINDOW,
-    assignment_fee,
     decode_next_token,
     decode_token,
     encode_next_token,
     encode_token,
-    fee_rate,
     format_money,
-    hit_cost,
     hit_status,
     money,
     new_id,
@@ -134,11 +129,16 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self.clock = clock
         self.layouts_dir = layouts_dir
         self.initial_balance = initial_balance
+        self.token_key = b""  # the NextToken signing key, installed at startup (``install_key``)
         self._groups: dict[str, GroupCommit] = {}
         self._hit_types: dict[str, Row] = {}
         self._groups_lock = threading.Lock()
         # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
         self.allow_http_external_urls = False
+
+    def install_key(self, service_key: bytes) -> None:
+        """Derive the NextToken signing key from the service's shared key (same in every process)."""
+        self.token_key = hmac.new(service_key, b"hitflow next-token key", hashlib.sha256).digest()
 
     def _group(self, requester: str) -> GroupCommit:
         """The requester's group committer (one per requester: a batch locks one account row)."""
@@ -226,7 +226,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
             raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
         return self._create(requester, params, now, hit_type=hit_type)
 
-    def _content(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _content(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The HIT's question columns, from exactly one of Question and HITLayoutId."""
         question = params.get("Question")
         layout_id = params.get("HITLayoutId")
@@ -243,7 +243,9 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
             parsed = questions.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
-        template = layouts.load_layout(self.layouts_dir, layout_id)
+        template = layouts.project_template(self.store, requester, layout_id)
+        if template is None:
+            template = layouts.load_layout(self.layouts_dir, layout_id)
         values = layouts.parameters_dict(layout_id, layout_parameters or [])
         rendered = layouts.render(layout_id, template, values)
         return {
@@ -263,7 +265,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         new_hit_type: Row | None = None,
     ) -> dict[str, Any]:
         """Write the HIT, its token and its debit in one transaction; all or nothing."""
-        content = self._content(params)
+        content = self._content(requester, params)
         source = hit_type or new_hit_type
         assert source is not None
         reward: Decimal = source["reward"]
@@ -344,7 +346,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
     def list_hits(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The requester's HITs by creation time then ID, MaxResults (default 10) at a time."""
         limit = params.get("MaxResults", DEFAULT_LIST_RESULTS)
-        after = decode_next_token(params["NextToken"]) if "NextToken" in params else None
+        after = decode_next_token(self.token_key, params["NextToken"]) if "NextToken" in params else None
         self.settle()
         with self.store.transaction() as conn:
             rows = self.store.list_hits(conn, requester, after, limit + 1)
@@ -352,7 +354,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hit_dict(row) for row in page]}
         if len(rows) > limit:
             last = page[-1]
-            result["NextToken"] = encode_next_token(last["creation_time"], last["hit_id"])
+            result["NextToken"] = encode_next_token(self.token_key, last["creation_time"], last["hit_id"])
         return result
 
     # pages and test endpoints --------------------------------------------------------------

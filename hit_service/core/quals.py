@@ -312,6 +312,7 @@ class Qualifications:
 
     store: Store
     clock: Clock
+    token_key: bytes  # signs NextTokens (set from the service's key at startup)
 
     if TYPE_CHECKING:
 
@@ -460,7 +461,7 @@ class Qualifications:
             filters.append("(name ILIKE %(q)s OR description ILIKE %(q)s OR coalesce(keywords, '') ILIKE %(q)s)")
             query["q"] = "%" + params["Query"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         if "NextToken" in params:
-            query["after"] = str(decode_token("qualtypes", params["NextToken"])[0])
+            query["after"] = str(decode_token(self.token_key, "qualtypes", params["NextToken"])[0])
             filters.append("qualification_type_id > %(after)s")
         with self.store.transaction() as conn:
             rows = conn.execute(
@@ -477,7 +478,7 @@ class Qualifications:
             types.append(shaped)
         result: dict[str, Any] = {"NumResults": len(page), "QualificationTypes": types}
         if len(rows) > limit:
-            result["NextToken"] = encode_token("qualtypes", page[-1]["qualification_type_id"])
+            result["NextToken"] = encode_token(self.token_key, "qualtypes", page[-1]["qualification_type_id"])
         return result
 
     def update_qualification_type(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -591,7 +592,9 @@ class Qualifications:
         status = params.get("Status", "Granted")
         with self.store.transaction() as conn:
             row = self._own_type(conn, requester, params["QualificationTypeId"])
-            after = str(decode_token("qualworkers", params["NextToken"])[0]) if "NextToken" in params else ""
+            after = ""
+            if "NextToken" in params:
+                after = str(decode_token(self.token_key, "qualworkers", params["NextToken"])[0])
             rows = conn.execute(
                 """SELECT * FROM mturk.qualifications WHERE qualification_type_id = %s AND status = %s
                        AND worker_id > %s ORDER BY worker_id LIMIT %s""",
@@ -600,7 +603,7 @@ class Qualifications:
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "Qualifications": [self.qualification_dict(r) for r in page]}
         if len(rows) > limit:
-            result["NextToken"] = encode_token("qualworkers", page[-1]["worker_id"])
+            result["NextToken"] = encode_token(self.token_key, "qualworkers", page[-1]["worker_id"])
         return result
 
     def list_hits_for_qualification_type(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -613,7 +616,7 @@ class Qualifications:
         query: dict[str, Any] = {"r": requester, "limit": limit + 1, "req": [{"QualificationTypeId": type_id}]}
         keyset = ""
         if "NextToken" in params:
-            query["t"], query["i"] = decode_next_token(params["NextToken"])
+            query["t"], query["i"] = decode_next_token(self.token_key, params["NextToken"])
             keyset = "AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
         with self.store.transaction() as conn:
             if type_id not in SYSTEM_TYPES:
@@ -630,7 +633,7 @@ class Qualifications:
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hit_dict(r) for r in page]}
         if len(rows) > limit:
-            result["NextToken"] = encode_next_token(page[-1]["creation_time"], page[-1]["hit_id"])
+            result["NextToken"] = encode_next_token(self.token_key, page[-1]["creation_time"], page[-1]["hit_id"])
         return result
 
     # -- qualification requests -------------------------------------------------------------
@@ -660,7 +663,7 @@ class Qualifications:
                 extra = "AND qualification_type_id = %(t)s"
                 query["t"] = params["QualificationTypeId"]
             if "NextToken" in params:
-                query["after"] = str(decode_token("qualrequests", params["NextToken"])[0])
+                query["after"] = str(decode_token(self.token_key, "qualrequests", params["NextToken"])[0])
             rows = conn.execute(
                 f"""SELECT * FROM mturk.qualification_requests WHERE requester = %(r)s AND status = 'Pending' {extra}
                         AND qualification_request_id > %(after)s
@@ -673,7 +676,7 @@ class Qualifications:
             "QualificationRequests": [self.request_dict(r) for r in page],
         }
         if len(rows) > limit:
-            result["NextToken"] = encode_token("qualrequests", page[-1]["qualification_request_id"])
+            result["NextToken"] = encode_token(self.token_key, "qualrequests", page[-1]["qualification_request_id"])
         return result
 
     def _pending_request(self, conn: psycopg.Connection[Row], requester: str, request_id: str) -> Row:

@@ -1,25 +1,28 @@
-"""MTurk's rules that need no database: IDs, money and fees, HIT status, paging tokens."""
+"""MTurk's rules that need no database: IDs, money, HIT status, paging tokens (fees: ``fees``)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import secrets
 import string
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from hit_service.core.exceptions import PARAMETER_OUT_OF_RANGE, RequestError
+from hit_service.core.fees import CENT
 
 Row = dict[str, Any]
 
-CENT = Decimal("0.01")
+# The ID of the API request being answered (its ``x-amzn-RequestId``), set by ``responses``.
+REQUEST_ID: ContextVar[str] = ContextVar("hitflow_request_id", default="")
+
 MONEY_LIMIT = Decimal("9999999999.99")  # numeric(12,2)
-BASE_FEE_RATE = Decimal("0.20")
-LARGE_HIT_FEE_RATE = Decimal("0.20")  # added for HITs with 10 or more assignments
-LARGE_HIT_ASSIGNMENTS = 10
 DEFAULT_AUTO_APPROVAL_DELAY = 30 * 24 * 3600  # MTurk's default: 30 days
 DEFAULT_MAX_ASSIGNMENTS = 1
 REQUEST_TOKEN_WINDOW = timedelta(hours=24)
@@ -37,38 +40,57 @@ def new_id() -> str:
     return "3" + "".join(chars[: ID_LENGTH - 1])
 
 
+# -- timestamps ----------------------------------------------------------------------------------
+
+# Timestamps must name a moment every part of the service can compute with (years 1–9999 UTC,
+# with a day's margin for time-zone arithmetic): 1e20 or -1e12 seconds are refused, not a 500.
+TIMESTAMP_MIN = datetime(1, 1, 2, tzinfo=UTC)
+TIMESTAMP_MAX = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A timestamp member (epoch seconds or an ISO 8601 string) as an aware UTC datetime; None if not one.
+
+    Out-of-range values come back clamped just outside ``TIMESTAMP_MIN``/``TIMESTAMP_MAX`` so
+    the caller can name the range.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        if value < TIMESTAMP_MIN.timestamp():
+            return datetime.min.replace(tzinfo=UTC)
+        if value > TIMESTAMP_MAX.timestamp():
+            return datetime.max.replace(tzinfo=UTC)
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            return datetime.min.replace(tzinfo=UTC) if moment.year < 5000 else datetime.max.replace(tzinfo=UTC)
+    return None
+
+
 # -- money ---------------------------------------------------------------------------------------
 
 
 def money(text: str, member: str = "Reward") -> Decimal:
-    """A validated CurrencyAmount string as Decimal cents."""
-    amount = Decimal(text).quantize(CENT)
+    """A validated CurrencyAmount string as Decimal cents (compared before rounding: a 30-digit
+    amount would overflow Decimal's 28-digit context)."""
+    amount = Decimal(text)
     if amount > MONEY_LIMIT:
-        raise RequestError(f"{member} {text} is larger than {MONEY_LIMIT}.", PARAMETER_OUT_OF_RANGE)
-    return amount
+        raise RequestError(f"{member} {text[:40]} is larger than {MONEY_LIMIT}.", PARAMETER_OUT_OF_RANGE)
+    return amount.quantize(CENT)
 
 
 def format_money(amount: Decimal) -> str:
     """Money as MTurk writes it: "9999.64"."""
     return str(amount.quantize(CENT))
-
-
-def fee_rate(max_assignments: int) -> Decimal:
-    """MTurk's commission: 20 %, plus 20 % more for HITs with 10 or more assignments."""
-    if max_assignments >= LARGE_HIT_ASSIGNMENTS:
-        return BASE_FEE_RATE + LARGE_HIT_FEE_RATE
-    return BASE_FEE_RATE
-
-
-def assignment_fee(reward: Decimal, max_assignments: int) -> Decimal:
-    """The fee on one assignment: the rate of the reward, rounded half up, at least $0.01."""
-    fee = (reward * fee_rate(max_assignments)).quantize(CENT, rounding=ROUND_HALF_UP)
-    return max(fee, CENT)
-
-
-def hit_cost(reward: Decimal, max_assignments: int) -> Decimal:
-    """What creating a HIT takes from the balance: every assignment's reward and fee."""
-    return (reward + assignment_fee(reward, max_assignments)) * max_assignments
 
 
 # -- HIT status ----------------------------------------------------------------------------------
@@ -112,42 +134,55 @@ def status_sql(alias: str = "h", now_param: str = "now") -> str:
 
 
 # -- paging --------------------------------------------------------------------------------------
+#
+# NextTokens are keyset positions signed with the service's key (HMAC-SHA256, truncated to
+# 128 bits): a token that was not issued by this service for this listing is refused before
+# anything in it is used, so a forged one can never reach a query.
+
+_BAD_TOKEN = "NextToken is not a token this service issued for this listing."
 
 
-def encode_next_token(creation_time: datetime, hit_id: str) -> str:
-    """An opaque token naming the last HIT of a page (keyset paging: stable under inserts)."""
-    micros = int(creation_time.timestamp() * 1_000_000)
-    raw = json.dumps({"v": 1, "t": micros, "i": hit_id}, separators=(",", ":")).encode()
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_next_token(token: str) -> tuple[datetime, str]:
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _token_mac(key: bytes, kind: str, raw: bytes) -> bytes:
+    return hmac.new(key, kind.encode() + b"\x00" + raw, hashlib.sha256).digest()[:16]
+
+
+def encode_token(key: bytes, kind: str, *values: Any) -> str:
+    """An opaque, signed paging token for any keyset (``kind`` names the listing it belongs to)."""
+    raw = json.dumps(list(values), separators=(",", ":"), default=str).encode()
+    return f"{_b64(raw)}.{_b64(_token_mac(key, kind, raw))}"
+
+
+def decode_token(key: bytes, kind: str, token: str) -> list[Any]:
+    """The keyset values of a token from ``encode_token(key, kind, ...)``; RequestError otherwise."""
+    body, _, mac = token.partition(".")
+    try:
+        raw = _unb64(body)
+        valid = hmac.compare_digest(_unb64(mac), _token_mac(key, kind, raw))
+    except (ValueError, binascii.Error):
+        valid = False
+    if not valid:
+        raise RequestError(_BAD_TOKEN, PARAMETER_OUT_OF_RANGE)
+    values = json.loads(raw)
+    if not isinstance(values, list):  # pragma: no cover - only this module signs tokens
+        raise RequestError(_BAD_TOKEN, PARAMETER_OUT_OF_RANGE)
+    return values
+
+
+def encode_next_token(key: bytes, creation_time: datetime, hit_id: str) -> str:
+    """A token naming the last HIT of a page (keyset paging: stable under inserts)."""
+    micros = int((creation_time - datetime.fromtimestamp(0, UTC)) / timedelta(microseconds=1))
+    return encode_token(key, "hits", micros, hit_id)
+
+
+def decode_next_token(key: bytes, token: str) -> tuple[datetime, str]:
     """The inverse of ``encode_next_token``; RequestError for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        micros = int(data["t"])
-        hit_id = str(data["i"])
-        if data.get("v") != 1:
-            raise ValueError("version")
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise RequestError("NextToken is not a token this service issued.", PARAMETER_OUT_OF_RANGE) from None
-    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=micros), hit_id
-
-
-def encode_token(kind: str, *values: Any) -> str:
-    """An opaque paging token for any keyset (``kind`` names the listing it belongs to)."""
-    raw = json.dumps({"v": 1, "k": kind, "p": list(values)}, separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(kind: str, token: str) -> list[Any]:
-    """The keyset values of a token from ``encode_token(kind, ...)``; RequestError otherwise."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        if data.get("v") != 1 or data.get("k") != kind or not isinstance(data.get("p"), list):
-            raise ValueError("token")
-    except (ValueError, TypeError, AttributeError, binascii.Error, json.JSONDecodeError):
-        raise RequestError("NextToken is not a token this service issued.", PARAMETER_OUT_OF_RANGE) from None
-    return list(data["p"])
+    micros, hit_id = decode_token(key, "hits", token)
+    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros)), str(hit_id)

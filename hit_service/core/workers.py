@@ -21,6 +21,7 @@ from hit_service.core.lifecycle import answer_xml
 from hit_service.core.quals import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
 from hit_service.core.store import Row
+from hit_service.limits import MAX_ANSWER_BYTES
 
 if TYPE_CHECKING:
     from hit_service.core.clock import Clock
@@ -281,6 +282,12 @@ class WorkerSite:
                 questions.selection_fields(hit["question"]) if hit["question_kind"] == "QuestionForm" else set()
             )
             answer = answer_xml([(name, value) for name, value in fields if name != "assignmentId"], selections)
+            if len(answer.encode("utf-8")) > MAX_ANSWER_BYTES:
+                raise SiteError(
+                    f"This answer is too large: {len(answer.encode('utf-8'))} bytes once stored, and an answer "
+                    f"can take at most {MAX_ANSWER_BYTES} bytes. Nothing was submitted; shorten it and try again.",
+                    413,
+                )
             updated = conn.execute(
                 """UPDATE mturk.assignments SET status = 'Submitted', submit_time = %s, auto_approval_time = %s,
                        answer = %s, updated_at = %s WHERE assignment_id = %s RETURNING *""",

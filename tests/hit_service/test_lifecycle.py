@@ -357,7 +357,7 @@ def test_worker_blocks(service: Any, requester: Any, new_worker: Any) -> None:
 def test_notify_workers_reaches_the_dashboard(service: Any, requester: Any, new_worker: Any) -> None:
     _, client = requester
     worker, stranger = new_worker(), new_worker()
-    work(service, worker, new_hit(client)["HITId"])
+    client.approve_assignment(AssignmentId=work(service, worker, new_hit(client)["HITId"]))  # MTurk: reviewed work only
     result = client.notify_workers(
         Subject="New batch", MessageText="More photos tomorrow.", WorkerIds=[worker["worker_id"], stranger["worker_id"]]
     )

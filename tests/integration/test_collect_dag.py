@@ -3,8 +3,10 @@ site's HTTP forms, collect reviews, pays, aggregates and closes — checked thro
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,14 @@ def answer(service: Any, worker: str, hit_id: str, age: str) -> str:
 
 def hit_of_row(db: str, row_id: int) -> str:
     return table(db, "SELECT hit_id FROM hitflow.batch_rows WHERE row_id = %s", row_id)[0][0]
+
+
+def report_money(path: str) -> dict[str, Decimal]:
+    """The report's "Spent" table: label → amount."""
+    page = Path(path).read_text(encoding="utf-8")
+    return {
+        label: Decimal(amount) for label, amount in re.findall(r"<tr><th>([^<]+)</th><td>\$([0-9.]+)</td></tr>", page)
+    }
 
 
 def statuses(mturk: Any, hit_id: str) -> dict[str, str]:
@@ -147,8 +157,28 @@ def test_money_spent_matches_the_service_balance(dag, collect_dag, source_db, hi
     spent = start - Decimal(mturk.get_account_balance()["AvailableBalance"])
     # 2 assignments × ($0.10 + $0.02 fee) + 2 bonuses × ($0.10 + $0.02 fee)
     assert spent == Decimal("0.48")
-    with open(summary["batches"][0]["report"]) as f:
-        assert "$0.48" in f.read()
+    assert report_money(summary["batches"][0]["report"])["Total"] == spent
+
+
+def test_report_prices_small_bonuses_as_the_service_charges_them(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state
+) -> None:
+    """Five $0.02 bonuses: the service takes $0.01 of fee on each, and the report says so."""
+    start = Decimal(mturk.get_account_balance()["AvailableBalance"])
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    run(dag, None, max_assignments=5)
+    workers = ("nia", "oto", "pia", "quy", "rex")
+    add_workers(hit_service, *workers)
+    for worker, age in zip(workers, ("30", "31", "30", "32", "31"), strict=True):
+        answer(hit_service, worker, hit_of_row(source_db, 1), age)
+    state, summary = run(collect_dag, None, bonus_amount="0.02", bonus_tolerance_years=5, min_answers=2)
+    assert state == "success" and summary["bonuses"] == 5 and summary["approved"] == 5
+    spent = start - Decimal(mturk.get_account_balance()["AvailableBalance"])
+    # 5 × ($0.10 + $0.02 fee) for the assignments + 5 × ($0.02 + $0.01 minimum fee) for the bonuses
+    assert spent == Decimal("0.75")
+    money = report_money(summary["batches"][0]["report"])
+    assert money["Bonuses"] == Decimal("0.10") and money["Fees on bonuses"] == Decimal("0.05")
+    assert money["Total"] == spent
 
 
 def test_a_hit_left_short_by_rejections_gets_more_assignments(
