@@ -13,12 +13,14 @@ import html
 import json
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from hit_service.config import REPO_ROOT
@@ -28,7 +30,14 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 CROWD_SCRIPT_URL = "https://assets.crowd.aws/crowd-html-elements.js"
 FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals"
 IMAGE_SIZE = (400, 300)
-TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".html": "text/html; charset=utf-8"}
+PAUSE = b"<!--PAUSE-->"  # in a test page: the server stops sending there until ``resume`` is set
+TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".html": "text/html; charset=utf-8",
+}
 
 
 def fill_template(template: str, values: dict[str, str]) -> str:
@@ -73,6 +82,7 @@ class CrowdSite:
     posts: list[list[tuple[str, str]]] = field(default_factory=list)
     image: bytes = b""
     condition: threading.Condition = field(default_factory=threading.Condition)
+    resume: threading.Event = field(default_factory=threading.Event)
 
     def add_page(self, name: str, body: str) -> None:
         """A task page at ``/task/<name>`` (MTurk's crowd script URL is rewritten to ours)."""
@@ -94,16 +104,28 @@ class CrowdSite:
     def image_url(self) -> str:
         return f"{self.url}/img/photo.png"
 
-    def wait_post(self, count: int = 1, timeout: float = 10.0) -> list[tuple[str, str]]:
-        """The ``count``-th post to /mturk/externalSubmit (waits for it)."""
-        with self.condition:
-            if not self.condition.wait_for(lambda: len(self.posts) >= count, timeout):
-                raise AssertionError(f"nothing was posted to /mturk/externalSubmit within {timeout} s")
-            return self.posts[count - 1]
+    def wait_post(self, count: int = 1, timeout: float = 20.0, page: Any = None) -> list[tuple[str, str]]:
+        """The ``count``-th post to /mturk/externalSubmit (waits for it).
 
-    def task_answers(self, count: int = 1) -> list[dict]:
+        Pass the Playwright ``page`` that posts when its context routes requests through Python:
+        the sync API runs route handlers only while the test is inside a Playwright call, so the
+        wait must keep the page's event loop turning.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.condition:
+                if len(self.posts) >= count:
+                    return self.posts[count - 1]
+                if page is None:
+                    self.condition.wait(max(0.0, deadline - time.monotonic()))
+            if page is not None:
+                page.wait_for_timeout(50)
+            if time.monotonic() > deadline and len(self.posts) < count:
+                raise AssertionError(f"nothing was posted to /mturk/externalSubmit within {timeout} s")
+
+    def task_answers(self, count: int = 1, page: Any = None) -> list[dict]:
         """The decoded ``taskAnswers`` of a post, after checking the post carries exactly the two MTurk fields."""
-        fields = self.wait_post(count)
+        fields = self.wait_post(count, page=page)
         names = [name for name, _ in fields]
         assert names == ["assignmentId", "taskAnswers"], names
         return json.loads(dict(fields)["taskAnswers"])
@@ -142,7 +164,21 @@ def _handler(site: CrowdSite) -> type[BaseHTTPRequestHandler]:
                 return
             elif path.startswith("/task/") and path.removeprefix("/task/") in site.pages:
                 body = site.pages[path.removeprefix("/task/")].encode()
-                self._send(200, body, TYPES[".html"], {"Content-Security-Policy": FRAME_CSP})
+                head, pause, rest = body.partition(PAUSE)
+                if not pause:
+                    self._send(200, body, TYPES[".html"], {"Content-Security-Policy": FRAME_CSP})
+                    return
+                # A slow page: the browser parses (and runs scripts of) the first part until the
+                # test lets the rest go.
+                self.send_response(200)
+                self.send_header("Content-Type", TYPES[".html"])
+                self.send_header("Content-Length", str(len(head) + len(rest)))
+                self.send_header("Content-Security-Policy", FRAME_CSP)
+                self.end_headers()
+                self.wfile.write(head)
+                self.wfile.flush()
+                site.resume.wait(30)
+                self.wfile.write(rest)
                 return
             self._send(404, b"not found", "text/plain")
 

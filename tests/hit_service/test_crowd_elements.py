@@ -14,18 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.hit_service.crowd_site import IMAGE_SIZE, CrowdSite, crowd_site
+from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium
+from tests.hit_service.crowd_site import IMAGE_SIZE, CrowdSite, crowd_site, fill_template
 from tests.hit_service.crowd_work import CORPUS, ENTITY_TEXT, stage_point, wait_image
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["chromium"]  # a fixture
 W, H = IMAGE_SIZE
 SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>'
 HEAD = (
@@ -40,40 +33,37 @@ def site() -> Iterator[CrowdSite]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make browser` (Debian's chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def offline_context(chromium: Any, site: CrowdSite, **options: Any) -> tuple[Any, Offline]:
+    """A browser context that may reach only the test server: anything else is blocked and recorded."""
+    offline = Offline(site.url)
+    context = chromium.new_context(**options)
+    context.route("**/*", offline.route)
+    return context, offline
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(chromium: Any, site: CrowdSite) -> Iterator[Any]:
+    context, offline = offline_context(chromium, site, viewport=DESKTOP)
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(20_000)
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not offline.blocked, f"requests beyond the test server: {offline.blocked}"
 
 
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2
+def phone(chromium: Any, site: CrowdSite) -> Iterator[Any]:
+    context, offline = offline_context(
+        chromium, site, viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=2
     )
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(20_000)
     yield tab
     context.close()
+    assert not offline.blocked, f"requests beyond the test server: {offline.blocked}"
 
 
 def shot(page: Any, name: str) -> None:
@@ -97,8 +87,8 @@ def submit(page: Any) -> None:
     page.get_by_role("button", name="Submit").click()
 
 
-def answers_after(site: CrowdSite, before: int) -> list[dict]:
-    return site.task_answers(before + 1)
+def answers_after(site: CrowdSite, before: int, page: Any) -> list[dict]:
+    return site.task_answers(before + 1, page=page)
 
 
 def page_html(body: str) -> str:
@@ -129,7 +119,7 @@ def test_image_classification_by_pointer_blocks_until_chosen(page: Any, site: Cr
     page.get_by_role("radio", name="Animal").click()
     page.get_by_role("radio", name="Building").click()
     submit(page)
-    assert answers_after(site, before) == [{"category": {"label": "Building"}}]
+    assert answers_after(site, before, page) == [{"category": {"label": "Building"}}]
 
 
 def test_image_classification_by_keyboard(page: Any, site: CrowdSite) -> None:
@@ -143,7 +133,7 @@ def test_image_classification_by_keyboard(page: Any, site: CrowdSite) -> None:
     assert page.get_by_role("radio", name="Animal").get_attribute("aria-checked") == "true"
     page.keyboard.press("4")
     page.get_by_role("button", name="Submit").press("Enter")
-    assert answers_after(site, before) == [{"category": {"label": "None of these"}}]
+    assert answers_after(site, before, page) == [{"category": {"label": "None of these"}}]
 
 
 def test_image_classifier_overlay_for_verification(page: Any, site: CrowdSite) -> None:
@@ -172,7 +162,7 @@ def test_image_classifier_overlay_for_verification(page: Any, site: CrowdSite) -
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     shot(page, "worked-verification-1280")
     submit(page)
-    assert answers_after(site, before) == [{"quality": {"label": "bad", "workerComment": "Too loose"}}]
+    assert answers_after(site, before, page) == [{"quality": {"label": "bad", "workerComment": "Too loose"}}]
 
 
 def test_image_multilabel_pointer_and_exclusion(page: Any, site: CrowdSite) -> None:
@@ -186,7 +176,7 @@ def test_image_multilabel_pointer_and_exclusion(page: Any, site: CrowdSite) -> N
     page.get_by_role("checkbox", name="Grass").click()
     shot(page, "worked-multilabel-1280")
     submit(page)
-    assert answers_after(site, before) == [{"contents": {"labels": ["Sky", "Red square"]}}]
+    assert answers_after(site, before, page) == [{"contents": {"labels": ["Sky", "Red square"]}}]
 
 
 def test_image_multilabel_keyboard(page: Any, site: CrowdSite) -> None:
@@ -199,7 +189,7 @@ def test_image_multilabel_keyboard(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("Space")
     page.keyboard.press("3")
     page.get_by_role("button", name="Submit").press("Enter")
-    assert answers_after(site, before) == [{"contents": {"labels": ["Sky", "Grass", "Red square"]}}]
+    assert answers_after(site, before, page) == [{"contents": {"labels": ["Sky", "Grass", "Red square"]}}]
 
 
 def test_bounding_box_by_pointer(page: Any, site: CrowdSite) -> None:
@@ -217,18 +207,22 @@ def test_bounding_box_by_pointer(page: Any, site: CrowdSite) -> None:
     page.mouse.down()
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 260, 60), steps=5)
     page.mouse.up()
-    # Move the first box by dragging it 10 px right.
+    # Move the first box by dragging it 10 px right, then pull its bottom-right corner out.
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 120, 100))
     page.mouse.down()
     page.mouse.move(*stage_point(page, "crowd-bounding-box", 130, 100), steps=3)
     page.mouse.up()
+    page.mouse.move(*stage_point(page, "crowd-bounding-box", 190, 160))
+    page.mouse.down()
+    page.mouse.move(*stage_point(page, "crowd-bounding-box", 200, 175), steps=3)
+    page.mouse.up()
     shot(page, "worked-bounding-box-1280")
     submit(page)
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "annotatedResult": {
                 "boundingBoxes": [
-                    {"height": 80, "label": "Square", "left": 110, "top": 80, "width": 80},
+                    {"height": 95, "label": "Square", "left": 110, "top": 80, "width": 90},
                     {"height": 40, "label": "Circle", "left": 260, "top": 20, "width": 40},
                 ],
                 "inputImageProperties": {"height": H, "width": W},
@@ -254,7 +248,7 @@ def test_bounding_box_by_keyboard(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("Delete")  # ... removed again
     assert page.get_by_role("list", name="Boxes drawn").get_by_role("listitem").count() == 1
     page.get_by_role("button", name="Submit").press("Enter")
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "annotatedResult": {
                 "boundingBoxes": [{"height": 65, "label": "Circle", "left": 153, "top": 123, "width": 101}],
@@ -283,7 +277,7 @@ def test_bounding_box_initial_value_is_tracked(page: Any, site: CrowdSite) -> No
             page.keyboard.press("Alt+Shift+ArrowLeft")
             expected_box = {**expected_box, "width": 90}
         submit(page)
-        assert answers_after(site, before) == [
+        assert answers_after(site, before, page) == [
             {
                 "b": {
                     "boundingBoxes": [expected_box],
@@ -315,7 +309,7 @@ def test_keypoint_by_pointer_and_keyboard(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("ArrowUp")
     shot(page, "worked-keypoint-1280")
     submit(page)
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "corners": {
                 "inputImageProperties": {"height": H, "width": W},
@@ -342,7 +336,7 @@ def test_polygon_by_pointer(page: Any, site: CrowdSite) -> None:
     shot(page, "worked-polygon-unfinished-1280")
     page.mouse.click(*stage_point(page, "crowd-polygon", 101, 81))  # the first corner closes it
     submit(page)
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "regions": {
                 "inputImageProperties": {"height": H, "width": W},
@@ -380,7 +374,7 @@ def test_polygon_by_keyboard(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("Backspace")  # undo the last corner
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Submit").press("Enter")
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "regions": {
                 "inputImageProperties": {"height": H, "width": W},
@@ -401,7 +395,7 @@ def test_sentiment_flattened(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("ArrowRight")  # keyboard from there: Neutral
     page.keyboard.press("ArrowRight")  # Mixed
     submit(page)
-    assert answers_after(site, before) == [{"sentiment.label": "Mixed"}]
+    assert answers_after(site, before, page) == [{"sentiment.label": "Mixed"}]
 
 
 def test_entity_annotation_pointer_and_keyboard(page: Any, site: CrowdSite) -> None:
@@ -429,7 +423,7 @@ def test_entity_annotation_pointer_and_keyboard(page: Any, site: CrowdSite) -> N
     submit(page)
     start = ENTITY_TEXT.index
 
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "entities": {
                 "entities": [
@@ -470,7 +464,7 @@ def test_entity_annotation_with_extra_questions_moved_into_its_form(page: Any, s
     page.get_by_role("button", name="Company").click()
     page.get_by_role("radio", name="Technology").click()
     submit(page)
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "ner": {"entities": [{"endOffset": 6, "label": "company", "startOffset": 0}]},
             "tech": {"tech": True},
@@ -497,7 +491,7 @@ def test_native_select_required_like_the_crowd_card_example(page: Any, site: Cro
     assert_nothing_posted(site, before, page)
     page.get_by_label("Select an option").select_option("Negative")
     submit(page)
-    assert answers_after(site, before) == [{"sentiment1": "Negative"}]
+    assert answers_after(site, before, page) == [{"sentiment1": "Negative"}]
 
 
 def test_survey_every_control(page: Any, site: CrowdSite) -> None:
@@ -535,7 +529,7 @@ def test_survey_every_control(page: Any, site: CrowdSite) -> None:
     page.get_by_label("Anything else?").fill("Lid sticks.\nOtherwise fine.")
     shot(page, "worked-survey-1280")
     submit(page)
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "nickname": "Steamy",
             "daily.daily": False,
@@ -589,7 +583,7 @@ def test_native_inputs_and_nested_answers_without_flattening(page: Any, site: Cr
     assert page.get_by_role("button", name="Submit").count() == 0  # the template's own button is kept
     page.get_by_label("Agree").check()
     page.get_by_role("button", name="Send it").click()
-    assert answers_after(site, before) == [
+    assert answers_after(site, before, page) == [
         {
             "age": "41",
             "colour": "green",
@@ -625,7 +619,42 @@ def test_required_radio_group_and_checkbox(page: Any, site: CrowdSite) -> None:
     page.keyboard.press("ArrowDown")  # moves and selects: Large
     page.get_by_role("checkbox", name="I agree to the terms").click()
     submit(page)
-    assert answers_after(site, before) == [{"size": {"s": False, "l": True}, "consent": {"on": True}}]
+    assert answers_after(site, before, page) == [{"size": {"s": False, "l": True}, "consent": {"on": True}}]
+
+
+def test_elements_defined_while_the_page_is_still_loading(chromium: Any, site: CrowdSite) -> None:
+    """On a slow page the elements are defined before their children arrive; they must wait.
+
+    (Its own context: routing requests through Playwright would buffer the slow response.)"""
+    padding = "<p>" + "Long introduction. " * 2000 + "</p>"
+    early = "<!--" + "x" * 2048 + "-->"  # Chromium starts parsing once it has a few kB
+    site.add_page(
+        "slow",
+        page_html(
+            f"""<crowd-form><crowd-classifier name="c" categories="['Yes', 'No']" header="Fine?">
+              <short-instructions>Short.</short-instructions>{early}<!--PAUSE-->{padding}
+              <classification-target>Is this fine?</classification-target>
+            </crowd-classifier><crowd-input name="why" label="Why"></crowd-input></crowd-form>"""
+        ),
+    )
+    before = posts_before(site)
+    context = chromium.new_context(viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        site.resume.clear()
+        page.goto(site.task_url("slow"), wait_until="commit")
+        page.wait_for_function("window.customElements.get('crowd-classifier') !== undefined")
+        assert page.evaluate("document.readyState") == "loading"  # defined mid-parse, as intended
+        site.resume.set()  # now the rest of the page, the classifier's target among it
+        page.wait_for_function("window.__hitflowCrowdReady === true")
+        assert page.get_by_text("Is this fine?").is_visible()
+        page.get_by_role("radio", name="No").click()
+        page.get_by_label("Why").fill("Slow")
+        submit(page)
+        assert answers_after(site, before, page) == [{"c": {"label": "No"}, "why": "Slow"}]
+    finally:
+        context.close()
 
 
 def test_template_onsubmit_can_cancel_and_all_ready_event_fires(page: Any, site: CrowdSite) -> None:
@@ -650,7 +679,7 @@ def test_template_onsubmit_can_cancel_and_all_ready_event_fires(page: Any, site:
     assert_nothing_posted(site, before, page)
     page.evaluate("window.allow = true")
     submit(page)
-    assert answers_after(site, before) == [{"word": "one"}]
+    assert answers_after(site, before, page) == [{"word": "one"}]
 
 
 def test_outer_external_hit_form_keeps_its_fields(page: Any, site: CrowdSite) -> None:
@@ -668,7 +697,7 @@ def test_outer_external_hit_form_keeps_its_fields(page: Any, site: CrowdSite) ->
     open_task(page, site, "outer")
     page.get_by_role("button", name="OK?").click()
     submit(page)
-    assert site.wait_post(before + 1) == [
+    assert site.wait_post(before + 1, page=page) == [
         ("assignmentId", "ASSIGN1"),
         ("source", "outer"),
         ("taskAnswers", '[{"ok":{"on":true}}]'),
@@ -742,7 +771,7 @@ def test_phone_touch_keypoints_and_polygon(phone: Any, site: CrowdSite) -> None:
         phone.touchscreen.tap(*stage_point(phone, "crowd-polygon", x, y))
     shot(phone, "worked-touch-390")
     phone.get_by_role("button", name="Submit").tap()
-    answers = site.task_answers(before + 1)
+    answers = site.task_answers(before + 1, page=phone)
     # At 390 px the 400 px image is shown smaller: a tap lands within a pixel or two.
     (point,) = answers[0]["kp"]["keypoints"]
     assert point["label"] == "Corner" and abs(point["x"] - 100) <= 2 and abs(point["y"] - 80) <= 2
@@ -777,13 +806,75 @@ def test_phone_touch_drag_draws_and_keyboard_adds_a_box(phone: Any, site: CrowdS
     phone.keyboard.press("Shift+ArrowUp")
     shot(phone, "worked-bounding-box-touch-390")
     phone.get_by_role("button", name="Submit").tap()
-    answers = site.task_answers(before + 1)
+    answers = site.task_answers(before + 1, page=phone)
     first, second = answers[0]["annotatedResult"]["boundingBoxes"]
     # The 400 px image is shown about 372 px wide: a finger lands within a pixel or two.
     for key, want in {"left": 100, "top": 80, "width": 80, "height": 80}.items():
         assert abs(first[key] - want) <= 2, (key, first)
     assert first["label"] == "Square"
     assert second == {"height": 75, "label": "Square", "left": 150, "top": 103, "width": 100}
+
+
+CROWD_STARTERS = ["image_classification", "bounding_box", "sentiment", "survey"]
+
+
+@pytest.mark.parametrize("name", CROWD_STARTERS)
+def test_requester_console_starters_run_on_these_elements(chromium: Any, site: CrowdSite, name: str) -> None:
+    """The console's Crowd-HTML starter projects, with their sample values: every element known,
+    no script error, nothing wider than a phone, and Submit posts one taskAnswers."""
+    from hit_service.console.starters import STARTERS
+
+    spec = STARTERS[name]
+    site.add_page(
+        f"starter-{name}", fill_template(Path(spec["file"]).read_text(encoding="utf-8"), spec["sample_values"])
+    )
+    context, offline = offline_context(chromium, site, viewport=PHONE, has_touch=True)
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(20_000)
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        before = posts_before(site)
+        open_task(tab, site, f"starter-{name}")
+        assert tab.locator(".crowd-unsupported").count() == 0
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        if name == "image_classification":
+            tab.get_by_role("radio", name="Animal").tap()
+        elif name == "bounding_box":
+            wait_image(tab, "crowd-bounding-box")
+            tab.get_by_role("button", name="Add box").tap()
+        elif name == "sentiment":
+            tab.get_by_role("radio", name="Mixed").tap()
+        shot(tab, f"starter-{name}-390")
+        tab.get_by_role("button", name="Submit").tap()
+        answers = site.task_answers(before + 1, page=tab)
+        assert not errors, errors
+    finally:
+        context.close()
+    assert not offline.blocked, offline.blocked
+    expected = {
+        "image_classification": [{"category.label": "Animal"}],
+        "bounding_box": [
+            {
+                "annotatedResult.boundingBoxes": [
+                    {"height": 80, "label": "car", "left": 180, "top": 120, "width": 120}
+                ],
+                "annotatedResult.inputImageProperties.height": 320,
+                "annotatedResult.inputImageProperties.width": 480,
+            }
+        ],
+        "sentiment": [{"sentiment.label": "Mixed"}],
+        "survey": [
+            {
+                "satisfied.satisfied": False,
+                "neutral.neutral": False,
+                "unsatisfied.unsatisfied": False,
+                "recommend": 0,
+                "used_last_month.on": False,
+            }
+        ],
+    }
+    assert answers == expected[name]
 
 
 @pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
@@ -794,20 +885,23 @@ def test_corpus_worked_and_submitted(page: Any, site: CrowdSite, task: Any) -> N
     open_task(page, site, task.name)
     task.work(page, page)
     submit(page)
-    assert answers_after(site, before) == [task.answer]
+    assert answers_after(site, before, page) == [task.answer]
 
 
 @pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
-def test_corpus_fits_desktop_and_phone(browser: Any, site: CrowdSite, task: Any, tmp_path_factory: Any) -> None:
+def test_corpus_fits_desktop_and_phone(chromium: Any, site: CrowdSite, task: Any, tmp_path_factory: Any) -> None:
     """Every corpus page renders without errors at 1280 and 390 px, nothing wider than the screen."""
     name = task.name
     site.add_corpus(name, task.values(site.image_url))
     shots = Path(os.environ.get("HITFLOW_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screens"))
     shots.mkdir(parents=True, exist_ok=True)
     for width in (1280, 390):
-        context = browser.new_context(viewport={"width": width, "height": 900}, has_touch=width < 500)
+        context, offline = offline_context(
+            chromium, site, viewport={"width": width, "height": 900}, has_touch=width < 500
+        )
         try:
             tab = context.new_page()
+            tab.set_default_timeout(20_000)
             errors: list[str] = []
             tab.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
             open_task(tab, site, name)
@@ -817,5 +911,6 @@ def test_corpus_fits_desktop_and_phone(browser: Any, site: CrowdSite, task: Any,
             assert tab.locator(".crowd-unsupported").count() == 0
             tab.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
             assert not errors, errors
+            assert not offline.blocked, offline.blocked
         finally:
             context.close()

@@ -100,9 +100,14 @@ STORAGE_TASK = """<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>
 <form id='mturk_form' method='post' action='https://workersandbox.mturk.com/mturk/externalSubmit'>
 <input type='hidden' name='assignmentId' id='assignmentId'>
 <input name='saved' id='saved'>
+<input name='module' id='module'>
 <button id='submitButton'>Submit</button>
 </form>
 <script>
+// A module loaded from the sandboxed frame (an opaque origin) is a CORS request: /static allows it.
+import('/static/js/countdown.js').then(
+  (m) => { document.getElementById('module').value = m.formatDuration(90); },
+  (e) => { document.getElementById('module').value = 'failed: ' + e; });
 localStorage.setItem('progress', 'step-2');
 localStorage.draft = 'hello';
 sessionStorage.setItem('tab', '1');
@@ -449,11 +454,18 @@ def test_frames_get_an_in_memory_local_storage(
     assignment_id = accept_from_preview(page, base, hit["HITId"])
     frame = page.frame_locator("#hit-frame")
     assert frame.locator("#saved").input_value() == "step-2/hello/2/1"
+    module = frame.locator("#module")
+    for _ in range(50):
+        if module.input_value():
+            break
+        page.wait_for_timeout(100)
+    assert module.input_value() == "1 min 30 s"
     # The frame is still sandboxed: the service's origin (and its cookie) stay out of reach.
     assert page.frame_locator("#hit-frame").locator("body").evaluate("() => origin") == "null"
     frame.locator("#submitButton").click()  # its form posts to workersandbox.mturk.com: rewritten
     wait_submitted(page, base, assignment_id)
-    assert "<FreeText>step-2/hello/2/1</FreeText>" in answer_of(client, hit["HITId"])
+    answer = answer_of(client, hit["HITId"])
+    assert "<FreeText>step-2/hello/2/1</FreeText>" in answer and "<FreeText>1 min 30 s</FreeText>" in answer
     assert errors == [] and offline.blocked == []
     page.context.close()
 

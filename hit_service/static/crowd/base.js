@@ -100,6 +100,7 @@ button.primary { background: #0b5ed7; border-color: #0b5ed7; color: #fff; font-w
 button.primary:hover:not(:disabled) { background: #094db1; }
 button:disabled { opacity: .55; cursor: not-allowed; }
 button[aria-pressed="true"], button[aria-checked="true"] { background: #0b5ed7; border-color: #0b5ed7; color: #fff; }
+button[aria-pressed="true"]:hover:not(:disabled), button[aria-checked="true"]:hover:not(:disabled) { background: #094db1; }
 :focus-visible { outline: 3px solid #f0a000; outline-offset: 2px; }
 .header { font-size: 1.15rem; font-weight: 600; margin: 0 0 8px; }
 .hint { color: #545b64; font-size: .9rem; }
@@ -111,12 +112,18 @@ export function styleEl(css) {
   return h("style", { text: BASE_CSS + (css || "") });
 }
 
+/** Run fn once the document is parsed: an element upgraded mid-parse has no children yet. */
+export function whenParsed(fn) {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
+  else fn();
+}
+
 /** Elements the form gathers implement this contract. */
 export class CrowdElement extends HTMLElement {
   connectedCallback() {
     if (this._crowdReady) return;
     this._crowdReady = true;
-    this.render();
+    whenParsed(() => this.render());
   }
   render() {}
   get name() {
@@ -187,7 +194,7 @@ crowd-form { display: block; }
 .crowd-form-preview { border: 1px solid #c98a00; background: #fff6dd; border-radius: 8px; padding: 8px 12px;
   font: 15px/1.4 system-ui, sans-serif; }
 .crowd-form-submit { margin: 20px 0 8px; }
-crowd-unsupported-notice, .crowd-unsupported { display: block; border: 2px dashed #b3261e; background: #fdecea;
+.crowd-unsupported { display: block; border: 2px dashed #b3261e; background: #fdecea;
   color: #5f1410; padding: 10px 14px; border-radius: 8px; margin: 8px 0; font: 15px/1.4 system-ui, sans-serif; }
 crowd-form img { max-width: 100%; }
 `;

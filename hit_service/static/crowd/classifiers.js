@@ -48,6 +48,8 @@ const CSS = `
 .picture .overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
 img.overlay { opacity: .5; object-fit: fill; }
 .exclusion { border-style: dashed; }
+/* A chosen category is marked by more than its colour. */
+.choices button[aria-checked="true"]::after { content: "✓" / ""; margin-left: 8px; font-weight: 700; }
 textarea { box-sizing: border-box; width: 100%; min-height: 88px; padding: 8px; border: 1px solid #8d99a8; border-radius: 6px; }
 details summary { cursor: pointer; min-height: 44px; display: flex; align-items: center; gap: 8px; list-style: none; }
 details summary::-webkit-details-marker { display: none; }

@@ -94,8 +94,9 @@ class ImageAnnotator extends CrowdElement {
     const side = instructionsPanel(this);
     shadow.append(styleEl(CSS), h("div", { class: `layout ${side.hidden ? "" : "with-side"}` }, side, main));
     const ready = () => {
-      this.W = this.img.naturalWidth;
-      this.H = this.img.naturalHeight;
+      // An SVG without its own size has no natural size: use the size it is shown at.
+      this.W = this.img.naturalWidth || this.img.width || 300;
+      this.H = this.img.naturalHeight || this.img.height || 150;
       this.overlay.setAttribute("viewBox", `0 0 ${this.W} ${this.H}`);
       if (this.initial && !this.shapes.length) this.loadInitial(this.initial);
       this.redraw();
@@ -222,7 +223,7 @@ class CrowdBoundingBox extends ImageAnnotator {
     return "Boxes drawn";
   }
   get help() {
-    return "Drag on the image to draw a box, or press Enter to add one. Arrow keys move the selected box (Shift: 10 px), Alt+arrow keys resize it, [ and ] pick another box, Delete removes it, 1–9 choose a label.";
+    return "Drag on the image to draw a box, or press Enter to add one. Drag a box to move it and its corner squares to resize it. Arrow keys move the selected box (Shift: 10 px), Alt+arrow keys resize it, [ and ] pick another box, Delete removes it, 1–9 choose a label.";
   }
   toolButtons() {
     return [h("button", { type: "button", onclick: () => this.addDefault() }, "Add box")];
@@ -239,6 +240,14 @@ class CrowdBoundingBox extends ImageAnnotator {
       const rect = svg("rect", { x: b.left, y: b.top, width: b.width, height: b.height, fill: this.color(b.label), "fill-opacity": i === this.selected ? 0.25 : 0.1, stroke: this.color(b.label), "stroke-width": i === this.selected ? stroke * 2 : stroke, "data-index": i });
       root.append(rect);
     });
+    const b = this.shapes[this.selected];
+    if (!b) return;
+    // Corner handles of the selected box: drag one to resize (big enough for a finger).
+    const size = 14 * this.scale;
+    const corners = { nw: [b.left, b.top], ne: [b.left + b.width, b.top], sw: [b.left, b.top + b.height], se: [b.left + b.width, b.top + b.height] };
+    for (const [name, [x, y]] of Object.entries(corners)) {
+      root.append(svg("rect", { x: x - size / 2, y: y - size / 2, width: size, height: size, fill: "#fff", stroke: "#000", "stroke-width": this.scale, "data-handle": name, style: `cursor:${name}-resize` }));
+    }
   }
   addDefault() {
     if (!this.W) return;
@@ -275,7 +284,14 @@ class CrowdBoundingBox extends ImageAnnotator {
     this.overlay.setPointerCapture(e.pointerId);
     const p = this.point(e);
     const hit = e.target.dataset ? e.target.dataset.index : undefined;
-    if (hit !== undefined) {
+    const handle = e.target.dataset ? e.target.dataset.handle : undefined;
+    if (handle && this.selected >= 0) {
+      const b = this.shapes[this.selected];
+      // The corner opposite the handle stays where it is.
+      const fx = handle.includes("w") ? b.left + b.width : b.left;
+      const fy = handle.includes("n") ? b.top + b.height : b.top;
+      this.drag = { mode: "resize", fx, fy, moved: false };
+    } else if (hit !== undefined) {
       this.selected = Number(hit);
       const b = this.shapes[this.selected];
       this.drag = { mode: "move", dx: p.x - b.left, dy: p.y - b.top, moved: false };
@@ -291,6 +307,15 @@ class CrowdBoundingBox extends ImageAnnotator {
       const b = this.shapes[this.selected];
       b.left = clamp(p.x - this.drag.dx, 0, this.W - b.width);
       b.top = clamp(p.y - this.drag.dy, 0, this.H - b.height);
+      this.drag.moved = true;
+    } else if (this.drag.mode === "resize") {
+      const b = this.shapes[this.selected];
+      Object.assign(b, {
+        left: Math.min(p.x, this.drag.fx),
+        top: Math.min(p.y, this.drag.fy),
+        width: Math.max(1, Math.abs(p.x - this.drag.fx)),
+        height: Math.max(1, Math.abs(p.y - this.drag.fy)),
+      });
       this.drag.moved = true;
     } else {
       const box = { label: this.current, left: Math.min(p.x, this.drag.x0), top: Math.min(p.y, this.drag.y0), width: Math.abs(p.x - this.drag.x0), height: Math.abs(p.y - this.drag.y0) };
@@ -315,7 +340,8 @@ class CrowdBoundingBox extends ImageAnnotator {
       this.redraw();
       return;
     }
-    this.changed(`${drag.mode === "draw" ? "Drew" : "Moved"} ${this.describe(b, this.selected)}`);
+    const verb = { draw: "Drew", move: "Moved", resize: "Resized" }[drag.mode];
+    this.changed(`${verb} ${this.describe(b, this.selected)}`);
   }
   crowdValue() {
     if (!this.name) return undefined;

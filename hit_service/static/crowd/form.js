@@ -1,7 +1,7 @@
 // <crowd-form> and <crowd-button>: gather every named answer into one `taskAnswers` field
 // (a JSON array holding one object, as MTurk posts it) and post it with the assignment ID.
 
-import { h, CrowdElement, BASE_CSS, FORM_CSS } from "./base.js";
+import { h, CrowdElement, BASE_CSS, FORM_CSS, whenParsed } from "./base.js";
 
 const PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const SKIP_NATIVE = new Set(["submit", "button", "reset", "image", "file"]);
@@ -52,12 +52,17 @@ function nativeValue(el) {
   return el.value === "" ? undefined : el.value;
 }
 
+function heading(problems) {
+  const allMissing = problems.every((p) => !p.text);
+  if (problems.length === 1) return allMissing ? "One answer is missing:" : "One answer needs attention:";
+  return allMissing ? `${problems.length} answers are missing:` : `${problems.length} answers need attention:`;
+}
+
 class CrowdForm extends HTMLElement {
   connectedCallback() {
     if (this._ready) return;
     this._ready = true;
-    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => this.setup(), { once: true });
-    else this.setup();
+    whenParsed(() => this.setup());
   }
 
   /** The real <form> the template's content lives in (templates use crowdForm.form). */
@@ -176,7 +181,7 @@ class CrowdForm extends HTMLElement {
   showProblems(problems) {
     const box = this._message;
     box.replaceChildren(
-      h("strong", {}, problems.length === 1 ? "One answer is missing:" : `${problems.length} answers are missing:`),
+      h("strong", {}, heading(problems)),
       h("ul", {}, problems.map((p) => h("li", {}, p.text ? `${p.label}: ${p.text}` : `${p.label} is required.`))),
     );
     box.hidden = false;
@@ -190,10 +195,6 @@ class CrowdForm extends HTMLElement {
     for (const el of this.members()) {
       const value = isCrowd(el) ? el.crowdValue() : nativeValue(el);
       if (value === undefined) continue;
-      if (isCrowd(el) && typeof el.crowdEntries === "function") {
-        for (const [key, inner] of el.crowdEntries()) merge(answers, key, inner);
-        continue;
-      }
       merge(answers, el.name, value);
     }
     return this.getAttribute("answer-format") === "flatten-objects" ? flattenObjects(answers) : answers;

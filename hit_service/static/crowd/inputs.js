@@ -98,7 +98,9 @@ class TextField extends CrowdElement {
   setInvalid(flag) {
     super.setInvalid(flag);
     if (this._field) this._field.setAttribute("aria-invalid", flag ? "true" : "false");
-    if (this._error && flag) this._error.textContent = this.getAttribute("error-message") || "Please fill this in.";
+    if (this._error && flag) {
+      this._error.textContent = typeof flag === "string" ? flag : this.getAttribute("error-message") || "Please fill this in.";
+    }
   }
 }
 
@@ -116,6 +118,8 @@ button.box { display: flex; width: 100%; align-items: center; gap: 10px; backgro
   background: #fff; color: #fff; font-weight: 700; }
 button[aria-checked="true"] { background: none; color: inherit; }
 button[aria-checked="true"] .mark { background: #0b5ed7; border-color: #0b5ed7; }
+button.box:hover:not(:disabled), button.box[aria-checked="true"]:hover:not(:disabled),
+button.box[aria-pressed="true"]:hover:not(:disabled) { background: #f2f3f3; color: inherit; }
 :host([invalid]) .mark { border-color: #b3261e; }
 .track { width: 48px; height: 26px; border-radius: 13px; background: #8d99a8; position: relative; flex: none; }
 .track::after { content: ""; position: absolute; top: 3px; left: 3px; width: 20px; height: 20px; border-radius: 50%; background: #fff; transition: left .15s; }
@@ -201,6 +205,7 @@ const RADIO_CSS = `
 button.radio { display: flex; align-items: center; gap: 10px; background: none; border: none; padding: 6px 4px; text-align: left; width: 100%; }
 .dot { width: 24px; height: 24px; border: 2px solid #545b64; border-radius: 50%; flex: none; display: grid; place-items: center; background: #fff; }
 button[aria-checked="true"] { background: none; color: inherit; }
+button.radio:hover:not(:disabled), button.radio[aria-checked="true"]:hover:not(:disabled) { background: #f2f3f3; color: inherit; }
 button[aria-checked="true"] .dot::after { content: ""; width: 12px; height: 12px; border-radius: 50%; background: #0b5ed7; }
 :host([invalid]) .dot { border-color: #b3261e; }
 `;

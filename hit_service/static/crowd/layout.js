@@ -1,11 +1,15 @@
 // Presentation elements: crowd-alert, crowd-card, crowd-instructions (with its four regions),
 // and the short-instructions / full-instructions regions wherever a template puts them.
 
-import { h, styleEl } from "./base.js";
+import { h, styleEl, whenParsed } from "./base.js";
 
 class CrowdAlert extends HTMLElement {
   connectedCallback() {
-    if (this.shadowRoot) return;
+    if (this._started) return;
+    this._started = true;
+    whenParsed(() => this.build());
+  }
+  build() {
     const type = this.getAttribute("type") || "info";
     this.setAttribute("role", type === "error" || type === "warning" ? "alert" : "status");
     const shadow = this.attachShadow({ mode: "open" });
@@ -24,7 +28,11 @@ class CrowdAlert extends HTMLElement {
 
 class CrowdCard extends HTMLElement {
   connectedCallback() {
-    if (this.shadowRoot) return;
+    if (this._started) return;
+    this._started = true;
+    whenParsed(() => this.build());
+  }
+  build() {
     const shadow = this.attachShadow({ mode: "open" });
     const heading = this.getAttribute("heading");
     const image = this.getAttribute("image");
@@ -61,7 +69,11 @@ button.link { border: none; background: none; color: #0b5ed7; text-decoration: u
 /** crowd-instructions: a link or button that opens Summary / Detailed Instructions / Examples tabs. */
 class CrowdInstructions extends HTMLElement {
   connectedCallback() {
-    if (this.shadowRoot) return;
+    if (this._started) return;
+    this._started = true;
+    whenParsed(() => this.build());
+  }
+  build() {
     const map = { "short-summary": "summary", "detailed-instructions": "detailed", "positive-example": "good", "negative-example": "bad" };
     for (const child of Array.from(this.children)) if (map[child.localName]) child.slot = map[child.localName];
     const shadow = this.attachShadow({ mode: "open" });
@@ -106,7 +118,11 @@ class CrowdInstructions extends HTMLElement {
 /** short-instructions: always visible, prominent. */
 class ShortInstructions extends HTMLElement {
   connectedCallback() {
-    if (this.shadowRoot) return;
+    if (this._started) return;
+    this._started = true;
+    whenParsed(() => this.build());
+  }
+  build() {
     const shadow = this.attachShadow({ mode: "open" });
     shadow.append(
       styleEl(`:host{display:block;margin:0 0 12px} section{background:#f4f7fb;border:1px solid #d5dbe3;border-radius:8px;padding:8px 12px}
@@ -119,7 +135,11 @@ class ShortInstructions extends HTMLElement {
 /** full-instructions: collapsed behind a disclosure so the task stays in view. */
 class FullInstructions extends HTMLElement {
   connectedCallback() {
-    if (this.shadowRoot) return;
+    if (this._started) return;
+    this._started = true;
+    whenParsed(() => this.build());
+  }
+  build() {
     const shadow = this.attachShadow({ mode: "open" });
     shadow.append(
       styleEl(`:host{display:block;margin:0 0 12px} details{border:1px solid #d5dbe3;border-radius:8px;padding:4px 12px;background:#fff}

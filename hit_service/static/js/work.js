@@ -3,8 +3,9 @@
  *
  * The page the service answers a submission with (inside the sandboxed frame) posts
  * {type: "hitflow:submitted", assignmentId} to this page. The message is trusted only from our
- * own frame and for this assignment; it only makes the page reload, and the server then shows
- * the submitted state (no Return, no deadline, the next HIT of the group).
+ * own frame and for this assignment, and only as a hint: the page then asks the server for this
+ * assignment's state and, once it is submitted, swaps the work bar for the server's submitted
+ * state (no Return, no deadline, the next HIT of the group). The frame keeps its thank-you page.
  */
 import { startCountdown } from "./countdown.js";
 
@@ -12,8 +13,9 @@ const bar = document.getElementById("work-bar");
 const left = document.getElementById("time-left");
 const frame = document.getElementById("hit-frame");
 
+let stopCountdown = () => {};
 if (left) {
-  startCountdown(left, {
+  stopCountdown = startCountdown(left, {
     onExpired() {
       const note = document.createElement("span");
       note.className = "error";
@@ -30,6 +32,17 @@ window.addEventListener("message", (event) => {
     return;
   }
   if (bar && data.assignmentId === bar.dataset.assignment) {
-    window.location.replace(window.location.pathname);
+    showSubmitted();
   }
 });
+
+async function showSubmitted() {
+  const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  const done = page.getElementById("after-submit");
+  if (!done || !bar.isConnected) return; // not submitted after all: nothing changes
+  stopCountdown();
+  bar.replaceWith(document.importNode(done, true));
+  document.title = page.title;
+}
