@@ -24,6 +24,7 @@ RUN pip install --no-cache-dir -c /opt/hitflow/requirements.txt \
       psycopg2-binary \
       fastapi \
       jinja2 \
+      python-multipart \
       uvicorn
 
 # The HIT service (python -m hit_service) and the files it serves. The DAGs, plugins and include/
