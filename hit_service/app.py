@@ -29,7 +29,7 @@ from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
-from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
+from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, UPLOAD_PATHS
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
@@ -137,7 +137,8 @@ class ApiFastPath:
     call. It also bounds what any client can make the process hold: a body over
     ``MAX_REQUEST_BYTES`` (declared in ``Content-Length`` or counted while it streams) is
     refused with 413 before the signature is checked. Every other request with a body (the
-    site's forms) is read here up to ``MAX_FORM_BYTES`` and handed on; larger ones get 413.
+    site's forms) is read here up to ``MAX_FORM_BYTES`` (the console's file uploads up to
+    ``MAX_UPLOAD_BYTES``) and handed on; larger ones get 413.
     """
 
     def __init__(self, app: Any, responses: MTurkResponses, faults: Faults) -> None:
@@ -153,7 +154,8 @@ class ApiFastPath:
         if not api and scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = MAX_REQUEST_BYTES if api else MAX_FORM_BYTES
+        upload = UPLOAD_PATHS.match(scope["path"])
+        limit = MAX_REQUEST_BYTES if api else MAX_UPLOAD_BYTES if upload else MAX_FORM_BYTES
         body = await _bounded_body(scope, receive, limit)
         if body is None:
             return  # the client went away
