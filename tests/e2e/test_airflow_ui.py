@@ -89,6 +89,7 @@ def test_the_trigger_form_refuses_a_zero_reward_with_its_description(stack: Stac
     assert PARAM_SPECS["reward"]["description"] in text
     assert PARAM_SPECS["reward"]["pattern"] not in text, "the error shows the raw regex"
     assert dialog.is_visible(), "a refused trigger closes the dialog (the user loses the form)"
+    ui.close_dialog()
     time.sleep(2)  # a run created anyway would be visible by now
     assert len(stack.dag_runs(PUBLISH_DAG)) == runs_before and len(all_hits(stack)) == hits_before
 
