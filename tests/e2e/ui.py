@@ -8,11 +8,14 @@ e2e logs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"]
@@ -59,8 +62,10 @@ class AirflowUI:
         return self.dialog
 
     def close_dialog(self) -> None:
+        """Escape, as a user would; the next :meth:`open` loads a fresh page either way."""
         self.page.keyboard.press("Escape")
-        self.dialog.wait_for(state="hidden")
+        with contextlib.suppress(PlaywrightTimeout):
+            self.dialog.wait_for(state="hidden", timeout=10_000)
 
     def fill_param(self, name: str, value: str) -> None:
         field = self.dialog.locator(f"#element_{name}, input[name=element_{name}]").first
