@@ -5,8 +5,14 @@
     python -m hit_service requester add NAME [--balance 10000.00]   → JSON with the new key pair
     python -m hit_service requester list                            → JSON (never secrets)
     python -m hit_service requester set-balance NAME_OR_ID AMOUNT
-    python -m hit_service worker add NAME --password P [--locale US[-CA]]
+    python -m hit_service worker add NAME [--password-file FILE] [--locale US[-CA]]
+    python -m hit_service worker set-password NAME [--password-file FILE]
     python -m hit_service worker list
+
+A worker's password never goes on the command line (where the process list and the shell
+history would keep it): it is read from ``--password-file``, else from the environment variable
+``HITFLOW_WORKER_PASSWORD``, else typed at a prompt (twice) or, when standard input is not a
+terminal, its first line.
 
 Every command reads ``HITFLOW_HIT_SERVICE_DB_URL`` (and the rest of the settings) from the
 environment or ``HITFLOW_HIT_SERVICE_CONFIG``, and migrates the schema first. The secret of a
@@ -19,8 +25,10 @@ SigV4 credentials) are never logged.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -73,6 +81,35 @@ def _money(text: str) -> Decimal:
     return Decimal(text).quantize(Decimal("0.01"))
 
 
+PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
+PASSWORD_HELP = f"read the password from this file's first line (else ${PASSWORD_ENV}, a prompt or stdin)"
+
+
+def read_password(password_file: str | None) -> str:
+    """A new worker password from a file, the environment, a prompt or stdin — never argv."""
+    if password_file:
+        try:
+            with open(password_file, encoding="utf-8") as handle:
+                return handle.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise PasswordError(f"cannot read {password_file}: {exc.strerror}") from exc
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != first:
+            raise PasswordError("the two passwords differ")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        raise PasswordError(f"no password: give --password-file, set {PASSWORD_ENV} or pipe it on standard input")
+    return line.rstrip("\r\n")
+
+
+class PasswordError(ValueError):
+    """No usable password was given."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m hit_service", description="hitflow's MTurk-compatible HIT service")
     commands = parser.add_subparsers(dest="command")
@@ -92,17 +129,30 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="worker accounts for the worker site").add_subparsers(
         dest="action", required=True
     )
-    wadd = worker.add_parser("add", help="create a worker who can sign in to the worker site")
+    wadd = worker.add_parser("add", help="create a worker who can sign in to the worker site", allow_abbrev=False)
     wadd.add_argument("name")
-    wadd.add_argument("--password", required=True)
+    wadd.add_argument("--password-file", help=PASSWORD_HELP)
     wadd.add_argument("--locale", default="US", help="ISO country, optionally -SUBDIVISION (default US)")
+    wpw = worker.add_parser(
+        "set-password", help="change a worker's password; signs the worker out everywhere", allow_abbrev=False
+    )
+    wpw.add_argument("name")
+    wpw.add_argument("--password-file", help=PASSWORD_HELP)
     worker.add_parser("list", help="workers (never passwords)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; 0 on success, 2 on a usage or configuration error."""
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if any(arg == "--password" or arg.startswith("--password=") for arg in arguments):
+        print(
+            "hit_service: --password is not accepted: a password on the command line ends up in the process "
+            f"list and the shell history. Use --password-file FILE, ${PASSWORD_ENV}, the prompt or standard input.",
+            file=sys.stderr,
+        )
+        return 2
+    args = _parser().parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
@@ -127,16 +177,18 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker" and args.action == "add":
             country, _, subdivision = args.locale.partition("-")
             created_worker = identity.add_worker(
-                store, args.name, args.password, datetime.now(UTC), country, subdivision or None
+                store, args.name, read_password(args.password_file), datetime.now(UTC), country, subdivision or None
             )
             print(json.dumps(created_worker, indent=2))
+        elif args.command == "worker" and args.action == "set-password":
+            print(json.dumps(identity.set_worker_password(store, args.name, read_password(args.password_file))))
         elif args.command == "worker" and args.action == "list":
             with store.transaction() as conn:
                 rows = conn.execute(
                     "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
                 ).fetchall()
             print(json.dumps(rows, indent=2))
-    except identity.IdentityError as exc:
+    except (identity.IdentityError, PasswordError) as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -30,10 +31,35 @@ from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
 from hit_service.site.routes import router as site_router
 
 logger = logging.getLogger("hit_service")
+_ASSIGNMENT_PATH = re.compile(r"^/work/[^/?]+")
+
+
+class AccessLogRedaction(logging.Filter):
+    """Uvicorn's access log without query strings and without assignment IDs.
+
+    ``/work/<AssignmentId>/frame?assignmentId=…&workerId=…``: the assignment ID is what
+    authorizes a submission, and query strings carry IDs and sign-in targets. The path is
+    logged as ``/work/…/frame``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = _ASSIGNMENT_PATH.sub("/work/…", args[2].partition("?")[0])
+            record.args = (*args[:2], path, *args[3:])
+        return True
+
+
+def _redact_access_log() -> None:
+    """Install the filter once per process (each uvicorn worker process builds its own app)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedaction) for f in access.filters):
+        access.addFilter(AccessLogRedaction())
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the service; the database is opened and migrated when the app starts."""
+    _redact_access_log()
     store = Store(settings.db_url, max_size=settings.db_pool_max)
     if clock is None:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).

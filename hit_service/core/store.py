@@ -256,10 +256,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "worker sessions on the server, sign-in failures",
+        """
+        CREATE TABLE mturk.worker_sessions (            -- a signed cookie names one row; sign-out deletes it
+            session_hash  text PRIMARY KEY,              -- SHA-256 of the cookie's random part
+            worker_id     text NOT NULL REFERENCES mturk.workers ON DELETE CASCADE,
+            created_at    timestamptz NOT NULL,
+            expires_at    timestamptz NOT NULL
+        );
+        CREATE INDEX worker_sessions_worker ON mturk.worker_sessions (worker_id);
+        CREATE TABLE mturk.signin_failures (            -- throttling: 'worker:<name>', 'operator', 'addr:<ip>'
+            key            text PRIMARY KEY,
+            failures       integer NOT NULL,
+            last_failure   timestamptz NOT NULL,
+            blocked_until  timestamptz NOT NULL
+        );
+        """,
+    ),
 ]
 
 # Tables emptied by ``truncate_all`` (test mode's /_test/reset); new tables join this list.
 STATE_TABLES = [
+    "signin_failures",
+    "worker_sessions",
     "notification_settings",
     "qualification_requests",
     "qualifications",

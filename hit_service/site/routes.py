@@ -2,8 +2,11 @@
 
 Worker site (accounts made by the operator with ``python -m hit_service worker add``):
 
-* ``/worker/login`` — sign in; the session is an HttpOnly, SameSite=Lax cookie signed with
-  the service's key (``identity.Sessions``); every form carries a CSRF token bound to it.
+* ``/worker/login`` — sign in; the session is a row on the server named by an HttpOnly,
+  SameSite=Lax cookie signed with the service's key (``identity.Sessions``; ``Secure`` with an
+  https public URL and in production), ended by sign-out or a password change; every form
+  carries a CSRF token bound to it. Failed sign-ins are throttled per account and per client
+  address (``identity.SignInThrottle``); so are wrong operator passwords.
 * ``/worker`` — HIT groups the worker may discover, and work in progress;
   ``/worker/dashboard`` — submitted/approved/rejected work, earnings, bonuses, messages;
   ``/worker/quals`` — requestable qualifications.
@@ -122,15 +125,19 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             f"value='{_e(worker.csrf)}'><button type='submit'>Sign out</button></form></header>"
         )
 
+    throttle = identity.SignInThrottle(backend.store)
+
     async def current(request: Request) -> _Worker:
         cookie = request.cookies.get(COOKIE)
-        worker_id = sessions.check(cookie)
-        if worker_id is None:
+        if sessions.check(cookie) is None:
             return _Worker(None, None, "")
-        row = await run_in_threadpool(backend.worker, worker_id)
+        row = await run_in_threadpool(identity.session_worker, backend.store, sessions, cookie, backend.clock.now())
         if row is None:
             return _Worker(None, None, "")
         return _Worker(row, cookie, sessions.csrf(cookie or ""))
+
+    def too_many(seconds: int) -> str:
+        return f"Too many failed sign-ins. Try again in {seconds} seconds."
 
     def to_login(request: Request) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -183,19 +190,29 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = fields.get("next") or "/worker"
         if not next_url.startswith("/") or next_url.startswith("//"):
             next_url = "/worker"
-        row = await run_in_threadpool(
-            identity.authenticate_worker, backend.store, fields.get("name", ""), fields.get("password", "")
-        )
+        name = fields.get("name", "").strip()
+        keys = throttle.keys(f"worker:{name.lower()}", request.client.host if request.client else None)
+        now = backend.clock.now()
+        wait = await run_in_threadpool(throttle.wait, keys, now)
+        if wait:
+            page = login_page(next_url, too_many(wait), 429)
+            page.headers["Retry-After"] = str(wait)
+            return page
+        row = await run_in_threadpool(identity.authenticate_worker, backend.store, name, fields.get("password", ""))
         if row is None:
-            return login_page(next_url, "Wrong worker name or password.", 401)
+            wait = await run_in_threadpool(throttle.failed, keys, now)
+            message = "Wrong worker name or password." + (f" {too_many(wait)}" if wait else "")
+            return login_page(next_url, message, 401)
+        await run_in_threadpool(throttle.succeeded, f"worker:{name.lower()}")
+        cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, row["worker_id"], now)
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(
             COOKIE,
-            sessions.issue(row["worker_id"]),
+            cookie,
             max_age=identity.SESSION_SECONDS,
             httponly=True,
             samesite="lax",
-            secure=base_url(request).startswith("https://"),
+            secure=settings.secure_cookies or base_url(request).startswith("https://"),
             path="/",
         )
         return response
@@ -205,6 +222,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         checked = await checked_post(request)
         if isinstance(checked, Response):
             return checked
+        worker, _fields = checked
+        await run_in_threadpool(identity.close_session, backend.store, sessions, worker.cookie)
         response = RedirectResponse("/worker/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -504,7 +523,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     # -- operator -------------------------------------------------------------------------
 
-    def operator_denied(request: Request) -> Response | None:
+    async def operator_denied(request: Request) -> Response | None:
         if not settings.operator_password:
             if settings.mode != "production":
                 return None  # local use without a password: open (a warning is logged at startup)
@@ -514,23 +533,27 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 403,
             )
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                decoded = ""
-            password = decoded.partition(":")[2]
-            if hmac.compare_digest(password.encode(), settings.operator_password.encode()):
-                return None
-        return Response(
-            "Operator password required.",
-            status_code=401,
-            headers={**_HEADERS, "WWW-Authenticate": 'Basic realm="hitflow operator", charset="UTF-8"'},
-        )
+        challenge = {**_HEADERS, "WWW-Authenticate": 'Basic realm="hitflow operator", charset="UTF-8"'}
+        if not header.lower().startswith("basic "):
+            return Response("Operator password required.", status_code=401, headers=challenge)
+        keys = throttle.keys("operator", request.client.host if request.client else None)
+        now = backend.clock.now()
+        wait = await run_in_threadpool(throttle.wait, keys, now)
+        if wait:
+            return Response(too_many(wait), status_code=429, headers={**_HEADERS, "Retry-After": str(wait)})
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        password = decoded.partition(":")[2]
+        if hmac.compare_digest(password.encode(), settings.operator_password.encode()):
+            return None
+        await run_in_threadpool(throttle.failed, keys, now)
+        return Response("Operator password required.", status_code=401, headers=challenge)
 
     @site.get("/operator", response_class=HTMLResponse)
     async def operator(request: Request) -> Response:
-        denied = operator_denied(request)
+        denied = await operator_denied(request)
         if denied is not None:
             return denied
         data = await run_in_threadpool(backend.operator_overview)
@@ -568,14 +591,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def hits(
         request: Request, offset: int = Query(0, ge=0), limit: int = Query(pages.PAGE_SIZE, ge=1, le=500)
     ) -> Response:
-        denied = operator_denied(request)
+        denied = await operator_denied(request)
         if denied is not None:
             return denied
         return await run_in_threadpool(pages.hits_page, backend, offset, limit)
 
     @site.get("/hits/{hit_id}/preview", response_class=HTMLResponse)
     async def hit_preview(request: Request, hit_id: str) -> Response:
-        denied = operator_denied(request)
+        denied = await operator_denied(request)
         if denied is not None:
             return denied
         return await run_in_threadpool(pages.preview_page, backend, hit_id)
