@@ -23,6 +23,7 @@ RUN pip install --no-cache-dir -c /opt/hitflow/requirements.txt \
       psycopg-pool \
       psycopg2-binary \
       fastapi \
+      jinja2 \
       uvicorn
 
 # The HIT service (python -m hit_service) and the files it serves. The DAGs, plugins and include/

@@ -30,6 +30,7 @@ Re-running is always safe: nothing is approved, rejected, paid or stored twice.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
@@ -39,12 +40,17 @@ from hitflow.collect.policy import COLLECT_PARAM_SPECS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
 
+log = logging.getLogger("airflow.task")  # the task logger: its lines lead the UI's log view
+
 
 @dag(
     dag_id="mturk_collect_results",
+    description="Collect, review, aggregate and pay for the published HITs' answers (on new HITs, and hourly)",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("@hourly", timezone="UTC"), assets=[PUBLISHED_HITS]),
     start_date=START_DATE,
     catchup=False,
+    # Paused wherever it is deployed: unpaused, it approves and pays for work every hour.
+    is_paused_upon_creation=True,
     max_active_runs=1,  # two collections of the same batch at once would race on reviews
     doc_md=__doc__,
     tags=["hitflow", "mturk", "collect"],
@@ -71,9 +77,9 @@ def mturk_collect_results() -> None:
             apply_schema(conn)
             batches = store.open_batches(conn)
         for batch in batches:
-            print(f"batch {batch['batch_id']}: {batch['open_hits']} HITs open")
+            log.info("batch %s: %s HITs open", batch["batch_id"], batch["open_hits"])
         if not batches:
-            print("no open batch")
+            log.info("no open batch")
         return [
             {
                 "batch_id": b["batch_id"],
@@ -83,7 +89,7 @@ def mturk_collect_results() -> None:
             for b in batches
         ]
 
-    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=2)
+    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=2, multiple_outputs=False)
     def collect_batch(batch: dict[str, Any], **context: Any) -> dict[str, Any]:
         """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
         import uuid
@@ -108,7 +114,7 @@ def mturk_collect_results() -> None:
                 output_dir() / "reports" / str(batch_id), str(batch_id), store.batch_report_data(conn, batch_id)
             )
         outcome["report"] = str(report)
-        print(f"batch {batch_id}: {outcome}")
+        log.info("batch %s: %s", batch_id, outcome)
         return outcome
 
     @task(trigger_rule="none_failed")
@@ -123,10 +129,10 @@ def mturk_collect_results() -> None:
             return []
         with hitflow_db() as conn:
             blocked = block(mturk=mturk_hook(), conn=conn, policy=policy)
-        print(f"blocked {len(blocked)} workers: {blocked}")
+        log.info("blocked %s workers: %s", len(blocked), blocked)
         return blocked
 
-    @task(trigger_rule="none_failed", outlets=[AGE_RESULTS])
+    @task(trigger_rule="none_failed", outlets=[AGE_RESULTS], multiple_outputs=False)
     def summarize(outcomes: Any, blocked: list[str], **context: Any) -> dict[str, Any]:
         """Say which batches progressed and which are complete; emit the results asset."""
         outcomes = list(outcomes[:]) if outcomes else []  # one request, not one per item
@@ -147,10 +153,15 @@ def mturk_collect_results() -> None:
         complete = [o["batch_id"] for o in outcomes if o["complete"]]
         for outcome in outcomes:
             state = "complete" if outcome["complete"] else "still open"
-            print(
-                f"batch {outcome['batch_id']} is {state}: approved {outcome['approved']}, "
-                f"rejected {outcome['rejected']}, {outcome['results']} images aggregated, "
-                f"{outcome['bonuses']} bonuses; report {outcome['report']}"
+            log.info(
+                "batch %s is %s: approved %s, rejected %s, %s images aggregated, %s bonuses; report %s",
+                outcome["batch_id"],
+                state,
+                outcome["approved"],
+                outcome["rejected"],
+                outcome["results"],
+                outcome["bonuses"],
+                outcome["report"],
             )
         context["outlet_events"][AGE_RESULTS].extra = {"batches": len(outcomes), "complete": complete}
         return {"batches": outcomes, "complete": complete, "blocked": blocked, **totals}

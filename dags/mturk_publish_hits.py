@@ -4,25 +4,35 @@
 Turns new rows of `public.person_images` into "guess this person's age" HITs on MTurk's
 requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
 
-* **Scheduled runs and backfills** take the rows whose `created_at` falls in the run's data
-  interval; a **manual run** (no data interval) takes every row not yet published.
+* **Which rows** — decided by the run's *type*, never by whether it has a data interval:
+  **scheduled runs and backfills** take the rows whose `created_at` falls in the run's data
+  interval; a **manual run** (the Trigger button, REST, CLI) takes what its `scope` param says:
+  `pending` (default) — every row not yet published, however old — or `interval` — only the
+  rows of the interval the trigger form infers from its *Logical Date* (`[yesterday, today)`).
+  The first log lines of `open_batch` name the params (and whether they came from the run's conf),
+  the scope, and what the run would cost; the batch record keeps the scope.
 * Rows are **claimed** into a batch whose UUID is derived from the run, so two runs never take
   the same row and a retried or cleared run resumes its own batch.
 * Bad rows go to `hitflow.quarantine` with a reason; the rest go on.
 * The batch is priced with MTurk's fees and checked against `GetAccountBalance` before
   anything is created.
-* One mapped task per **chunk** creates the HITs (`CreateHITWithHITType`, a deterministic
-  `UniqueRequestToken` per row), with bounded concurrency and backoff. HIT IDs go to Postgres
-  as soon as they exist and to XCom for the downstream tasks.
+* One mapped task per **chunk** ("chunk 1 of 3") creates the HITs (`CreateHITWithHITType`, a
+  deterministic `UniqueRequestToken` per row), with bounded concurrency and backoff. HIT IDs go
+  to Postgres as soon as they exist and to XCom (one value per task).
 * `mode` = `csv` or `both` writes the requester UI's bulk-upload CSV; every non-dry run writes
-  a manifest CSV. The summary emits the `hitflow_published_hits` asset.
+  a manifest CSV. `announce_hits` emits the `hitflow_published_hits` asset only when the run
+  created HITs (which starts `mturk_collect_results`).
+* **Paused on creation.** Unpausing lets the scheduler start the latest daily run, which spends
+  money with the default params; runs of a paused DAG wait queued.
+* For `mode` = `csv` or `both` the summary names the HIT service's requester console
+  (`/requester/projects`), where that CSV is uploaded as a batch of a project.
 
 Connections: `hitflow_db` (postgres) and `mturk_default` (aws; `endpoint_url` in its extra).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
@@ -32,26 +42,33 @@ from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
 from hitflow.publish.config import PARAM_SPECS
 
+log = logging.getLogger("airflow.task")  # the task logger: its lines lead the UI's log view
 
-def _batch_uuid(batch: dict[str, Any]) -> Any:
+
+def _load(batch_id: str) -> tuple[Any, Any]:
+    """(batch UUID, PublishConfig) of a batch: its params are recorded once, by ``open_batch``."""
     import uuid
 
-    return uuid.UUID(batch["batch_id"])
-
-
-def _config(batch: dict[str, Any]) -> Any:
+    from hitflow.connections import hitflow_db
+    from hitflow.publish import store
     from hitflow.publish.config import PublishConfig
 
-    return PublishConfig(**batch["config"])
+    batch = uuid.UUID(batch_id)
+    with hitflow_db() as conn:
+        return batch, PublishConfig(**store.batch_params(conn, batch))
 
 
 @dag(
     dag_id="mturk_publish_hits",
+    description="Publish new person_images rows as age-guess HITs (daily; a manual run takes every pending row)",
     # A data-interval timetable, not Airflow 3's default CronTriggerTimetable: each daily run
     # and backfill must own the day [start, end) whose rows it publishes.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
+    # Paused wherever it is deployed, whatever [core] dags_are_paused_at_creation says: the
+    # first unpause (also the trigger dialog's "Unpause on trigger") starts a paid daily run.
+    is_paused_upon_creation=True,
     max_active_runs=3,
     doc_md=__doc__,
     tags=["hitflow", "mturk", "publish"],
@@ -59,24 +76,78 @@ def _config(batch: dict[str, Any]) -> Any:
     params=dag_params(PARAM_SPECS),
 )
 def mturk_publish_hits() -> None:
-    @task
+    # Every task returns one XCom (multiple_outputs=False): a dict return would otherwise also be
+    # stored key by key. Each step gets the previous step's state, so the graph is the data flow.
+
+    @task(multiple_outputs=False)
     def open_batch(**context: Any) -> dict[str, Any]:
-        """Validate the params, create hitflow's schema if needed and record this run's batch."""
+        """Say which params, scope and cost this run has; validate; record the batch."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from hit_service.core import fees
         from hitflow.connections import hitflow_db
         from hitflow.publish import store
         from hitflow.publish.config import ConfigError, resolve_config
 
+        dag_run = context["dag_run"]
+        run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
+        params, conf = dict(context["params"]), dict(dag_run.conf or {})
+        given = sorted(name for name in PARAM_SPECS if name in conf)
+        source = (
+            f"from the run's conf: {', '.join(given)}; the rest defaults"
+            if given
+            else "all defaults: the run has no conf"
+            + (
+                " (the UI's Backfill dialog sends its Run Parameters only with 'Override parameters on "
+                "existing runs' ticked)"
+                if run_type == "backfill"
+                else ""
+            )
+        )
+        log.info(
+            "%s run %s params: %s (%s)",
+            run_type,
+            context["run_id"],
+            " ".join(f"{name}={params.get(name)!r}" for name in PARAM_SPECS),
+            source,
+        )
         try:
-            config = resolve_config(dict(context["params"]))
+            config = resolve_config(params)
         except ConfigError as err:
             raise AirflowFailException(str(err)) from err
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
-        scope = store.Scope(start, end) if start is not None else store.Scope()
+        try:
+            scope = store.Scope.for_run(run_type, config.scope, start, end)
+        except store.ScopeError as err:
+            raise AirflowFailException(str(err)) from err
+        if scope.start is None:
+            why = "scope=pending" if run_type == "manual" else f"a {run_type} run without a data interval"
+            log.info("scope pending (%s): every row not yet published, however old", why)
+        else:
+            why = "scope=interval" if run_type == "manual" else f"a {run_type} run takes its data interval"
+            log.info("scope interval (%s): rows created in [%s, %s)", why, scope.start, scope.end)
         batch_id = store.batch_uuid(context["dag"].dag_id, context["run_id"])
         with hitflow_db() as conn:
             store.apply_schema(conn)
+            pending = store.count_claimable(conn, scope, config.max_rows)
+            if config.creates_hits and pending:
+                cost = fees.batch_cost(config.reward_amount, config.max_assignments, pending)
+                # A scheduled run spends money with nobody watching: its cost comes first.
+                (log.warning if run_type != "manual" else log.info)(
+                    "this %s run would create %s HITs × %s assignments at $%s: $%s with MTurk's fees",
+                    run_type,
+                    pending,
+                    config.max_assignments,
+                    config.reward,
+                    cost,
+                )
+            else:
+                log.info(
+                    "%s rows to take; this run creates no HIT (mode=%s, dry_run=%s)",
+                    pending,
+                    config.mode,
+                    config.dry_run,
+                )
             batch = store.open_batch(
                 conn,
                 batch_id=batch_id,
@@ -85,42 +156,44 @@ def mturk_publish_hits() -> None:
                 scope=scope,
                 params=config.to_dict(),
             )
-        print(
-            f"batch {batch_id} ({batch['status']}), scope {scope.name}"
-            + (f" [{start} .. {end})" if start is not None else ": every pending row")
-        )
-        return batch | {
-            "config": config.to_dict(),
-            "scope": {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None},
+        log.info("batch %s (%s), scope %s", batch_id, batch["status"], scope.name)
+        return {
+            "batch_id": str(batch_id),
+            "scope": {
+                "name": scope.name,
+                "start": scope.start.isoformat() if scope.start else None,
+                "end": scope.end.isoformat() if scope.end else None,
+            },
         }
 
-    @task
-    def extract_rows(batch: dict[str, Any]) -> dict[str, int]:
+    @task(multiple_outputs=False)
+    def extract_rows(batch: dict[str, Any]) -> dict[str, Any]:
         """Claim the scope's unclaimed rows for this batch (atomic; concurrent runs skip them)."""
+        from datetime import datetime
+
         from hitflow.connections import hitflow_db
         from hitflow.publish import store
 
-        scope = batch["scope"]
-        start = datetime.fromisoformat(scope["start"]) if scope["start"] else None
-        end = datetime.fromisoformat(scope["end"]) if scope["end"] else None
+        batch_id, config = _load(batch["batch_id"])
+        bounds = [datetime.fromisoformat(batch["scope"][k]) if batch["scope"][k] else None for k in ("start", "end")]
         with hitflow_db() as conn:
-            claim = store.claim_rows(
-                conn, batch_id=_batch_uuid(batch), scope=store.Scope(start, end), max_rows=batch["config"]["max_rows"]
-            )
-        print(
-            f"claimed {claim['claimed_now']} rows now, {claim['in_batch']} in the batch, "
-            f"{claim['owned_by_other_batches']} of the scope already belong to other batches"
+            claim = store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(*bounds), max_rows=config.max_rows)
+        log.info(
+            "claimed %s rows now, %s in the batch, %s of the scope already belong to other batches",
+            claim["claimed_now"],
+            claim["in_batch"],
+            claim["owned_by_other_batches"],
         )
-        return claim
+        return batch | claim
 
-    @task
-    def validate_rows(batch: dict[str, Any], claim: dict[str, int]) -> dict[str, int]:
+    @task(multiple_outputs=False)
+    def validate_rows(claim: dict[str, Any]) -> dict[str, Any]:
         """Quarantine rows that cannot become HITs (streamed: memory does not grow with the batch)."""
         from hitflow.connections import hitflow_db
         from hitflow.publish import store
         from hitflow.publish.rows import row_problem
 
-        batch_id = _batch_uuid(batch)
+        batch_id, _ = _load(claim["batch_id"])
         with hitflow_db() as conn:
             problems = [
                 (row.id, reason) for row in store.iter_unvalidated_rows(conn, batch_id) if (reason := row_problem(row))
@@ -128,37 +201,23 @@ def mturk_publish_hits() -> None:
             invalid = store.quarantine(conn, batch_id, problems)
             duplicates = store.quarantine_duplicates(conn, batch_id)
             store.mark_validated(conn, batch_id)
-        print(f"quarantined {invalid} invalid and {duplicates} duplicate rows")
-        return {"invalid": invalid, "duplicates": duplicates}
+        log.info("quarantined %s invalid and %s duplicate rows", invalid, duplicates)
+        return claim | {"invalid": invalid, "duplicates": duplicates}
 
-    @task
-    def plan_chunks(batch: dict[str, Any], validation: dict[str, int]) -> list[dict[str, Any]]:
-        """Cut the publishable rows into row-ID ranges; no chunks when this run creates no HITs."""
-        from hitflow.connections import hitflow_db
-        from hitflow.publish import store
-        from hitflow.publish.config import MAX_CHUNKS
-
-        config = _config(batch)
-        with hitflow_db() as conn:
-            chunks, rows, size = store.plan_chunks(conn, _batch_uuid(batch), config.chunk_size, MAX_CHUNKS)
-        print(f"{rows} publishable rows in {len(chunks)} chunks of up to {size}")
-        return [chunk.to_dict() for chunk in chunks] if config.creates_hits else []
-
-    @task
-    def check_balance(batch: dict[str, Any], chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    @task(multiple_outputs=False)
+    def check_balance(validated: dict[str, Any]) -> dict[str, Any]:
         """Refuse (and release) a batch the account cannot pay for, before anything is created."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hitflow import fees
+        from hit_service.core import fees
         from hitflow.connections import hitflow_db, mturk_hook
         from hitflow.publish import store
 
-        config = _config(batch)
-        batch_id = _batch_uuid(batch)
+        batch_id, config = _load(validated["batch_id"])
         with hitflow_db() as conn:
             to_create = store.counts(conn, batch_id)["ready"]
             if not (config.creates_hits or config.dry_run) or to_create == 0:
-                return {"checked": False, "to_create": to_create}
+                return validated | {"balance_check": {"checked": False, "to_create": to_create}}
             cost = fees.batch_cost(config.reward_amount, config.max_assignments, to_create)
             balance = fees.parse_money(mturk_hook().get_account_balance()["AvailableBalance"])
             verdict = {
@@ -168,9 +227,12 @@ def mturk_publish_hits() -> None:
                 "balance": str(balance),
                 "affordable": cost <= balance,
             }
-            print(
-                f"{to_create} HITs × {config.max_assignments} assignments cost ${cost} with fees; "
-                f"available balance ${balance}"
+            log.info(
+                "%s HITs × %s assignments cost $%s with fees; available balance $%s",
+                to_create,
+                config.max_assignments,
+                cost,
+                balance,
             )
             if cost > balance and not config.dry_run:
                 released = store.release(conn, batch_id, "refused")
@@ -179,17 +241,17 @@ def mturk_publish_hits() -> None:
                     f"at ${config.reward} plus MTurk fees) but the available balance is ${balance}. "
                     f"No HIT was created; {released} rows were released for a later run."
                 )
-        return verdict
+        return validated | {"balance_check": verdict}
 
-    @task
-    def create_hit_type(batch: dict[str, Any], balance: dict[str, Any]) -> str | None:
+    @task(multiple_outputs=False)
+    def create_hit_type(priced: dict[str, Any]) -> dict[str, Any]:
         """One HIT type per batch configuration (MTurk answers the same ID for the same properties)."""
         from hitflow.connections import hitflow_db, mturk_hook
         from hitflow.publish import store
 
-        config = _config(batch)
+        batch_id, config = _load(priced["batch_id"])
         if not config.creates_hits:
-            return None
+            return priced | {"hit_type_id": None}
         # Also when every row is already published (a cleared run): MTurk answers the same ID
         # for the same properties, and the chunks then only collect the recorded HIT IDs.
         hit_type_id = mturk_hook().create_hit_type(
@@ -201,32 +263,52 @@ def mturk_publish_hits() -> None:
             AutoApprovalDelayInSeconds=config.auto_approval_delay_seconds,
         )
         with hitflow_db() as conn:
-            store.set_batch(conn, _batch_uuid(batch), hit_type_id=hit_type_id)
-        return hit_type_id
+            store.set_batch(conn, batch_id, hit_type_id=hit_type_id)
+        return priced | {"hit_type_id": hit_type_id}
 
-    @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, retries=3)
-    def publish_chunk(chunk: dict[str, Any], batch: dict[str, Any], hit_type_id: str | None) -> dict[str, Any]:
+    @task
+    def plan_chunks(typed: dict[str, Any]) -> list[dict[str, Any]]:
+        """Cut the publishable rows into row-ID ranges; no chunks when this run creates no HITs."""
+        from hitflow.connections import hitflow_db
+        from hitflow.publish import store
+        from hitflow.publish.config import MAX_CHUNKS
+
+        batch_id, config = _load(typed["batch_id"])
+        with hitflow_db() as conn:
+            chunks, rows, size = store.plan_chunks(conn, batch_id, config.chunk_size, MAX_CHUNKS)
+        log.info("%s publishable rows in %s chunks of up to %s", rows, len(chunks), size)
+        if not config.creates_hits:
+            return []
+        # Each chunk carries what its task needs, so publish_chunk hangs off plan_chunks alone.
+        ids = {"batch_id": typed["batch_id"], "hit_type_id": typed["hit_type_id"]}
+        return [ids | chunk.to_dict() for chunk in chunks]
+
+    @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, retries=3, multiple_outputs=False)
+    def publish_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
         """Create the HITs of one chunk and return their IDs (in row order)."""
         from hitflow.connections import hitflow_db, mturk_hook
         from hitflow.publish import store
         from hitflow.publish.publisher import ChunkPublisher
 
-        get_current_context()["chunk_label"] = f"chunk {chunk['chunk'] + 1} of {chunk['of']}"  # type: ignore[literal-required]
-        if hit_type_id is None:
+        label = f"chunk {chunk['chunk']} of {chunk['of']}"
+        get_current_context()["chunk_label"] = label  # type: ignore[literal-required]
+        if chunk["hit_type_id"] is None:
             raise ValueError("publish_chunk needs a HIT type; create_hit_type returned none")
-        config = _config(batch)
+        batch_id, config = _load(chunk["batch_id"])
+        log.info("%s: rows %s to %s", label, chunk["first_row"], chunk["next_first"] or "the end")
         with hitflow_db() as conn:
             publisher = ChunkPublisher(
                 mturk=mturk_hook(config.concurrency, validate_parameters=False),
                 conn=conn,
                 config=config,
-                batch_id=_batch_uuid(batch),
-                hit_type_id=hit_type_id,
+                batch_id=batch_id,
+                hit_type_id=chunk["hit_type_id"],
             )
-            return publisher.publish(store.Chunk(**chunk)).to_dict()
+            chunk_range = {k: chunk[k] for k in ("chunk", "of", "first_row", "next_first")}
+            return publisher.publish(store.Chunk(**chunk_range)).to_dict()
 
-    @task(trigger_rule="none_failed")
-    def gather_hit_ids(results: Any) -> dict[str, Any]:
+    @task(trigger_rule="none_failed", multiple_outputs=False)
+    def gather_hit_ids(typed: dict[str, Any], results: Any) -> dict[str, Any]:
         """Collect the mapped tasks' HIT IDs for the export and later DAGs."""
         # One slice request for every chunk's result; iterating would ask for one item at a
         # time and end on a "not found" error line.
@@ -236,32 +318,32 @@ def mturk_publish_hits() -> None:
             key: sum(result[key] for result in results)
             for key in ("created", "already_existed", "already_recorded", "quarantined", "retries")
         }
-        print(f"{len(hit_ids)} HITs from {len(results)} chunks: {totals}")
-        return {"hit_ids": hit_ids, "chunks": len(results), **totals}
+        log.info("%s HITs from %s chunks: %s", len(hit_ids), len(results), totals)
+        return typed | {"hit_ids": hit_ids, "chunks": len(results), "totals": totals}
 
-    @task(trigger_rule="none_failed")
-    def export_batch(batch: dict[str, Any], gathered: dict[str, Any]) -> dict[str, Any]:
+    @task(trigger_rule="none_failed", multiple_outputs=False)
+    def export_batch(gathered: dict[str, Any]) -> dict[str, Any]:
         """Write the manifest, and the bulk-upload CSV in `csv`/`both` mode."""
         from hitflow.connections import hitflow_db
         from hitflow.paths import output_dir
         from hitflow.publish import export, questions, store
 
-        config = _config(batch)
+        state = {k: v for k, v in gathered.items() if k != "hit_ids"}  # in XCom once is enough
+        batch_id, config = _load(gathered["batch_id"])
         if config.dry_run:
-            return {}
-        batch_id = _batch_uuid(batch)
+            return state | {"files": {}}
         if config.layout_id:
             variables = ["person_id", "image_url"]
         else:
-            found = questions.template_variables(questions.load_template())
+            found = questions.template_variables(questions.template_for(config.task_ui))
             variables = [v for v in ("person_id", "image_url") if v in found] + [
                 v for v in found if v not in ("person_id", "image_url")
             ]
         with hitflow_db() as conn:
             by_status = store.counts(conn, batch_id)
             if not (by_status["ready"] or by_status["published"] or by_status["exported"]):
-                print("nothing to export: the batch has no publishable rows")
-                return {}
+                log.info("nothing to export: the batch has no publishable rows")
+                return state | {"files": {}}
             if config.mode == "csv":
                 store.mark_exported(conn, batch_id)
             files = export.write_batch_csvs(
@@ -275,25 +357,18 @@ def mturk_publish_hits() -> None:
 
             os.remove(files.pop("input_csv"))
         for name, path in files.items():
-            print(f"{name}: {path}")
-        return files
+            log.info("%s: %s", name, path)
+        return state | {"files": files}
 
-    @task(trigger_rule="none_failed", outlets=[PUBLISHED_HITS])
-    def summarize(
-        batch: dict[str, Any],
-        claim: dict[str, int],
-        gathered: dict[str, Any],
-        files: dict[str, Any],
-        balance: dict[str, Any],
-        **context: Any,
-    ) -> dict[str, Any]:
-        """Counts, quarantine reasons and cost of this batch; closes it and emits the asset."""
-        from hitflow import fees
+    @task(trigger_rule="none_failed", multiple_outputs=False)
+    def summarize(exported: dict[str, Any]) -> dict[str, Any]:
+        """Counts, quarantine reasons and cost of this batch; closes it."""
+        from hit_service.core import fees
         from hitflow.connections import hitflow_db
         from hitflow.publish import store
 
-        config = _config(batch)
-        batch_id = _batch_uuid(batch)
+        batch_id, config = _load(exported["batch_id"])
+        totals = exported.get("totals", {})
         with hitflow_db() as conn:
             by_status = store.counts(conn, batch_id)
             reasons = store.quarantine_reasons(conn, batch_id)
@@ -304,42 +379,54 @@ def mturk_publish_hits() -> None:
         hits = by_status["published"]
         summary = {
             "batch_id": str(batch_id),
-            "scope": batch["scope"],
+            "scope": exported["scope"],
             "mode": config.mode,
             "dry_run": config.dry_run,
             "hits_in_batch": hits,
-            "hits_created_now": gathered.get("created", 0),
+            "hits_created_now": totals.get("created", 0),
             "hits_recovered": by_status["already_existed"],
-            "api_retries": gathered.get("retries", 0),
-            "already_published": claim["owned_by_other_batches"],
+            "api_retries": totals.get("retries", 0),
+            "already_published": exported["owned_by_other_batches"],
             "exported_rows": by_status["exported"],
             "publishable_rows": by_status["ready"] if config.dry_run else None,
             "quarantined": len(reasons),
             "quarantine": reasons,
             "cost_usd": str(fees.batch_cost(config.reward_amount, config.max_assignments, hits)),
-            "balance_check": balance,
-            "files": files,
+            "balance_check": exported["balance_check"],
+            "files": exported.get("files", {}),
+            "created_or_recovered_now": totals.get("created", 0) + totals.get("already_existed", 0),
         }
-        context["outlet_events"][PUBLISHED_HITS].extra = {
-            "batch_id": str(batch_id),
-            "hits": hits,
-            "dry_run": config.dry_run,
-        }
-        print("summary: " + ", ".join(f"{k}={v}" for k, v in summary.items() if k != "quarantine"))
+        files = exported.get("files", {})
+        if config.exports_csv and files:
+            from hitflow.connections import console_upload_url
+
+            # Nowhere else to take the file since MTurk closed: the service's requester console.
+            summary["console_url"] = console_upload_url()
+            log.info(
+                "upload %s as a batch in the requester console: %s", files.get("input_csv"), summary["console_url"]
+            )
+        log.info("summary: %s", ", ".join(f"{k}={v}" for k, v in summary.items() if k != "quarantine"))
         for item in reasons:
-            print(f"quarantined row {item['row_id']}: {item['reason']}")
+            log.info("quarantined row %s: %s", item["row_id"], item["reason"])
         return summary
 
-    batch = open_batch()
-    claim = extract_rows(batch)
-    validation = validate_rows(batch, claim)
-    chunks = plan_chunks(batch, validation)
-    balance = check_balance(batch, chunks)
-    hit_type_id = create_hit_type(batch, balance)
-    results = publish_chunk.partial(batch=batch, hit_type_id=hit_type_id).expand(chunk=chunks)
-    gathered = gather_hit_ids(results)
-    files = export_batch(batch, gathered)
-    summarize(batch, claim, gathered, files, balance)
+    @task(outlets=[PUBLISHED_HITS])
+    def announce_hits(summary: dict[str, Any], **context: Any) -> None:
+        """Emit ``hitflow_published_hits`` (which starts a collect run) only when HITs were created."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not summary["created_or_recovered_now"]:
+            raise AirflowSkipException("this run created no HIT: no hitflow_published_hits event")
+        context["outlet_events"][PUBLISHED_HITS].extra = {
+            "batch_id": summary["batch_id"],
+            "hits": summary["hits_in_batch"],
+            "hits_created_now": summary["hits_created_now"],
+        }
+        log.info("emitted hitflow_published_hits for batch %s", summary["batch_id"])
+
+    typed = create_hit_type(check_balance(validate_rows(extract_rows(open_batch()))))
+    results = publish_chunk.expand(chunk=plan_chunks(typed))
+    announce_hits(summarize(export_batch(gather_hit_ids(typed, results))))
 
 
 mturk_publish_hits()

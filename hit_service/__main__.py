@@ -5,11 +5,12 @@
     python -m hit_service requester add NAME [--balance 10000.00]   → JSON with the new key pair
     python -m hit_service requester list                            → JSON (never secrets)
     python -m hit_service requester set-balance NAME_OR_ID AMOUNT
+    python -m hit_service requester add-user NAME_OR_ID USER [--password-file FILE]
     python -m hit_service worker add NAME [--password-file FILE] [--locale US[-CA]]
     python -m hit_service worker set-password NAME [--password-file FILE]
     python -m hit_service worker list
 
-A worker's password never goes on the command line (where the process list and the shell
+A password (a worker's or a console user's) never goes on the command line (where the process list and the shell
 history would keep it): it is read from ``--password-file``, else from the environment variable
 ``HITFLOW_WORKER_PASSWORD``, else typed at a prompt (twice) or, when standard input is not a
 terminal, its first line.
@@ -85,16 +86,16 @@ PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
 PASSWORD_HELP = f"read the password from this file's first line (else ${PASSWORD_ENV}, a prompt or stdin)"
 
 
-def read_password(password_file: str | None) -> str:
-    """A new worker password from a file, the environment, a prompt or stdin — never argv."""
+def read_password(password_file: str | None, env: str | None = PASSWORD_ENV) -> str:
+    """A new password from a file, the environment variable ``env``, a prompt or stdin — never argv."""
     if password_file:
         try:
             with open(password_file, encoding="utf-8") as handle:
                 return handle.readline().rstrip("\r\n")
         except OSError as exc:
             raise PasswordError(f"cannot read {password_file}: {exc.strerror}") from exc
-    if os.environ.get(PASSWORD_ENV):
-        return os.environ[PASSWORD_ENV]
+    if env and os.environ.get(env):
+        return os.environ[env]
     if sys.stdin.isatty():
         first = getpass.getpass("New password: ")
         if getpass.getpass("Again: ") != first:
@@ -125,6 +126,15 @@ def _parser() -> argparse.ArgumentParser:
     balance = requester.add_parser("set-balance", help="set a requester's balance")
     balance.add_argument("requester", help="name, requester ID or access key ID")
     balance.add_argument("amount", type=_money)
+    user = requester.add_parser(
+        "add-user",
+        allow_abbrev=False,
+        help="a person who signs in to the requester console (/requester); the password is asked for, "
+        "or read from stdin when stdin is not a terminal — never an argument",
+    )
+    user.add_argument("requester", help="the account: name, requester ID or access key ID")
+    user.add_argument("user", help="the user's sign-in name")
+    user.add_argument("--password-file", help="read the password from this file's first line (else a prompt or stdin)")
 
     worker = commands.add_parser("worker", help="worker accounts for the worker site").add_subparsers(
         dest="action", required=True
@@ -174,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "requester" and args.action == "set-balance":
             requester = identity.set_requester_balance(store, args.requester, args.amount)
             print(json.dumps({"requester_id": requester, "balance": f"{args.amount:.2f}"}))
+        elif args.command == "requester" and args.action == "add-user":
+            password = read_password(args.password_file, env=None)
+            created_user = identity.add_requester_user(store, args.requester, args.user, password, datetime.now(UTC))
+            print(json.dumps(created_user, indent=2))
         elif args.command == "worker" and args.action == "add":
             country, _, subdivision = args.locale.partition("-")
             created_worker = identity.add_worker(

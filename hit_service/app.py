@@ -13,22 +13,26 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.api.auth import KeyRecord, KeyRing
 from hit_service.api.faults import FaultConfig, Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
 from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
+from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
-from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES
+from hit_service.limits import MAX_CONSOLE_BYTES, MAX_FORM_BYTES, MAX_REQUEST_BYTES
 from hit_service.site.routes import router as site_router
+from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
 _ASSIGNMENT_PATH = re.compile(r"^/work/[^/?]+")
@@ -57,6 +61,9 @@ def _redact_access_log() -> None:
         access.addFilter(AccessLogRedaction())
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the service; the database is opened and migrated when the app starts."""
     _redact_access_log()
@@ -65,6 +72,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
         clock = OffsetClock() if settings.test_mode else SystemClock()
     backend = MTurkBackend(store, clock, settings.layouts_dir, settings.initial_balance)
+    backend.allow_http_external_urls = settings.test_mode
     faults = Faults(
         enabled=settings.test_mode,
         initial_latency_ms=settings.latency_ms,
@@ -138,7 +146,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.state.sessions = sessions
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     app.include_router(site_router(backend, settings, sessions))
+    console_routes, console = console_router(backend, settings, sessions)
+    app.include_router(console_routes)
+    app.state.console = console
+    # The console's CSS, JS and sample image (when the worker site's /static lands, this joins it).
+    app.mount("/static/console", StaticFiles(directory=STATIC_DIR / "console"), name="console-static")
     if settings.test_mode:
         app.include_router(_test_router(store, backend, faults, keys, settings))
     return app
@@ -165,6 +179,13 @@ class ApiFastPath:
             return
         api = scope["path"] == "/" and scope["method"] == "POST"
         if not api and scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        if not api and scope["path"].startswith("/requester"):
+            # The console's CSV uploads: streamed to its form parser, which spools files to disk.
+            if _declared_length(scope) > MAX_CONSOLE_BYTES:
+                await _form_too_large(send, MAX_CONSOLE_BYTES)
+                return
             await self.app(scope, receive, send)
             return
         limit = MAX_REQUEST_BYTES if api else MAX_FORM_BYTES
@@ -198,16 +219,21 @@ class _TooLarge:
     """Marker: the body went over the limit (nothing past the limit was kept)."""
 
 
-async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
-    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+def _declared_length(scope: Any) -> int:
+    """The request's Content-Length, or -1."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
-                declared = int(value)
+                return int(value)
             except ValueError:
-                declared = -1
-            if declared > limit:
-                return _TooLarge()
+                return -1
+    return -1
+
+
+async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
+    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+    if _declared_length(scope) > limit:
+        return _TooLarge()
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -375,6 +401,23 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyR
                 backend.clock.now(),
                 country,
                 subdivision or None,
+            )
+        except identity.IdentityError as exc:
+            return bad(str(exc))
+        return JSONResponse(created)
+
+    @test.post("/requester-users")
+    async def add_requester_user(request: Request) -> JSONResponse:
+        """``{"account", "name", "password"}`` → a console user (as ``requester add-user`` makes one)."""
+        try:
+            data = await json_body(request)
+        except ValueError:
+            return bad("the body must be JSON")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("account", "name", "password")):
+            return bad("account, name and password are required strings")
+        try:
+            created = await run_in_threadpool(
+                identity.add_requester_user, store, data["account"], data["name"], data["password"], backend.clock.now()
             )
         except identity.IdentityError as exc:
             return bad(str(exc))

@@ -12,7 +12,8 @@ parameters) while an unauthenticated client can make the service hold at most th
 ``MAX_ANSWER_BYTES`` — one assignment's answer as stored (QuestionFormAnswers XML), the same
 65,535 bytes as a Question. ``MAX_FORM_BYTES`` — the body of a form posted to the worker site
 (``/mturk/externalSubmit`` among them): the answer percent-encoded (up to 3 bytes per byte) and
-the form's own fields.
+the form's own fields. ``MAX_CONSOLE_BYTES`` — the requester console's uploads (signed-in
+users only; the console bounds what it reads and multipart files spool to disk).
 """
 
 from __future__ import annotations
@@ -20,3 +21,6 @@ from __future__ import annotations
 MAX_REQUEST_BYTES = 512 * 1024
 MAX_ANSWER_BYTES = 65_535
 MAX_FORM_BYTES = 3 * MAX_ANSWER_BYTES + 64 * 1024
+# The requester console (``/requester/…``) takes CSV uploads (up to 20 MB of reviewed results) and
+# checks their size itself with a clear message; only a declared body over this is refused early.
+MAX_CONSOLE_BYTES = 32 * 1024 * 1024

@@ -48,13 +48,14 @@ STAGES = (
     "open_batch",
     "extract_rows",
     "validate_rows",
-    "plan_chunks",
     "check_balance",
     "create_hit_type",
+    "plan_chunks",
     "publish_chunk",
     "gather_hit_ids",
     "export_batch",
     "summarize",
+    "announce_hits",
 )
 
 

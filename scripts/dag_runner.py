@@ -19,9 +19,15 @@ def test_run(dag: Any, logical_date: datetime | None, conf: dict[str, Any]) -> t
     """Run ``dag`` once; the DagRun and its ``summarize`` task's return value (None if it did not run).
 
     dag.test() runs tasks in this process, where one run's conf can stick to the DAG's params:
-    every param is passed, so each run sees exactly the values it names.
+    every param is passed, so each run sees exactly the values it names. A run with a logical
+    date takes that day's interval (``scope=interval``) unless ``conf`` says otherwise.
     """
-    dr = dag.test(logical_date=logical_date, run_conf=param_defaults(dag.dag_id) | conf)
+    params = param_defaults(dag.dag_id)
+    if logical_date is not None and "scope" in params:
+        # dag.test() always makes a *manual* run; one with a logical date stands for that day's
+        # scheduled run here, so it takes the day's interval (scope=interval), as that run would.
+        params["scope"] = "interval"
+    dr = dag.test(logical_date=logical_date, run_conf=params | conf)
     return dr, task_result(dr, "summarize")
 
 

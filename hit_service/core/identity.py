@@ -6,7 +6,7 @@
   with an MTurk-style ID (``A`` + 13 characters) and a generated AWS-style key pair.
 * A worker has an MTurk-style worker ID, a unique name and a password hashed with scrypt
   (random 16-byte salt; ``scrypt$n$r$p$salt$hash``).
-* Worker sessions live on the server (``mturk.worker_sessions``): the cookie is
+* Sessions (workers' and console users') live on the server (``mturk.sessions``): the cookie is
   ``<random>.<hmac>``, signed with the key kept in ``mturk.service_settings`` (created on first
   start, shared by every process), and names a row by the SHA-256 of its random part. Sign-out
   deletes the row; a password change deletes every row of the worker.
@@ -93,7 +93,7 @@ class Sessions:
     """Signs and checks worker session cookies and CSRF tokens with the shared key.
 
     The cookie only proves it was made here; whether it is still valid is the server's
-    ``mturk.worker_sessions`` row (``open_session`` / ``session_worker`` / ``close_session``).
+    ``mturk.sessions`` row (``open_session`` / ``session_subject`` / ``close_session``).
     """
 
     def __init__(self, key: bytes) -> None:
@@ -133,27 +133,39 @@ def _session_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def open_session(store: Store, sessions: Sessions, worker_id: str, now: datetime) -> str:
-    """Start a session for ``worker_id``: its cookie (valid ``SESSION_SECONDS``, until sign-out)."""
+def open_session(store: Store, sessions: Sessions, subject: str, now: datetime) -> str:
+    """Start a session for ``subject`` (a worker ID, or ``REQUESTER_SUBJECT`` + a console user ID):
+    its cookie, valid ``SESSION_SECONDS`` or until sign-out / a password change."""
     cookie, session_hash = sessions.issue()
     with store.transaction() as conn:
-        conn.execute("DELETE FROM mturk.worker_sessions WHERE worker_id = %s AND expires_at <= %s", (worker_id, now))
+        conn.execute("DELETE FROM mturk.sessions WHERE subject = %s AND expires_at <= %s", (subject, now))
         conn.execute(
-            """INSERT INTO mturk.worker_sessions (session_hash, worker_id, created_at, expires_at)
-               VALUES (%s, %s, %s, %s)""",
-            (session_hash, worker_id, now, now + timedelta(seconds=SESSION_SECONDS)),
+            "INSERT INTO mturk.sessions (session_hash, subject, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+            (session_hash, subject, now, now + timedelta(seconds=SESSION_SECONDS)),
         )
     return cookie
 
 
+def session_subject(store: Store, sessions: Sessions, cookie: str | None, now: datetime) -> str | None:
+    """The subject of a live session cookie, else None (forged, expired or signed out)."""
+    session_hash = sessions.check(cookie)
+    if session_hash is None:
+        return None
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT subject FROM mturk.sessions WHERE session_hash = %s AND expires_at > %s", (session_hash, now)
+        ).fetchone()
+    return None if row is None else str(row["subject"])
+
+
 def session_worker(store: Store, sessions: Sessions, cookie: str | None, now: datetime) -> Row | None:
-    """The worker of a live session cookie, else None (unknown, expired or signed out)."""
+    """The worker of a live worker-session cookie, else None."""
     session_hash = sessions.check(cookie)
     if session_hash is None:
         return None
     with store.transaction() as conn:
         return conn.execute(
-            """SELECT w.* FROM mturk.worker_sessions s JOIN mturk.workers w ON w.worker_id = s.worker_id
+            """SELECT w.* FROM mturk.sessions s JOIN mturk.workers w ON w.worker_id = s.subject
                WHERE s.session_hash = %s AND s.expires_at > %s""",
             (session_hash, now),
         ).fetchone()
@@ -164,7 +176,7 @@ def close_session(store: Store, sessions: Sessions, cookie: str | None) -> None:
     session_hash = sessions.check(cookie)
     if session_hash is not None:
         with store.transaction() as conn:
-            conn.execute("DELETE FROM mturk.worker_sessions WHERE session_hash = %s", (session_hash,))
+            conn.execute("DELETE FROM mturk.sessions WHERE session_hash = %s", (session_hash,))
 
 
 def session_key(store: Store) -> bytes:
@@ -358,7 +370,7 @@ def set_worker_password(store: Store, name: str, password: str) -> dict[str, str
         ).fetchone()
         if row is None:
             raise IdentityError(f"no worker named {name!r}")
-        ended = conn.execute("DELETE FROM mturk.worker_sessions WHERE worker_id = %s", (row["worker_id"],)).rowcount
+        ended = conn.execute("DELETE FROM mturk.sessions WHERE subject = %s", (row["worker_id"],)).rowcount
     return {"worker_id": row["worker_id"], "name": name.strip(), "sessions_ended": str(ended)}
 
 
@@ -376,6 +388,53 @@ def authenticate_worker(store: Store, name: str, password: str) -> Row | None:
         check_password(password, _decoy_hash())
         return None
     return row if check_password(password, row["password_hash"]) else None
+
+
+# -- requester users (the console's sign-in) ----------------------------------------------------
+
+REQUESTER_SUBJECT = "requester:"  # session subjects of requester users; worker sessions have none
+
+
+def add_requester_user(store: Store, account: str, name: str, password: str, now: datetime) -> dict[str, str]:
+    """A person who signs in to the requester console and sees only ``account``'s work."""
+    name = name.strip()
+    if not name:
+        raise IdentityError("the user name must not be empty")
+    if len(password) < 8:
+        raise IdentityError("the password must have at least 8 characters")
+    user_id = "U" + new_requester_id()[1:]
+    with store.transaction() as conn:
+        requester = resolve_requester(conn, account)
+        if requester is None:
+            raise IdentityError(f"no requester {account!r} (give its name, ID or an access key ID)")
+        if conn.execute("SELECT 1 FROM mturk.requester_users WHERE name = %s", (name,)).fetchone():
+            raise IdentityError(f"a requester user named {name!r} exists already")
+        conn.execute(
+            """INSERT INTO mturk.requester_users (user_id, requester, name, password_hash, created_at)
+               VALUES (%s, %s, %s, %s, %s)""",
+            (user_id, requester, name, hash_password(password), now),
+        )
+    return {"user_id": user_id, "name": name, "requester_id": requester}
+
+
+def authenticate_requester_user(store: Store, name: str, password: str) -> Row | None:
+    """The requester user row when ``name``/``password`` match, else None."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM mturk.requester_users WHERE name = %s", (name.strip(),)).fetchone()
+    if row is None:
+        check_password(password, _decoy_hash())  # the same scrypt work as a known name
+        return None
+    return row if check_password(password, row["password_hash"]) else None
+
+
+def requester_user(store: Store, user_id: str) -> Row | None:
+    """A requester user with the account's name and balance, or None."""
+    with store.transaction() as conn:
+        return conn.execute(
+            """SELECT u.user_id, u.name, u.requester, a.name AS account_name, a.balance
+               FROM mturk.requester_users u JOIN mturk.accounts a USING (requester) WHERE u.user_id = %s""",
+            (user_id,),
+        ).fetchone()
 
 
 # -- sign-in throttling --------------------------------------------------------------------------

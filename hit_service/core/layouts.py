@@ -1,10 +1,12 @@
-"""HIT layouts: HTML templates with ``${name}`` placeholders, one file per layout.
+"""HIT layouts: HTML templates with ``${name}`` placeholders.
 
-On MTurk a layout was a project made in the requester UI; here it is
-``$HITFLOW_LAYOUTS_DIR/<LayoutId>.html``. A file read is reused for ``LAYOUT_CACHE_SECONDS``
-(reading it for every CreateHIT was a quarter of the service's CPU), so a layout added or
-edited while the service runs is picked up within that time. Values are HTML-escaped when
-inserted: they come from data (CSV rows, URLs) and end up inside a page a worker opens.
+On MTurk a layout was a project made in the requester UI. Here a layout is either a project
+made in the requester console (``mturk.projects``, visible to its own requester only) or a file
+``$HITFLOW_LAYOUTS_DIR/<LayoutId>.html`` (every requester may use it). A file read (and a project
+lookup) is reused for ``LAYOUT_CACHE_SECONDS`` (reading it for every CreateHIT was a quarter of
+the service's CPU), so a layout added or edited while the service runs is used within that time.
+Values are HTML-escaped when inserted: they come from data (CSV rows, URLs) and end up inside a
+page a worker opens.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hit_service.core.exceptions import (
     HIT_LAYOUT_DOES_NOT_EXIST,
@@ -22,12 +25,42 @@ from hit_service.core.exceptions import (
     RequestError,
 )
 
+if TYPE_CHECKING:
+    from hit_service.core.store import Store
+
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 LAYOUT_ID = re.compile(r"^[A-Z0-9]{1,64}\Z")
 LAYOUT_CACHE_SECONDS = 2.0
 
 _cache: dict[Path, tuple[float, str]] = {}
 _cache_lock = threading.Lock()
+_projects: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+
+def project_template(store: Store, requester: str, layout_id: str, *, now: float | None = None) -> str | None:
+    """The template of the requester's console project ``layout_id``, or None (cached 2 s)."""
+    key = (requester, layout_id)
+    now = time.monotonic() if now is None else now
+    with _cache_lock:
+        cached = _projects.get(key)
+    if cached is not None and now - cached[0] < LAYOUT_CACHE_SECONDS:
+        return cached[1]
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT template FROM mturk.projects WHERE layout_id = %s AND requester = %s", (layout_id, requester)
+        ).fetchone()
+    template = None if row is None else str(row["template"])
+    with _cache_lock:
+        if len(_projects) > 10_000:
+            _projects.clear()
+        _projects[key] = (now, template)
+    return template
+
+
+def forget_project(requester: str, layout_id: str) -> None:
+    """Drop a cached project template (this process edited it)."""
+    with _cache_lock:
+        _projects.pop((requester, layout_id), None)
 
 
 def load_layout(layouts_dir: Path, layout_id: str, *, now: float | None = None) -> str:
@@ -53,7 +86,7 @@ def load_layout(layouts_dir: Path, layout_id: str, *, now: float | None = None) 
 
 def _no_layout(layout_id: str) -> RequestError:
     return RequestError(
-        f"HITLayoutId {layout_id} does not exist (no {layout_id}.html in the layouts directory).",
+        f"HITLayoutId {layout_id} does not exist (no project of yours, no {layout_id}.html in the layouts directory).",
         HIT_LAYOUT_DOES_NOT_EXIST,
     )
 

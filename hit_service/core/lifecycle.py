@@ -11,7 +11,7 @@ Money (what this service charges, and when):
   ``OverrideRejection`` takes them again, and fails with ``InsufficientFunds`` when the
   balance cannot cover them — the one approval that can fail for money.
 * **Disposal refunds** the slots never used (DeleteHIT; neither approved nor rejected).
-* **Bonuses** are debited when sent: ``BonusAmount`` + 20 % fee (at least $0.01).
+* **Bonuses** are debited when sent: ``BonusAmount`` + its fee (``fees.bonus_fee``: 20 %, at least $0.01).
 * UpdateHITTypeOfHIT with a different reward debits (or refunds) the difference for the
   slots not yet approved or rejected.
 
@@ -26,7 +26,7 @@ worker site, the API and ``settle`` cannot deadlock each other.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +46,9 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.fees import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee
 from hit_service.core.rules import (
-    LARGE_HIT_ASSIGNMENTS,
     REQUEST_ID,
-    assignment_fee,
     decode_token,
     encode_token,
     format_money,
@@ -63,7 +62,6 @@ if TYPE_CHECKING:
     from hit_service.core.clock import Clock
     from hit_service.core.store import Store
 
-CENT = Decimal("0.01")
 OVERRIDE_WINDOW = timedelta(days=30)
 TOKEN_WINDOW = timedelta(hours=24)
 SETTLE_LOCK_KEY = 0x6869_7466_7374_6C
@@ -78,26 +76,29 @@ def _xml_text(value: str) -> str:
     return escape(cleaned, quote=False)
 
 
-def answer_xml(fields: list[tuple[str, str]]) -> str:
+def answer_xml(fields: list[tuple[str, str]], selections: set[str] | frozenset[str] = frozenset()) -> str:
     """QuestionFormAnswers XML: one ``<Answer>`` per field, in form order.
 
-    A field sent several times (checkboxes, multi-selects) becomes one answer whose values
-    are joined with ``|``, as MTurk's externalSubmit did.
+    A field sent several times (checkboxes, multi-selects of an HTML form) becomes one answer
+    whose values are joined with ``|``, as MTurk's externalSubmit did. A crowd-form's single
+    ``taskAnswers`` field is one FreeText answer holding its JSON. Fields named in
+    ``selections`` (a QuestionForm's SelectionAnswer questions) give one
+    ``<SelectionIdentifier>`` per selected option instead, as MTurk returned them.
     """
     merged: dict[str, list[str]] = {}
     for name, value in fields:
         merged.setdefault(name, []).append(value)
     answers = "".join(
         f"<Answer><QuestionIdentifier>{_xml_text(name)}</QuestionIdentifier>"
-        f"<FreeText>{_xml_text('|'.join(values))}</FreeText></Answer>"
+        + (
+            "".join(f"<SelectionIdentifier>{_xml_text(v)}</SelectionIdentifier>" for v in values if v)
+            if name in selections
+            else f"<FreeText>{_xml_text('|'.join(values))}</FreeText>"
+        )
+        + "</Answer>"
         for name, values in merged.items()
     )
     return f'<QuestionFormAnswers xmlns="{ANSWER_NS}">{answers}</QuestionFormAnswers>'
-
-
-def bonus_fee(amount: Decimal) -> Decimal:
-    """20 % of a bonus, at least $0.01."""
-    return max((amount * Decimal("0.20")).quantize(CENT, rounding=ROUND_HALF_UP), CENT)
 
 
 def _ts(value: Any) -> datetime:

@@ -32,28 +32,22 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.fees import CENT, assignment_fee, hit_cost
 from hit_service.core.lifecycle import Lifecycle
 from hit_service.core.quals import Qualifications, check_requirements
 from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
-    BASE_FEE_RATE,
-    CENT,
     DEFAULT_AUTO_APPROVAL_DELAY,
     DEFAULT_LIST_RESULTS,
     DEFAULT_MAX_ASSIGNMENTS,
     ID_ALPHABET,
     ID_LENGTH,
-    LARGE_HIT_ASSIGNMENTS,
-    LARGE_HIT_FEE_RATE,
     MONEY_LIMIT,
     REQUEST_TOKEN_WINDOW,
-    assignment_fee,
     decode_next_token,
     decode_token,
     encode_next_token,
     encode_token,
-    fee_rate,
     format_money,
-    hit_cost,
     hit_status,
     money,
     new_id,
@@ -139,6 +133,8 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self._groups: dict[str, GroupCommit] = {}
         self._hit_types: dict[str, Row] = {}
         self._groups_lock = threading.Lock()
+        # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
+        self.allow_http_external_urls = False
 
     def install_key(self, service_key: bytes) -> None:
         """Derive the NextToken signing key from the service's shared key (same in every process)."""
@@ -230,7 +226,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
             raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
         return self._create(requester, params, now, hit_type=hit_type)
 
-    def _content(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _content(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The HIT's question columns, from exactly one of Question and HITLayoutId."""
         question = params.get("Question")
         layout_id = params.get("HITLayoutId")
@@ -245,9 +241,11 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         if question is not None:
             if layout_parameters:
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
-            parsed = questions.parse_question(question)
+            parsed = questions.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
-        template = layouts.load_layout(self.layouts_dir, layout_id)
+        template = layouts.project_template(self.store, requester, layout_id)
+        if template is None:
+            template = layouts.load_layout(self.layouts_dir, layout_id)
         values = layouts.parameters_dict(layout_id, layout_parameters or [])
         rendered = layouts.render(layout_id, template, values)
         return {
@@ -267,7 +265,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         new_hit_type: Row | None = None,
     ) -> dict[str, Any]:
         """Write the HIT, its token and its debit in one transaction; all or nothing."""
-        content = self._content(params)
+        content = self._content(requester, params)
         source = hit_type or new_hit_type
         assert source is not None
         reward: Decimal = source["reward"]

@@ -7,15 +7,22 @@ their values are computed from the worker's account and record, never stored):
 ID                                    value
 ====================================  ==========================================================
 00000000000000000071 (Locale)         the worker's country (and subdivision) from ``worker add``
-000000000000000000L0 (approval rate)  approved / (approved + rejected) × 100, 100 with no record
+000000000000000000L0 (approval rate)  approved / (approved + rejected) × 100
 00000000000000000040 (HITs approved)  how many of the worker's assignments were approved
-000000000000000000S0 (rejection rate) rejected / (approved + rejected) × 100, 0 with no record
+000000000000000000S0 (rejection rate) rejected / (approved + rejected) × 100
 00000000000000000000 (submitted rate) submitted / accepted × 100 (returned/abandoned count against)
 000000000000000000E0 (returned rate)  returned / accepted × 100
 00000000000000000070 (abandoned rate) abandoned / accepted × 100
 00000000000000000060 (Adult)          1 for every worker (operators create adult accounts)
 Masters (2F1QJ…/2ARFP…)               nobody: hitflow has no Masters programme
 ====================================  ==========================================================
+
+New workers: MTurk gave workers with a short record the best value of each percentage type (100 %
+approved and submitted, 0 % rejected, returned and abandoned) until they had 100 HITs behind
+them, so one early rejection does not shut a new worker out of every HIT that asks for 95 %.
+hitflow does the same: the approval and rejection rates count once the worker has 100 reviewed
+(approved + rejected) assignments, the submitted, returned and abandoned rates once they have
+accepted 100 (``NEW_WORKER_RECORD``).
 
 A requirement guards an action: ``ActionsGuarded`` (or ``RequiredToPreview`` → PreviewAndAccept;
 neither → Accept). A worker who fails a DiscoverPreviewAndAccept requirement does not see the
@@ -74,6 +81,7 @@ SYSTEM_TYPES = {
     MASTERS[0]: "Masters",
     MASTERS[1]: "Masters (sandbox)",
 }
+NEW_WORKER_RECORD = 100
 ORDER_COMPARATORS = ("LessThan", "LessThanOrEqualTo", "GreaterThan", "GreaterThanOrEqualTo")
 DEFAULT_PAGE = 10
 
@@ -142,6 +150,71 @@ def permissions(requirements: list[dict[str, Any]], values: dict[str, QualValue]
     return {"discover": discover, "preview": preview, "accept": preview and "Accept" not in failed}
 
 
+_FRIENDLY = {
+    LOCALE: "Location",
+    APPROVAL_RATE: "HIT approval rate (%)",
+    HITS_APPROVED: "Number of HITs approved",
+    REJECTION_RATE: "HIT rejection rate (%)",
+    SUBMITTED_RATE: "HIT submission rate (%)",
+    RETURNED_RATE: "HIT return rate (%)",
+    ABANDONED_RATE: "HIT abandonment rate (%)",
+    ADULT: "Adult content qualification",
+    MASTERS[0]: "Masters",
+    MASTERS[1]: "Masters",
+}
+_SAYS = {
+    "LessThan": "is less than",
+    "LessThanOrEqualTo": "is at most",
+    "GreaterThan": "is greater than",
+    "GreaterThanOrEqualTo": "is at least",
+    "EqualTo": "is",
+    "NotEqualTo": "is not",
+    "In": "is one of",
+    "NotIn": "is not one of",
+}
+
+
+def describe(requirement: dict[str, Any], names: dict[str, str]) -> str:
+    """A requirement in words, as MTurk's worker site listed them: "HIT approval rate (%) is at least 95"."""
+    type_id = requirement["QualificationTypeId"]
+    name = _FRIENDLY.get(type_id) or names.get(type_id) or type_id
+    comparator = requirement["Comparator"]
+    if comparator == "Exists":
+        return f"{name} has been granted"
+    if comparator == "DoesNotExist":
+        return f"{name} has not been granted"
+    if requirement.get("LocaleValues"):
+        values = [
+            locale["Country"] + (f"-{locale['Subdivision']}" if locale.get("Subdivision") else "")
+            for locale in requirement["LocaleValues"]
+        ]
+    else:
+        values = [str(v) for v in requirement.get("IntegerValues") or []]
+    says = _SAYS.get(comparator, comparator)
+    if len(values) > 1 and comparator in ("EqualTo", "NotEqualTo"):
+        says = "is one of" if comparator == "EqualTo" else "is not one of"
+    return f"{name} {says} {', '.join(values)}"
+
+
+def explain(
+    requirements: list[dict[str, Any]], values: dict[str, QualValue], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Each requirement in words, with whether the worker meets it and the action it guards."""
+    return [{"text": describe(r, names), "met": meets(r, values), "guards": guarded_action(r)} for r in requirements]
+
+
+def type_names(conn: psycopg.Connection[Row], requirement_lists: list[list[dict[str, Any]]]) -> dict[str, str]:
+    """Names of the custom qualification types these requirements name."""
+    ids = {r["QualificationTypeId"] for reqs in requirement_lists for r in reqs} - set(SYSTEM_TYPES)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        "SELECT qualification_type_id, name FROM mturk.qualification_types WHERE qualification_type_id = ANY(%s)",
+        (list(ids),),
+    ).fetchall()
+    return {row["qualification_type_id"]: row["name"] for row in rows}
+
+
 def check_requirements(conn: psycopg.Connection[Row], requirements: list[dict[str, Any]]) -> None:
     """Refuse requirements naming unknown types or with values that do not fit the comparator."""
     for index, requirement in enumerate(requirements):
@@ -203,22 +276,45 @@ def worker_values(conn: psycopg.Connection[Row], worker: Row) -> dict[str, QualV
             (worker["worker_id"],),
         )
     }
+    values[LOCALE] = (worker["locale_country"], worker["locale_subdivision"])
+    values.update(system_values(counts))
+    return values
+
+
+def system_values(counts: dict[str, int]) -> dict[str, QualValue]:
+    """The record-based system types from the worker's assignment counts by status.
+
+    A rate counts once the worker has ``NEW_WORKER_RECORD`` assignments behind it; before that
+    it has its best value (see the module's docstring).
+    """
     approved, rejected = counts.get("Approved", 0), counts.get("Rejected", 0)
     reviewed = approved + rejected
     accepted = sum(counts.values())
     submitted = counts.get("Submitted", 0) + reviewed
-    values[LOCALE] = (worker["locale_country"], worker["locale_subdivision"])
-    values[APPROVAL_RATE] = round(100 * approved / reviewed) if reviewed else 100
-    values[REJECTION_RATE] = round(100 * rejected / reviewed) if reviewed else 0
-    values[HITS_APPROVED] = approved
-    values[SUBMITTED_RATE] = round(100 * submitted / accepted) if accepted else 100
-    values[RETURNED_RATE] = round(100 * counts.get("Returned", 0) / accepted) if accepted else 0
-    values[ABANDONED_RATE] = round(100 * counts.get("Abandoned", 0) / accepted) if accepted else 0
-    values[ADULT] = 1
-    return values
+    rated = reviewed >= NEW_WORKER_RECORD
+    tracked = accepted >= NEW_WORKER_RECORD
+    return {
+        APPROVAL_RATE: round(100 * approved / reviewed) if rated else 100,
+        REJECTION_RATE: round(100 * rejected / reviewed) if rated else 0,
+        HITS_APPROVED: approved,
+        SUBMITTED_RATE: round(100 * submitted / accepted) if tracked else 100,
+        RETURNED_RATE: round(100 * counts.get("Returned", 0) / accepted) if tracked else 0,
+        ABANDONED_RATE: round(100 * counts.get("Abandoned", 0) / accepted) if tracked else 0,
+        ADULT: 1,
+    }
 
 
 # -- the API -----------------------------------------------------------------------------------
+
+
+# What a worker's qualification request came to, by key: ``/worker/quals?note=<key>`` shows the
+# message, and nothing else — a link cannot put its own words on the page.
+REQUEST_NOTES = {
+    "held": "You already have this qualification.",
+    "granted": "Qualification granted.",
+    "waiting": "Your request is waiting for the requester.",
+    "sent": "Request sent to the requester.",
+}
 
 
 class Qualifications:
@@ -650,7 +746,10 @@ class Qualifications:
         return rows
 
     def request_qualification(self, worker_id: str, type_id: str) -> str:
-        """A worker asks for a qualification: granted at once if AutoGranted, else a pending request."""
+        """A worker asks for a qualification: granted at once if AutoGranted, else a pending request.
+
+        Returns a key of ``REQUEST_NOTES`` (the page shows only those server-made messages).
+        """
         now = self.clock.now()
         with self.store.transaction() as conn:
             row = self._type_row(conn, type_id)
@@ -661,18 +760,18 @@ class Qualifications:
                 (type_id, worker_id),
             ).fetchone()
             if held is not None and held["status"] == "Granted":
-                return "You already have this qualification."
+                return "held"
             if row["auto_granted"]:
                 value = row["auto_granted_value"] if row["auto_granted_value"] is not None else 1
                 self._grant(conn, type_id, worker_id, value, now)
-                return "Qualification granted."
+                return "granted"
             last = conn.execute(
                 """SELECT status, decided_at FROM mturk.qualification_requests
                    WHERE qualification_type_id = %s AND worker_id = %s ORDER BY submit_time DESC LIMIT 1""",
                 (type_id, worker_id),
             ).fetchone()
             if last is not None and last["status"] == "Pending":
-                return "Your request is waiting for the requester."
+                return "waiting"
             if last is not None and last["status"] == "Rejected":
                 delay = row["retry_delay_seconds"]
                 if delay is None:
@@ -685,4 +784,4 @@ class Qualifications:
                    VALUES (%s, %s, %s, %s, %s, 'Pending', %s)""",
                 (_request_id(), type_id, row["requester"], worker_id, row["test"], now),
             )
-        return "Request sent to the requester."
+        return "sent"

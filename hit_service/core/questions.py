@@ -60,8 +60,12 @@ def _refuse_doctype(text: str) -> None:
         return  # reported, with position, by the real parse below
 
 
-def parse_question(text: str) -> ParsedQuestion:
-    """Parse ``text`` or raise ``RequestError`` (XMLParseError) saying what is wrong."""
+def parse_question(text: str, *, allow_http: bool = False) -> ParsedQuestion:
+    """Parse ``text`` or raise ``RequestError`` (XMLParseError) saying what is wrong.
+
+    ``allow_http`` also accepts ``http://`` ExternalURLs (a test-mode service, whose test pages
+    are served by plain local HTTP servers; MTurk itself required https).
+    """
     _refuse_doctype(text)
     try:
         root = ET.fromstring(text)
@@ -83,7 +87,7 @@ def parse_question(text: str) -> ParsedQuestion:
         return ParsedQuestion(kind=local, html=content.text, frame_height=height)
     url_element = _child(root, ns, "ExternalURL")
     url = (url_element.text or "").strip() if url_element is not None else ""
-    if not url.startswith("https://"):
+    if not (url.startswith("https://") or (allow_http and url.startswith("http://"))):
         raise _fail("ExternalQuestion needs an <ExternalURL> starting with https://.")
     return ParsedQuestion(kind=local, external_url=url, frame_height=height)
 
@@ -135,95 +139,114 @@ def _text_of(element: ET.Element | None, name: str) -> str:
     return (found[0].text or "").strip() if found else ""
 
 
-def _content_html(element: ET.Element | None) -> str:
-    """QuestionContent / Overview as HTML: Title, Text and FormattedContent (plain, escaped)."""
+def _content(element: ET.Element | None) -> list[dict[str, object]]:
+    """QuestionContent / Overview as blocks a template shows: Title, Text, FormattedContent, List."""
     if element is None:
-        return ""
-    parts = []
+        return []
+    blocks: list[dict[str, object]] = []
     for child in element:
         name = _local(child)
-        text = _escape((child.text or "").strip())
+        text = (child.text or "").strip()
         if name == "Title":
-            parts.append(f"<h3>{text}</h3>")
+            blocks.append({"kind": "title", "text": text})
         elif name in ("Text", "FormattedContent"):
-            parts.append(f"<p>{text}</p>")
+            blocks.append({"kind": "text", "text": text})
         elif name == "List":
-            items = "".join(f"<li>{_escape((item.text or '').strip())}</li>" for item in child)
-            parts.append(f"<ul>{items}</ul>")
-    return "".join(parts)
+            blocks.append({"kind": "list", "items": [(item.text or "").strip() for item in child]})
+    return blocks
 
 
-def _escape(text: str) -> str:
-    import html
+@dataclass(frozen=True)
+class FormQuestion:
+    """One ``<Question>`` of a QuestionForm, as the worker's form shows it."""
 
-    return html.escape(text, quote=True)
+    ident: str
+    label: str
+    required: bool
+    content: list[dict[str, object]]
+    answer: str  # "text", "textarea", "radio", "checkbox", "select", "multiselect", "file", "none"
+    options: list[tuple[str, str]]
+    default: str = ""
+    lines: int = 1
 
 
-def render_question_form(text: str, submit_base: str) -> str:
-    """A QuestionForm as a plain HTML page whose form posts to ``submit_base/mturk/externalSubmit``.
+@dataclass(frozen=True)
+class QuestionForm:
+    """A parsed QuestionForm: overviews and questions in document order."""
 
-    FreeTextAnswer becomes a text field (a textarea with NumberOfLinesSuggestion > 1),
-    SelectionAnswer radio buttons, checkboxes (StyleSuggestion checkbox/multichooser) or a
-    select (list/dropdown/combobox); each answer comes back as FreeText (the selection IDs
-    joined with ``|``). FormattedContent is shown as escaped text; FileUploadAnswer is not
-    supported and says so.
+    parts: list[tuple[str, object]]  # ("overview", blocks) | ("question", FormQuestion)
+
+    @property
+    def questions(self) -> list[FormQuestion]:
+        return [part for kind, part in self.parts if kind == "question" and isinstance(part, FormQuestion)]
+
+
+_SELECT_STYLES = {"list": "multiselect", "dropdown": "select", "combobox": "select"}
+_CHECK_STYLES = ("checkbox", "multichooser")
+
+
+def question_form(text: str) -> QuestionForm:
+    """Parse a (validated) QuestionForm into what the worker's form needs.
+
+    FreeTextAnswer becomes a text field (a textarea with NumberOfLinesSuggestion > 1);
+    SelectionAnswer radio buttons, checkboxes (StyleSuggestion checkbox/multichooser, or
+    MaxSelectionCount > 1) or a select (dropdown/combobox; list is a multi-select);
+    FileUploadAnswer is refused on the page (GetFileUploadURL is not supported).
     """
     root = ET.fromstring(text)
-    parts = []
+    parts: list[tuple[str, object]] = []
     for child in root:
         name = _local(child)
         if name == "Overview":
-            parts.append(f"<section class='overview'>{_content_html(child)}</section>")
+            parts.append(("overview", _content(child)))
             continue
         if name != "Question":
             continue
         ident = _text_of(child, "QuestionIdentifier")
-        required = _text_of(child, "IsRequired").lower() == "true"
-        content = _content_html(next(iter(_kids(child, "QuestionContent")), None))
-        spec_list = _kids(child, "AnswerSpecification")
-        spec = spec_list[0] if spec_list else None
-        field = "<p><em>This question has no answer field.</em></p>"
-        req = " required" if required else ""
+        specs = _kids(child, "AnswerSpecification")
+        spec = specs[0] if specs else None
+        answer, options, default, lines = "none", [], "", 1
         if spec is not None and _kids(spec, "FreeTextAnswer"):
             free = _kids(spec, "FreeTextAnswer")[0]
-            default = _escape(_text_of(free, "DefaultText"))
-            lines = _text_of(free, "NumberOfLinesSuggestion")
-            if lines.isdigit() and int(lines) > 1:
-                field = f"<textarea name='{_escape(ident)}' rows='{int(lines)}'{req}>{default}</textarea>"
-            else:
-                field = f"<input name='{_escape(ident)}' value='{default}'{req}>"
+            default = _text_of(free, "DefaultText")
+            suggested = _text_of(free, "NumberOfLinesSuggestion")
+            lines = int(suggested) if suggested.isdigit() else 1
+            answer = "textarea" if lines > 1 else "text"
         elif spec is not None and _kids(spec, "SelectionAnswer"):
             selection = _kids(spec, "SelectionAnswer")[0]
             style = _text_of(selection, "StyleSuggestion") or "radiobutton"
-            options = []
+            most = _text_of(selection, "MaxSelectionCount")
             for option in _kids(next(iter(_kids(selection, "Selections")), ET.Element("x")), "Selection"):
-                value = _escape(_text_of(option, "SelectionIdentifier"))
-                label = _escape(_text_of(option, "Text") or _text_of(option, "FormattedContent") or value)
-                options.append((value, label))
-            if style in ("list", "dropdown", "combobox"):
-                inner = "".join(f"<option value='{v}'>{label}</option>" for v, label in options)
-                multiple = " multiple" if style == "list" else ""
-                field = f"<select name='{_escape(ident)}'{multiple}{req}>{inner}</select>"
+                value = _text_of(option, "SelectionIdentifier")
+                options.append((value, _text_of(option, "Text") or _text_of(option, "FormattedContent") or value))
+            if style in _SELECT_STYLES:
+                answer = _SELECT_STYLES[style]
+            elif style in _CHECK_STYLES or (most.isdigit() and int(most) > 1):
+                answer = "checkbox"
             else:
-                kind = "checkbox" if style in ("checkbox", "multichooser") else "radio"
-                field = "".join(
-                    f"<label><input type='{kind}' name='{_escape(ident)}' value='{v}'"
-                    f"{req if kind == 'radio' else ''}> {label}</label><br>"
-                    for v, label in options
-                )
+                answer = "radio"
         elif spec is not None and _kids(spec, "FileUploadAnswer"):
-            field = "<p><em>File uploads are not supported by this service.</em></p>"
+            answer = "file"
         parts.append(
-            f"<fieldset><legend>{_escape(_text_of(child, 'DisplayName') or ident)}</legend>{content}{field}</fieldset>"
+            (
+                "question",
+                FormQuestion(
+                    ident=ident,
+                    label=_text_of(child, "DisplayName") or ident,
+                    required=_text_of(child, "IsRequired").lower() == "true",
+                    content=_content(next(iter(_kids(child, "QuestionContent")), None)),
+                    answer=answer,
+                    options=options,
+                    default=default,
+                    lines=lines,
+                ),
+            )
         )
-    action = _escape(submit_base.rstrip("/") + "/mturk/externalSubmit")
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>HIT</title></head><body>"
-        f"<form method='post' action='{action}' id='mturk_form'><input type='hidden' name='assignmentId' "
-        "id='assignmentId' value=''>" + "".join(parts) + "<p><button type='submit' id='submitButton'>Submit</button>"
-        "</p></form><script>(function(){var q=new URLSearchParams(location.search);var a=q.get('assignmentId')||'';"
-        "document.getElementById('assignmentId').value=a;var t=q.get('turkSubmitTo');if(t){document.getElementById("
-        "'mturk_form').action=t.replace(/\\/$/,'')+'/mturk/externalSubmit';}if(!a||a==='ASSIGNMENT_ID_NOT_AVAILABLE')"
-        "{var b=document.getElementById('submitButton');b.disabled=true;b.textContent='Accept the HIT to answer';}})();"
-        "</script></body></html>"
-    )
+    return QuestionForm(parts)
+
+
+def selection_fields(text: str) -> set[str]:
+    """QuestionIdentifiers of a QuestionForm whose answers are selections (not free text)."""
+    return {
+        q.ident for q in question_form(text).questions if q.answer in ("radio", "checkbox", "select", "multiselect")
+    }

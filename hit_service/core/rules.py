@@ -1,4 +1,4 @@
-"""MTurk's rules that need no database: IDs, money and fees, HIT status, paging tokens."""
+"""MTurk's rules that need no database: IDs, money, HIT status, paging tokens (fees: ``fees``)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ import secrets
 import string
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from hit_service.core.exceptions import PARAMETER_OUT_OF_RANGE, RequestError
+from hit_service.core.fees import CENT
 
 Row = dict[str, Any]
 
 # The ID of the API request being answered (its ``x-amzn-RequestId``), set by ``responses``.
 REQUEST_ID: ContextVar[str] = ContextVar("hitflow_request_id", default="")
 
-CENT = Decimal("0.01")
 MONEY_LIMIT = Decimal("9999999999.99")  # numeric(12,2)
-BASE_FEE_RATE = Decimal("0.20")
-LARGE_HIT_FEE_RATE = Decimal("0.20")  # added for HITs with 10 or more assignments
-LARGE_HIT_ASSIGNMENTS = 10
 DEFAULT_AUTO_APPROVAL_DELAY = 30 * 24 * 3600  # MTurk's default: 30 days
 DEFAULT_MAX_ASSIGNMENTS = 1
 REQUEST_TOKEN_WINDOW = timedelta(hours=24)
@@ -94,24 +91,6 @@ def money(text: str, member: str = "Reward") -> Decimal:
 def format_money(amount: Decimal) -> str:
     """Money as MTurk writes it: "9999.64"."""
     return str(amount.quantize(CENT))
-
-
-def fee_rate(max_assignments: int) -> Decimal:
-    """MTurk's commission: 20 %, plus 20 % more for HITs with 10 or more assignments."""
-    if max_assignments >= LARGE_HIT_ASSIGNMENTS:
-        return BASE_FEE_RATE + LARGE_HIT_FEE_RATE
-    return BASE_FEE_RATE
-
-
-def assignment_fee(reward: Decimal, max_assignments: int) -> Decimal:
-    """The fee on one assignment: the rate of the reward, rounded half up, at least $0.01."""
-    fee = (reward * fee_rate(max_assignments)).quantize(CENT, rounding=ROUND_HALF_UP)
-    return max(fee, CENT)
-
-
-def hit_cost(reward: Decimal, max_assignments: int) -> Decimal:
-    """What creating a HIT takes from the balance: every assignment's reward and fee."""
-    return (reward + assignment_fee(reward, max_assignments)) * max_assignments
 
 
 # -- HIT status ----------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from hit_service.core import questions
 from hit_service.core.lifecycle import answer_xml
-from hit_service.core.quals import permissions, worker_values
+from hit_service.core.quals import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
 from hit_service.core.store import Row
 from hit_service.limits import MAX_ANSWER_BYTES
@@ -62,6 +63,7 @@ class WorkerSite:
                 f"""SELECT h.hit_group_id, h.requester, a.name AS requester_name, min(h.title) AS title,
                            min(h.description) AS description, min(h.reward) AS reward,
                            min(h.assignment_duration_seconds) AS duration, count(*) AS hits,
+                           min(h.keywords) AS keywords, max(h.expiration) AS expiration,
                            sum(h.max_assignments - h.assignments_pending - h.assignments_submitted
                                - h.assignments_completed) AS available,
                            (array_agg(h.hit_id ORDER BY h.creation_time, h.hit_id))[1] AS first_hit,
@@ -79,11 +81,13 @@ class WorkerSite:
                 {"now": now, "w": worker["worker_id"], "limit": GROUP_LIMIT},
             ).fetchall()
             values = worker_values(conn, worker)
+            names = type_names(conn, [row["requirements"] or [] for row in rows])
         groups = []
         for row in rows:
-            allowed = permissions(row["requirements"] or [], values)
+            requirements = row["requirements"] or []
+            allowed = permissions(requirements, values)
             if allowed["discover"]:
-                groups.append({**row, **allowed})
+                groups.append({**row, **allowed, "explained": explain(requirements, values, names)})
         return groups
 
     def hit_for_worker(self, worker: Row, hit_id: str) -> tuple[Row, dict[str, bool], Row | None]:
@@ -107,10 +111,46 @@ class WorkerSite:
                    AND status NOT IN ('Returned', 'Abandoned')""",
                 (hit_id, worker["worker_id"]),
             ).fetchone()
-        allowed = permissions(hit["qualification_requirements"] or [], values)
+            requirements = hit["qualification_requirements"] or []
+            names = type_names(conn, [requirements])
+        allowed: dict[str, Any] = permissions(requirements, values)
         if blocked:
             allowed = {"discover": False, "preview": False, "accept": False}
+        allowed["explained"] = explain(requirements, values, names)
         return hit, allowed, mine
+
+    def next_in_group(self, worker: Row, hit_group_id: str) -> str | None:
+        """The oldest HIT of the group the worker can still take (None when there is none)."""
+        self.settle()
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                f"""SELECT h.hit_id FROM mturk.hits h
+                    WHERE h.hit_group_id = %(g)s AND h.status <> 'Disposed' AND h.expiration > %(now)s
+                      AND ({status_sql()}) = 'Assignable'
+                      AND NOT EXISTS (SELECT 1 FROM mturk.assignments x
+                                      WHERE x.hit_id = h.hit_id AND x.worker_id = %(w)s
+                                        AND x.status NOT IN ('Returned', 'Abandoned'))
+                    ORDER BY h.creation_time, h.hit_id LIMIT 1""",
+                {"g": hit_group_id, "now": now, "w": worker["worker_id"]},
+            ).fetchone()
+        return None if row is None else str(row["hit_id"])
+
+    def accept_next_in_group(self, worker: Row, hit_group_id: str) -> str:
+        """Accept the next HIT of a group ("Accept & work"); the assignment ID.
+
+        Another worker may take the chosen HIT first: then the next one is tried.
+        """
+        for _attempt in range(5):
+            hit_id = self.next_in_group(worker, hit_group_id)
+            if hit_id is None:
+                break
+            try:
+                return self.accept(worker, hit_id)
+            except SiteError as error:
+                if error.status != 409 or "no longer available" not in error.message:
+                    raise
+        raise SiteError("There are no more HITs in this group that you can accept.", 404)
 
     def accept(self, worker: Row, hit_id: str) -> str:
         """Take a slot of the HIT; the new (or the worker's running) assignment's ID."""
@@ -136,8 +176,12 @@ class WorkerSite:
                 raise SiteError("This requester does not accept your work.", 403)
             if self.status(hit, now) != "Assignable":
                 raise SiteError("This HIT is no longer available: every assignment is taken or it has expired.", 409)
-            if not permissions(hit["qualification_requirements"] or [], worker_values(conn, worker))["accept"]:
-                raise SiteError("You do not meet this HIT's qualification requirements.", 403)
+            requirements = hit["qualification_requirements"] or []
+            values = worker_values(conn, worker)
+            if not permissions(requirements, values)["accept"]:
+                explained = explain(requirements, values, type_names(conn, [requirements]))
+                unmet = [e["text"] for e in explained if not e["met"]]
+                raise SiteError("You do not meet this HIT's qualification requirements: " + "; ".join(unmet) + ".", 403)
             assignment_id = new_id()
             conn.execute(
                 """INSERT INTO mturk.assignments (assignment_id, hit_id, requester, worker_id, status, accept_time,
@@ -210,6 +254,8 @@ class WorkerSite:
             hit, row = self._lock_assignment(conn, assignment_id)
             if row["worker_id"] != worker_id:
                 raise SiteError("There is no such assignment of yours.", 404)
+            if row["status"] in ("Submitted", "Approved", "Rejected"):
+                raise SiteError("You already submitted this HIT, so there is nothing to return.", 409)
             if row["status"] != "Accepted":
                 raise self._not_open(row)
             conn.execute(
@@ -232,7 +278,10 @@ class WorkerSite:
                 raise self._not_open(row)
             if now >= row["deadline"]:
                 raise self._not_open({**row, "status": "Abandoned"})
-            answer = answer_xml([(name, value) for name, value in fields if name != "assignmentId"])
+            selections = (
+                questions.selection_fields(hit["question"]) if hit["question_kind"] == "QuestionForm" else set()
+            )
+            answer = answer_xml([(name, value) for name, value in fields if name != "assignmentId"], selections)
             if len(answer.encode("utf-8")) > MAX_ANSWER_BYTES:
                 raise SiteError(
                     f"This answer is too large: {len(answer.encode('utf-8'))} bytes once stored, and an answer "

@@ -1,18 +1,25 @@
-"""The worker site and the operator page: server-rendered HTML, no JavaScript framework.
+"""The worker site and the operator pages: Jinja2 templates (``templates/site``, ``templates/operator``).
 
 Worker site (accounts made by the operator with ``python -m hit_service worker add``):
 
 * ``/worker/login`` — sign in; the session is a row on the server named by an HttpOnly,
   SameSite=Lax cookie signed with the service's key (``identity.Sessions``; ``Secure`` with an
   https public URL and in production), ended by sign-out or a password change; every form
-  carries a CSRF token bound to it. Failed sign-ins are throttled per account and per client
-  address (``identity.SignInThrottle``); so are wrong operator passwords.
-* ``/worker`` — HIT groups the worker may discover, and work in progress;
+  (the sign-in form too) carries a CSRF token. Failed sign-ins are throttled per account and
+  per client address (``identity.SignInThrottle``); so are wrong operator passwords.
+* ``/worker`` — HIT groups the worker may discover (reward, time allotted, expiry, keywords,
+  requirements met or not, "Accept & work" = ``POST /worker/groups/<HITGroupId>/accept``, which
+  takes the group's next HIT), and work in progress;
   ``/worker/dashboard`` — submitted/approved/rejected work, earnings, bonuses, messages;
   ``/worker/quals`` — requestable qualifications.
 * ``/worker/hits/<HITId>`` — preview (as MTurk: the HIT with
   ``assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE``) and Accept; ``/work/<AssignmentId>`` — the
-  HIT being worked on, with Return.
+  HIT being worked on, with a live countdown and Return; once submitted, the same URL shows
+  the submitted state and the next HIT of the group (the frame's "submitted" page tells this
+  page by ``postMessage``).
+* The HIT's HTML goes through ``taskhtml.task_page``: MTurk's script, the crowd elements and
+  MTurk's externalSubmit URLs point at this service, and an in-memory ``localStorage`` comes
+  first (the sandboxed frame has none).
 * HIT content is shown as MTurk showed it. An HTMLQuestion (and a rendered layout) is served
   at ``/work/<AssignmentId>/frame?assignmentId=…&hitId=…&turkSubmitTo=…&workerId=…`` inside an
   ``<iframe sandbox>`` without ``allow-same-origin`` and with a ``Content-Security-Policy:
@@ -33,10 +40,9 @@ from __future__ import annotations
 
 import base64
 import hmac
-from datetime import UTC, datetime
-from html import escape
+import secrets
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,58 +50,21 @@ from starlette.concurrency import run_in_threadpool
 
 from hit_service.config import Settings
 from hit_service.core import identity, questions
-from hit_service.core.models import MTurkBackend, format_money
+from hit_service.core.models import MTurkBackend
+from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.site import pages
+from hit_service.site.taskhtml import task_page
+from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
 FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
-_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0; color: #1f2328; }
-header { background: #232f3e; color: #fff; padding: .6rem 1.2rem; display: flex; gap: 1.2rem; align-items: center; }
-header a, header button { color: #fff; text-decoration: none; background: none; border: 0; font: inherit;
-                          cursor: pointer; }
-header .who { margin-left: auto; opacity: .85; }
-main { padding: 1rem 1.5rem; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 1.2rem; }
-th, td { border-bottom: 1px solid #ddd; padding: .35rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; }
-iframe { width: 100%; border: 1px solid #bbb; }
-.bar { display: flex; gap: 1.5rem; align-items: center; flex-wrap: wrap; background: #f6f8fa; padding: .5rem .8rem;
-       border: 1px solid #ddd; margin-bottom: .6rem; }
-.error { color: #b42318; } .ok { color: #067647; } .muted { color: #59636e; }
-button.primary { background: #ff9900; border: 1px solid #c77700; padding: .4rem 1rem; font-size: 1rem;
-                 cursor: pointer; }
-"""
-
-
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _html(title: str, body: str, status: int = 200, nav: str = "") -> HTMLResponse:
-    page = (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<style>{_STYLE}</style></head><body>{nav}<main>{body}</main></body></html>"
-    )
-    return HTMLResponse(page, status_code=status, headers=_HEADERS)
-
-
-def _with_query(url: str, params: dict[str, str]) -> str:
-    return url + ("&" if "?" in url else "?") + urlencode(params)
+_HEADERS = PAGE_HEADERS
+LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
+with_query = pages.with_query
 
 
 class _Worker:
@@ -107,6 +76,11 @@ class _Worker:
         self.csrf = csrf
 
 
+def _plain(text: str, status: int) -> HTMLResponse:
+    """A short plain message for the HIT frame (no page around it)."""
+    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)
+
+
 def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> APIRouter:
     """The worker site, externalSubmit and the operator pages."""
     site = APIRouter()
@@ -114,16 +88,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     def base_url(request: Request) -> str:
         return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
-    def nav(worker: _Worker) -> str:
-        if worker.row is None:
-            return "<header><strong>hitflow</strong><span>worker site</span></header>"
-        return (
-            "<header><strong>hitflow</strong><a href='/worker'>HITs</a><a href='/worker/dashboard'>Dashboard</a>"
-            "<a href='/worker/quals'>Qualifications</a>"
-            f"<span class='who'>{_e(worker.row['name'])} · <code>{_e(worker.row['worker_id'])}</code></span>"
-            f"<form method='post' action='/worker/logout' style='margin:0'><input type='hidden' name='csrf' "
-            f"value='{_e(worker.csrf)}'><button type='submit'>Sign out</button></form></header>"
-        )
+    def page(name: str, worker: _Worker, status: int = 200, **context: Any) -> HTMLResponse:
+        """A worker-site page; the header shows the signed-in worker (if any)."""
+        context.setdefault("nav", "")
+        return render(name, status, None, worker=worker.row, csrf=worker.csrf, **context)
 
     throttle = identity.SignInThrottle(backend.store)
 
@@ -144,8 +112,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return RedirectResponse(f"/worker/login?next={quote(target, safe='')}", status_code=303)
 
     def problem(worker: _Worker, error: SiteError) -> HTMLResponse:
-        body = f"<h1>Sorry</h1><p class='error'>{_e(error.message)}</p><p><a href='/worker'>Back to HITs</a></p>"
-        return _html("Sorry", body, error.status, nav(worker))
+        return page("site/problem.html", worker, error.status, heading="Sorry", message=error.message, top=False)
 
     async def form_fields(request: Request) -> list[tuple[str, str]]:
         form = await request.form()
@@ -161,24 +128,38 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         fields = await form_fields(request)
         token = next((value for key, value in fields if key == "csrf"), None)
         if not sessions.check_csrf(worker.cookie, token):
-            return _html("Expired form", "<p class='error'>This form has expired; go back and try again.</p>", 403)
+            return page(
+                "site/message.html",
+                _Worker(None, None, ""),
+                403,
+                heading="Expired form",
+                message="This form has expired; go back and try again.",
+            )
         return worker, fields
 
     # -- sign in / out --------------------------------------------------------------------
 
     def login_page(next_url: str, message: str = "", status: int = 200) -> HTMLResponse:
-        note = f"<p class='error'>{_e(message)}</p>" if message else ""
-        body = (
-            "<h1>Sign in</h1>"
-            f"{note}<form method='post' action='/worker/login'>"
-            f"<input type='hidden' name='next' value='{_e(next_url)}'>"
-            "<p><label>Worker name<br><input name='name' id='name' autocomplete='username' required></label></p>"
-            "<p><label>Password<br><input type='password' name='password' id='password' "
-            "autocomplete='current-password' required></label></p>"
-            "<p><button class='primary' type='submit' id='signin'>Sign in</button></p></form>"
-            "<p class='muted'>Accounts are created by the operator.</p>"
+        """The sign-in form with a CSRF token bound to a fresh nonce cookie (login CSRF: a page
+        elsewhere cannot sign this browser in to someone else's account)."""
+        nonce = secrets.token_urlsafe(18)
+        response = page(
+            "site/login.html",
+            _Worker(None, None, sessions.csrf("login:" + nonce)),
+            status,
+            next_url=next_url,
+            message=message,
         )
-        return _html("Sign in", body, status, nav(_Worker(None, None, "")))
+        response.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            max_age=3600,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/worker/login",
+        )
+        return response
 
     @site.get("/worker/login", response_class=HTMLResponse)
     def login_form(next: str = "/worker") -> HTMLResponse:
@@ -190,14 +171,17 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = fields.get("next") or "/worker"
         if not next_url.startswith("/") or next_url.startswith("//"):
             next_url = "/worker"
+        nonce = request.cookies.get(LOGIN_COOKIE)
+        if not nonce or not sessions.check_csrf("login:" + nonce, fields.get("csrf")):
+            return login_page(next_url, "This sign-in form has expired. Please sign in again.", 403)
         name = fields.get("name", "").strip()
         keys = throttle.keys(f"worker:{name.lower()}", request.client.host if request.client else None)
         now = backend.clock.now()
         wait = await run_in_threadpool(throttle.wait, keys, now)
         if wait:
-            page = login_page(next_url, too_many(wait), 429)
-            page.headers["Retry-After"] = str(wait)
-            return page
+            refused = login_page(next_url, too_many(wait), 429)
+            refused.headers["Retry-After"] = str(wait)
+            return refused
         row = await run_in_threadpool(identity.authenticate_worker, backend.store, name, fields.get("password", ""))
         if row is None:
             wait = await run_in_threadpool(throttle.failed, keys, now)
@@ -206,6 +190,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         await run_in_threadpool(throttle.succeeded, f"worker:{name.lower()}")
         cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, row["worker_id"], now)
         response = RedirectResponse(next_url, status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path="/worker/login")
         response.set_cookie(
             COOKIE,
             cookie,
@@ -234,54 +219,43 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     def index() -> RedirectResponse:
         return RedirectResponse("/worker", status_code=303)
 
+    @site.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     @site.get("/worker", response_class=HTMLResponse)
-    async def worker_home(request: Request) -> Response:
+    async def worker_home(request: Request, returned: str = "") -> Response:
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
         groups = await run_in_threadpool(backend.hit_groups, worker.row)
         board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
         running = [a for a in board["assignments"] if a["status"] == "Accepted"]
-        rows = "".join(
-            "<tr>"
-            f"<td><a href='/worker/hits/{_e(g['first_hit'])}'>{_e(g['title'])}</a>"
-            f"<div class='muted'>{_e(g['description'])}</div></td>"
-            f"<td>{_e(g['requester_name'])}</td><td>${_e(format_money(g['reward']))}</td>"
-            f"<td>{_e(g['available'])}</td><td>{_e(round(g['duration'] / 60))} min</td>"
-            f"<td>{'' if g['accept'] else '<span class=muted>not qualified to accept</span>'}</td>"
-            "</tr>"
-            for g in groups
-        )
-        in_progress = "".join(
-            f"<li><a href='/work/{_e(a['assignment_id'])}'>{_e(a['title'])}</a> "
-            f"<span class='muted'>due {_e(_when(a['deadline']))}</span></li>"
-            for a in running
-        )
-        body = (
-            (f"<h2>Work in progress</h2><ul>{in_progress}</ul>" if in_progress else "")
-            + f"<h1>HIT groups ({len(groups)})</h1>"
-            + (
-                "<table id='groups'><thead><tr><th>Title</th><th>Requester</th><th>Reward</th><th>HITs available</th>"
-                f"<th>Time allotted</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
-                if groups
-                else "<p class='muted'>No HITs available for you right now.</p>"
-            )
-        )
-        return _html("HITs", body, nav=nav(worker))
+        # A fixed text: the flag only says which notice to show, nothing from the URL is echoed.
+        notice = "You returned the HIT; it is available to other workers again." if returned else ""
+        return page("site/hits.html", worker, groups=groups, running=running, notice=notice, nav="hits")
 
-    def hit_frame(hit: dict[str, Any], frame_url: str, external_params: dict[str, str]) -> str:
-        parsed = questions.parse_question(hit["question"])
+    @site.post("/worker/groups/{hit_group_id}/accept")
+    async def accept_in_group(request: Request, hit_group_id: str) -> Response:
+        """ "Accept & work": the next HIT of the group the worker can take."""
+        checked = await checked_post(request)
+        if isinstance(checked, Response):
+            return checked
+        worker, _fields = checked
+        assert worker.row is not None
+        try:
+            assignment_id = await run_in_threadpool(backend.accept_next_in_group, worker.row, hit_group_id)
+        except SiteError as error:
+            return problem(worker, error)
+        return RedirectResponse(f"/work/{assignment_id}", status_code=303)
+
+    def hit_frame(hit: dict[str, Any], frame_url: str, external_params: dict[str, str]) -> dict[str, Any]:
+        parsed = questions.parse_question(hit["question"], allow_http=True)
         height = parsed.frame_height or pages.DEFAULT_FRAME_HEIGHT
         if parsed.external_url is not None:
-            src = _with_query(parsed.external_url, external_params)
-            return (
-                f"<iframe id='hit-frame' title='HIT' sandbox='{EXTERNAL_SANDBOX}' height='{height}' "
-                f"src='{_e(src)}'></iframe>"
-            )
-        return (
-            f"<iframe id='hit-frame' title='HIT' sandbox='{HTML_SANDBOX}' height='{height}' "
-            f"src='{_e(frame_url)}'></iframe>"
-        )
+            src = with_query(parsed.external_url, external_params)
+            return {"sandbox": EXTERNAL_SANDBOX, "height": height, "src": src}
+        return {"sandbox": HTML_SANDBOX, "height": height, "src": frame_url}
 
     @site.get("/worker/hits/{hit_id}", response_class=HTMLResponse)
     async def preview(request: Request, hit_id: str) -> Response:
@@ -293,56 +267,57 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except SiteError as error:
             return problem(worker, error)
         if not allowed["preview"]:
+            unmet = "; ".join(e["text"] for e in allowed["explained"] if not e["met"])
             return problem(
-                worker, SiteError("You do not meet the qualification requirements to preview this HIT.", 403)
+                worker,
+                SiteError(f"You do not meet the qualification requirements to preview this HIT: {unmet}.", 403),
             )
         status = backend.status(hit)
         if mine is not None and mine["status"] == "Accepted":
-            action = f"<a class='primary' href='/work/{_e(mine['assignment_id'])}'>Continue working</a>"
+            action = "continue"
         elif mine is not None:
-            action = "<span class='muted'>You have already submitted this HIT.</span>"
+            action = "submitted"
         elif status != "Assignable":
-            action = "<span class='muted'>This HIT is not available any more.</span>"
+            action = "gone"
         elif not allowed["accept"]:
-            action = "<span class='error'>You do not meet the qualification requirements to accept this HIT.</span>"
+            action = "unqualified"
         else:
-            action = (
-                f"<form method='post' action='/worker/hits/{_e(hit_id)}/accept' style='margin:0'>"
-                f"<input type='hidden' name='csrf' value='{_e(worker.csrf)}'>"
-                "<button class='primary' type='submit' id='accept'>Accept</button></form>"
-            )
+            action = "accept"
         params = {"assignmentId": PREVIEW_ID, "hitId": hit_id}
-        frame = hit_frame(hit, _with_query(f"/worker/hits/{quote(hit_id)}/frame", params), params)
-        body = (
-            f"<div class='bar'><strong>{_e(hit['title'])}</strong><span>Requester: {_e(hit['requester_name'])}</span>"
-            f"<span>Reward: ${_e(format_money(hit['reward']))}</span>"
-            f"<span>Time allotted: {_e(round(hit['assignment_duration_seconds'] / 60))} min</span>{action}</div>"
-            f"<p class='muted'>{_e(hit['description'])}</p>{frame}"
+        frame = hit_frame(hit, with_query(f"/worker/hits/{quote(hit_id)}/frame", params), params)
+        return page(
+            "site/preview.html",
+            worker,
+            hit=hit,
+            action=action,
+            mine=mine,
+            frame=frame,
+            requirements=allowed["explained"],
+            nav="hits",
         )
-        return _html(f"Preview: {hit['title']}", body, nav=nav(worker))
 
     def frame_response(hit: dict[str, Any], base: str) -> Response:
-        parsed = questions.parse_question(hit["question"])
+        parsed = questions.parse_question(hit["question"], allow_http=True)
         if parsed.html is not None:
-            content = parsed.html
+            content = task_page(parsed.html, base)
         elif parsed.kind == "QuestionForm":
-            content = questions.render_question_form(hit["question"], base)
+            content = render_text("frame/question_form.html", form=questions.question_form(hit["question"]), base=base)
         else:
-            content = "<p>This HIT is shown from its external URL.</p>"
-        headers = {**_HEADERS, "Content-Security-Policy": FRAME_CSP}
+            content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
+        headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}
         return HTMLResponse(content, headers=headers)
 
     @site.get("/worker/hits/{hit_id}/frame")
     async def preview_frame(request: Request, hit_id: str) -> Response:
         worker = await current(request)
         if worker.row is None:
-            return HTMLResponse("Sign in first.", status_code=401, headers=_HEADERS)
+            return _plain("Sign in first.", 401)
         try:
             hit, allowed, _mine = await run_in_threadpool(backend.hit_for_worker, worker.row, hit_id)
         except SiteError as error:
-            return HTMLResponse(_e(error.message), status_code=error.status, headers=_HEADERS)
+            return _plain(error.message, error.status)
         if not allowed["preview"]:
-            return HTMLResponse("Not qualified to preview.", status_code=403, headers=_HEADERS)
+            return _plain("Not qualified to preview.", 403)
         return frame_response(hit, base_url(request))
 
     @site.post("/worker/hits/{hit_id}/accept")
@@ -371,6 +346,9 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             )
         except SiteError as error:
             return problem(worker, error)
+        if assignment["status"] in ("Submitted", "Approved", "Rejected"):
+            following = await run_in_threadpool(backend.next_in_group, worker.row, hit["hit_group_id"])
+            return page("site/work_done.html", worker, hit=hit, assignment=assignment, has_next=following is not None)
         if assignment["status"] != "Accepted":
             return problem(worker, backend._not_open(assignment))
         params = {
@@ -379,27 +357,19 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             "turkSubmitTo": base_url(request),
             "workerId": worker.row["worker_id"],
         }
-        frame = hit_frame(hit, _with_query(f"/work/{quote(assignment_id)}/frame", params), params)
-        body = (
-            f"<div class='bar'><strong>{_e(hit['title'])}</strong>"
-            f"<span>Reward: ${_e(format_money(hit['reward']))}</span>"
-            f"<span>Submit by: <time id='deadline' datetime='{_e(assignment['deadline'].isoformat())}'>"
-            f"{_e(_when(assignment['deadline']))}</time></span>"
-            f"<form method='post' action='/work/{_e(assignment_id)}/return' style='margin:0'>"
-            f"<input type='hidden' name='csrf' value='{_e(worker.csrf)}'>"
-            "<button type='submit' id='return'>Return HIT</button></form></div>"
-            f"{frame}"
+        frame = hit_frame(hit, with_query(f"/work/{quote(assignment_id)}/frame", params), params)
+        return page(
+            "site/work.html", worker, hit=hit, assignment=assignment, frame=frame, now=backend.clock.now(), nav="hits"
         )
-        return _html(f"Working: {hit['title']}", body, nav=nav(worker))
 
     @site.get("/work/{assignment_id}/frame")
     async def work_frame(request: Request, assignment_id: str) -> Response:
         found = await run_in_threadpool(backend.assignment_by_id, assignment_id)
         if found is None:
-            return HTMLResponse("No such assignment.", status_code=404, headers=_HEADERS)
+            return _plain("No such assignment.", 404)
         assignment, hit = found
         if assignment["status"] != "Accepted":
-            return HTMLResponse(_e(backend._not_open(assignment).message), status_code=409, headers=_HEADERS)
+            return _plain(backend._not_open(assignment).message, 409)
         return frame_response(hit, base_url(request))
 
     @site.post("/work/{assignment_id}/return")
@@ -413,28 +383,25 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(backend.return_assignment, worker.row["worker_id"], assignment_id)
         except SiteError as error:
             return problem(worker, error)
-        return RedirectResponse("/worker", status_code=303)
+        return RedirectResponse("/worker?returned=1", status_code=303)
 
     @site.post("/mturk/externalSubmit")
     async def external_submit(request: Request) -> Response:
         fields = await form_fields(request)
         assignment_id = next((value for key, value in fields if key == "assignmentId"), "").strip()
+        # These pages show inside the HIT's frame (the form posts there): framable, unlike the site's own.
         if not assignment_id or assignment_id == PREVIEW_ID:
-            body = "<h1>Not submitted</h1><p class='error'>Accept the HIT before submitting an answer.</p>"
-            return _html("Not submitted", body, 400)
+            text = render_text(
+                "site/not_submitted.html", message="Accept the HIT before submitting an answer.", back=False
+            )
+            return HTMLResponse(text, status_code=400, headers=FRAME_HEADERS)
         try:
             assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields)
         except SiteError as error:
-            body = f"<h1>Not submitted</h1><p class='error'>{_e(error.message)}</p>"
-            body += "<p><a href='/worker' target='_top'>Back to HITs</a></p>"
-            return _html("Not submitted", body, error.status)
-        body = (
-            "<h1 id='submitted'>Thank you — your work was submitted</h1>"
-            f"<p>Assignment <code>{_e(assignment['assignment_id'])}</code> of “{_e(hit['title'])}”.</p>"
-            "<p><a href='/worker' target='_top'>Find more HITs</a> · "
-            "<a href='/worker/dashboard' target='_top'>Dashboard</a></p>"
-        )
-        return _html("Submitted", body)
+            text = render_text("site/not_submitted.html", message=error.message, back=True)
+            return HTMLResponse(text, status_code=error.status, headers=FRAME_HEADERS)
+        text = render_text("site/submitted.html", assignment=assignment, hit=hit, base=base_url(request))
+        return HTMLResponse(text, headers=FRAME_HEADERS)
 
     # -- dashboard and qualifications -----------------------------------------------------
 
@@ -444,69 +411,16 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if worker.row is None:
             return to_login(request)
         board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
-        counts = board["counts"]
-        history = "".join(
-            "<tr>"
-            f"<td>{_e(a['title'])}</td><td>{_e(a['requester_name'])}</td><td>${_e(format_money(a['reward']))}</td>"
-            f"<td class='status'>{_e(a['status'])}</td><td>{_e(_when(a['submit_time'] or a['accept_time']))}</td>"
-            f"<td>{_e(a['requester_feedback'])}</td></tr>"
-            for a in board["assignments"]
-        )
-        bonuses = "".join(
-            f"<tr><td>${_e(format_money(b['amount']))}</td><td>{_e(b['requester_name'])}</td>"
-            f"<td>{_e(b['reason'])}</td><td>{_e(_when(b['grant_time']))}</td></tr>"
-            for b in board["bonuses"]
-        )
-        messages = "".join(
-            f"<li><strong>{_e(m['subject'])}</strong> <span class='muted'>from {_e(m['requester_name'])}, "
-            f"{_e(_when(m['sent_at']))}</span><p>{_e(m['body'])}</p></li>"
-            for m in board["messages"]
-        )
-        body = (
-            "<h1>Dashboard</h1>"
-            f"<p id='earnings'>Earned: <strong>${_e(format_money(board['earned']))}</strong> "
-            f"(rewards ${_e(format_money(board['rewards']))} + bonuses ${_e(format_money(board['bonus_total']))}); "
-            f"awaiting approval: ${_e(format_money(board['pending']))}</p>"
-            f"<p>Submitted {counts['Submitted']} · Approved {counts['Approved']} · Rejected {counts['Rejected']}</p>"
-            "<h2>Messages</h2>"
-            + (f"<ul id='messages'>{messages}</ul>" if messages else "<p class='muted'>None.</p>")
-            + "<h2>Work</h2><table id='history'><thead><tr><th>HIT</th><th>Requester</th><th>Reward</th>"
-            f"<th>Status</th><th>When</th><th>Feedback</th></tr></thead><tbody>{history}</tbody></table>"
-            + "<h2>Bonuses</h2>"
-            + (
-                "<table><thead><tr><th>Amount</th><th>Requester</th><th>Reason</th><th>When</th></tr></thead>"
-                f"<tbody>{bonuses}</tbody></table>"
-                if bonuses
-                else "<p class='muted'>None.</p>"
-            )
-        )
-        return _html("Dashboard", body, nav=nav(worker))
+        return page("site/dashboard.html", worker, board=board, nav="dashboard")
 
     @site.get("/worker/quals", response_class=HTMLResponse)
     async def quals(request: Request, note: str = "") -> Response:
+        note = REQUEST_NOTES.get(note, "")  # only the server's own messages, never a link's text
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
         rows = await run_in_threadpool(backend.requestable_types, worker.row["worker_id"])
-        items = []
-        for row in rows:
-            if row["score_status"] == "Granted":
-                state = f"<span class='ok'>granted ({_e(row['integer_value'])})</span>"
-            elif row["request_status"] == "Pending":
-                state = "<span class='muted'>requested</span>"
-            else:
-                state = (
-                    f"<form method='post' action='/worker/quals/{_e(row['qualification_type_id'])}/request' "
-                    f"style='margin:0'><input type='hidden' name='csrf' value='{_e(worker.csrf)}'>"
-                    "<button type='submit'>Request</button></form>"
-                )
-            items.append(f"<tr><td>{_e(row['name'])}</td><td>{_e(row['description'])}</td><td>{state}</td></tr>")
-        notice = f"<p class='ok'>{_e(note)}</p>" if note else ""
-        body = (
-            f"<h1>Qualifications</h1>{notice}<table><thead><tr><th>Name</th><th>Description</th><th></th></tr>"
-            f"</thead><tbody>{''.join(items)}</tbody></table>"
-        )
-        return _html("Qualifications", body, nav=nav(worker))
+        return page("site/quals.html", worker, rows=rows, note=note, nav="quals")
 
     @site.post("/worker/quals/{type_id}/request")
     async def request_qual(request: Request, type_id: str) -> Response:
@@ -527,10 +441,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if not settings.operator_password:
             if settings.mode != "production":
                 return None  # local use without a password: open (a warning is logged at startup)
-            return _html(
-                "Operator",
-                "<p class='error'>The operator pages are off: set HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD.</p>",
+            return render(
+                "operator/message.html",
                 403,
+                message="The operator pages are off: set HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD.",
             )
         header = request.headers.get("authorization", "")
         challenge = {**_HEADERS, "WWW-Authenticate": 'Basic realm="hitflow operator", charset="UTF-8"'}
@@ -557,35 +471,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if denied is not None:
             return denied
         data = await run_in_threadpool(backend.operator_overview)
-        requesters = "".join(
-            f"<tr><td>{_e(r['name'])}</td><td><code>{_e(r['requester_id'])}</code></td>"
-            f"<td>{'<br>'.join(f'<code>{_e(k)}</code>' for k in r['access_key_ids'])}</td>"
-            f"<td>${_e(r['balance'])}</td></tr>"
-            for r in data["requesters"]
-        )
-        workers = "".join(
-            f"<tr><td>{_e(w['name'])}</td><td><code>{_e(w['worker_id'])}</code></td>"
-            f"<td>{_e(w['locale_country'])}{'-' + _e(w['locale_subdivision']) if w['locale_subdivision'] else ''}</td>"
-            f"<td>{w['submitted']}</td><td>{w['approved']}</td><td>{w['rejected']}</td></tr>"
-            for w in data["workers"]
-        )
-        hits = "".join(
-            f"<tr><td><a href='/hits/{_e(h['hit_id'])}/preview'><code>{_e(h['hit_id'])}</code></a></td>"
-            f"<td>{_e(h['title'])}</td><td>{_e(h['requester_name'])}</td><td>{_e(h['live_status'])}</td>"
-            f"<td>{h['max_assignments']}</td><td>{h['assignments_pending']}</td><td>{h['assignments_submitted']}</td>"
-            f"<td>{h['assignments_completed']}</td><td>{_e(_when(h['expiration']))}</td></tr>"
-            for h in data["hits"]
-        )
-        body = (
-            "<h1>Operator</h1><h2>Requesters</h2><table id='requesters'><thead><tr><th>Name</th><th>ID</th>"
-            f"<th>Access key IDs</th><th>Balance</th></tr></thead><tbody>{requesters}</tbody></table>"
-            "<h2>Workers</h2><table id='workers'><thead><tr><th>Name</th><th>ID</th><th>Locale</th>"
-            f"<th>Submitted</th><th>Approved</th><th>Rejected</th></tr></thead><tbody>{workers}</tbody></table>"
-            f"<h2>HITs ({data['hit_count']}; newest 200)</h2><table id='hits'><thead><tr><th>HIT</th><th>Title</th>"
-            "<th>Requester</th><th>Status</th><th>Max</th><th>Working</th><th>Submitted</th><th>Reviewed</th>"
-            f"<th>Expires</th></tr></thead><tbody>{hits}</tbody></table>"
-        )
-        return _html("Operator", body, nav="<header><strong>hitflow</strong><span>operator</span></header>")
+        return render("operator/overview.html", data=data)
 
     @site.get("/hits", response_class=HTMLResponse)
     async def hits(
@@ -601,6 +487,6 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         denied = await operator_denied(request)
         if denied is not None:
             return denied
-        return await run_in_threadpool(pages.preview_page, backend, hit_id)
+        return await run_in_threadpool(pages.preview_page, backend, hit_id, base_url(request))
 
     return site

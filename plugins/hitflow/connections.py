@@ -42,3 +42,18 @@ def mturk_hook(max_pool_connections: int = 10, *, validate_parameters: bool = Tr
         parameter_validation=validate_parameters,
     )
     return MTurkHook(aws_conn_id=MTURK_CONN_ID, config=config)
+
+
+def console_upload_url() -> str | None:
+    """Where a requester uploads a batch CSV: the HIT service's console behind ``mturk_default``.
+
+    None when the connection has no ``endpoint_url`` (it would be Amazon's, which has no console
+    since MTurk closed).
+    """
+    from airflow.sdk import BaseHook
+
+    extra = BaseHook.get_connection(MTURK_CONN_ID).extra_dejson
+    endpoint = extra.get("endpoint_url") or extra.get("service_config", {}).get("mturk", {}).get("endpoint_url")
+    if not endpoint or "amazonaws.com" in endpoint:
+        return None
+    return f"{str(endpoint).rstrip('/')}/requester/projects"

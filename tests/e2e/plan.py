@@ -8,6 +8,14 @@ Dates are relative to today (UTC) because the scheduler's "latest interval" is:
 * **untouched** rows 3 and 2 days ago — no run covers those days, so nothing may take them;
 * **scheduled** rows yesterday — the interval the scheduler runs when the DAG is unpaused
   (``catchup=False``: only the latest complete interval, [yesterday, today)).
+
+Then the Airflow UI (``test_airflow_ui.py``, run last but one):
+
+* **ui_backfill** rows, two a day 9 and 8 days ago — the UI's Backfill dialog publishes them with
+  its Run Parameters;
+* **stale** rows 10 days ago (younger than the manual rows, so the REST run leaves them) — with
+  the untouched rows they are what is still pending when the UI's Trigger button is pressed with
+  the defaults: the form's inferred interval ([yesterday, today)) holds none of them.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ class Plan:
     backfill_bad: dict[int, date] = field(default_factory=dict)  # rows quarantined, by day
     untouched: list[int] = field(default_factory=list)
     scheduled: list[int] = field(default_factory=list)
+    ui_backfill: dict[date, list[int]] = field(default_factory=dict)
+    stale: list[int] = field(default_factory=list)
     rows: list[tuple[int, str | None, str | None, datetime]] = field(default_factory=list)
 
     @classmethod
@@ -54,7 +64,16 @@ class Plan:
         plan.untouched = [add(today - timedelta(days=offset), 12) for offset in (3, 2)]
         yesterday = today - timedelta(days=1)
         plan.scheduled = [add(yesterday, 6 + i) for i in range(4)]
+        for offset in (9, 8):
+            day = today - timedelta(days=offset)
+            plan.ui_backfill[day] = [add(day, 10 + i) for i in range(2)]
+        plan.stale = [add(today - timedelta(days=10), 7 + i) for i in range(2)]
         return plan
+
+    @property
+    def ui_pending(self) -> list[int]:
+        """What a manual run with the default scope takes once everything above has run."""
+        return sorted(self.stale + self.untouched)
 
     @property
     def backfill_days(self) -> list[date]:

@@ -15,9 +15,11 @@ import pytest
 
 from hit_service.config import REPO_ROOT, ConfigError, Settings
 from hit_service.site.crowd import CrowdError, accept_hit, sign_in
+from tests.hit_service.browser import chromium, shots
 from tests.hit_service.helpers import OPERATOR_PASSWORD, hit_args
 
 pytestmark = pytest.mark.integration
+__all__ = ["chromium", "shots"]  # fixtures
 
 
 def cli(
@@ -36,9 +38,16 @@ def cli(
     )
 
 
+def login(browser: httpx.Client, name: str, password: str) -> httpx.Response:
+    """Sign in as a browser does: the form first (its CSRF token and nonce cookie), then the post."""
+    form = browser.get("/worker/login").text
+    token = form.split("name='csrf' value='")[1].split("'")[0]
+    return browser.post("/worker/login", data={"name": name, "password": password, "csrf": token})
+
+
 def signed_in_as(service: Any, worker: dict[str, str]) -> httpx.Client:
     client = httpx.Client(base_url=service.url, timeout=10)
-    response = client.post("/worker/login", data={"name": worker["name"], "password": worker["password"]})
+    response = login(client, worker["name"], worker["password"])
     assert response.status_code == 303, response.text[:300]
     return client
 
@@ -172,19 +181,19 @@ def test_worker_sign_in_is_throttled_per_account_with_growing_delays(
     advance(FORGET)
     with httpx.Client(base_url=service.url, timeout=10, headers=from_address()) as browser:
         for _ in range(8):
-            answer = browser.post("/worker/login", data={"name": worker["name"], "password": "wrong guess"})
+            answer = login(browser, worker["name"], "wrong guess")
             statuses.append(answer.status_code)
         assert statuses[:5] == [401] * 5 and 429 in statuses[5:]
-        refused = browser.post("/worker/login", data={"name": worker["name"], "password": worker["password"]})
+        refused = login(browser, worker["name"], worker["password"])
         assert refused.status_code == 429  # even the right password waits: guesses cannot go on
         first_wait = int(refused.headers["retry-after"])
         assert 0 < first_wait <= 900 and "Try again" in refused.text
         advance(first_wait + 1)
-        assert browser.post("/worker/login", data={"name": worker["name"], "password": "wrong"}).status_code == 401
-        second = browser.post("/worker/login", data={"name": worker["name"], "password": worker["password"]})
+        assert login(browser, worker["name"], "wrong").status_code == 401
+        second = login(browser, worker["name"], worker["password"])
         assert second.status_code == 429 and int(second.headers["retry-after"]) > first_wait  # it grows
         advance(FORGET)  # never for good
-        ok = browser.post("/worker/login", data={"name": worker["name"], "password": worker["password"]})
+        ok = login(browser, worker["name"], worker["password"])
         assert ok.status_code == 303
 
 
@@ -193,12 +202,10 @@ def test_sign_in_is_throttled_per_client_address(service: Any, advance: Any, new
     advance(FORGET)
     bystander = new_worker()
     with httpx.Client(base_url=service.url, timeout=10, headers=from_address()) as browser:
-        statuses = [
-            browser.post("/worker/login", data={"name": f"guess-{n}", "password": "x"}).status_code for n in range(50)
-        ]
+        statuses = [login(browser, f"guess-{n}", "x").status_code for n in range(50)]
     assert statuses[0] == 401 and statuses[-1] == 429
     with httpx.Client(base_url=service.url, timeout=10, headers=from_address()) as elsewhere:
-        ok = elsewhere.post("/worker/login", data={"name": bystander["name"], "password": bystander["password"]})
+        ok = login(elsewhere, bystander["name"], bystander["password"])
         assert ok.status_code == 303  # other addresses and the accounts themselves are unaffected
     advance(FORGET)
 
@@ -211,3 +218,85 @@ def test_operator_sign_in_is_throttled(service: Any, advance: Any) -> None:
         assert browser.get("/operator", auth=("operator", OPERATOR_PASSWORD)).status_code == 429
         advance(FORGET)
         assert browser.get("/operator", auth=("operator", OPERATOR_PASSWORD)).status_code == 200
+
+
+# -- pages: sign-in CSRF, framing, notices -------------------------------------------------------
+
+
+def test_sign_in_form_carries_a_csrf_token(service: Any, new_worker: Any) -> None:
+    """A cross-site form cannot sign a victim's browser in to the attacker's account (login CSRF)."""
+    worker = new_worker()
+    forged = httpx.post(
+        f"{service.url}/worker/login",
+        data={"name": worker["name"], "password": worker["password"]},
+        headers=from_address(),
+        timeout=10,
+    )
+    assert forged.status_code == 403 and "hitflow_worker" not in forged.cookies
+    with httpx.Client(base_url=service.url, timeout=10, headers=from_address()) as browser:
+        form = browser.get("/worker/login").text
+        token = form.split("name='csrf' value='")[1].split("'")[0]
+        wrong = browser.post("/worker/login", data={"name": worker["name"], "password": worker["password"]})
+        assert wrong.status_code == 403 and "expired" in wrong.text
+        token = wrong.text.split("name='csrf' value='")[1].split("'")[0]  # the form shown again, fresh
+        ok = browser.post("/worker/login", data={"name": worker["name"], "password": worker["password"], "csrf": token})
+        assert ok.status_code == 303 and "hitflow_worker" in browser.cookies
+
+
+def test_own_pages_refuse_to_be_framed_but_hit_frames_do_not(
+    service: Any, client: Any, new_worker: Any, operator: httpx.Client
+) -> None:
+    worker = new_worker()
+    hit_id = client.create_hit(**hit_args())["HIT"]["HITId"]
+    with sign_in(service.url, worker["name"], worker["password"]) as session:
+        own = [
+            session.get(f"{service.url}/worker/login"),
+            session.get(f"{service.url}/worker"),
+            session.get(f"{service.url}/worker/hits/{hit_id}"),
+            operator.get("/operator"),
+            httpx.get(f"{service.url}/requester/login", timeout=10),
+        ]
+        for response in own:
+            assert response.status_code == 200, response.url
+            assert response.headers["x-frame-options"] == "DENY", response.url
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"], response.url
+        assignment_id = accept_hit(session, service.url, hit_id)
+        frames = [
+            session.get(f"{service.url}/worker/hits/{hit_id}/frame"),
+            session.get(f"{service.url}/work/{assignment_id}/frame", params={"assignmentId": assignment_id}),
+        ]
+        submitted = session.post(
+            f"{service.url}/mturk/externalSubmit", data={"assignmentId": assignment_id, "age": "40"}
+        )
+        for response in [*frames, submitted]:
+            assert response.status_code == 200, response.url
+            assert "x-frame-options" not in response.headers, response.url
+            assert "frame-ancestors" not in response.headers.get("content-security-policy", ""), response.url
+        for response in frames:
+            assert response.headers["content-security-policy"].startswith("sandbox"), response.url
+
+
+def test_a_page_elsewhere_cannot_frame_the_sign_in_page(service: Any, chromium: Any, shots: Path) -> None:
+    """In Chromium: a page elsewhere framing /worker/login gets nothing (no clickjacking), while the
+    worker site's own pages still show HIT frames (the browser journeys in test_crowd_worker_site)."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.set_content(f"<p>elsewhere</p><iframe id='f' src='{service.url}/worker/login' width=600 height=400></iframe>")
+    page.wait_for_timeout(2000)
+    framed = [frame for frame in page.frames if frame != page.main_frame]
+    assert framed, "the iframe was not created"
+    try:
+        text = framed[0].evaluate("document.body ? document.body.innerText : ''")
+    except Exception:  # Chromium replaced the blocked frame with its error page
+        text = ""
+    assert "Worker name" not in text and "Sign in" not in text
+    page.screenshot(path=str(shots / "framed-sign-in-blocked-1280.png"))
+    page.close()
+
+
+def test_qualification_notice_shows_only_messages_the_server_made(service: Any, new_worker: Any) -> None:
+    worker = new_worker()
+    with sign_in(service.url, worker["name"], worker["password"]) as session:
+        forged = session.get(f"{service.url}/worker/quals", params={"note": "Your account is suspended: call 555-0100"})
+        assert forged.status_code == 200 and "555-0100" not in forged.text
+        made = session.get(f"{service.url}/worker/quals", params={"note": "sent"})
+        assert "Request sent to the requester." in made.text

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from tests.hit_service.helpers import LAYOUT_ID, external_question, hit_args, html_question
 
@@ -29,6 +29,8 @@ def test_operator_pages_need_the_password(http: httpx.Client, operator: httpx.Cl
         assert http.get(path, auth=("operator", "wrong")).status_code == 401
     page = operator.get("/operator")
     assert page.status_code == 200
+    for path in ("/operator", "/hits"):
+        assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in operator.get(path).text
     assert "Operator sees this" in page.text and "AKIAHITFLOWTEST00001" in page.text
     assert "x" * 40 not in page.text  # never a secret
 
@@ -41,7 +43,7 @@ def test_hits_page_lists_and_escapes(operator: httpx.Client, client: Any) -> Non
     text = page.text
     assert hit["HITId"] in text
     assert "<script>" not in text
-    assert html.escape(EVIL, quote=True) in text
+    assert str(escape(EVIL)) in text  # Jinja2's autoescape
     assert "$0.10" in text and "Assignable" in text
     # newest first
     newer = client.create_hit(**hit_args(Title="Newest"))["HIT"]["HITId"]
@@ -68,7 +70,7 @@ def test_preview_html_question_is_sandboxed(operator: httpx.Client, client: Any)
     assert "sandbox='allow-scripts allow-forms'" in text
     assert "allow-same-origin" not in text
     assert "height='333'" in text
-    assert "srcdoc='" in text and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+    assert "srcdoc='" in text and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in text
 
 
 def test_preview_layout_shows_escaped_parameters(operator: httpx.Client, client: Any) -> None:
@@ -112,7 +114,34 @@ def test_operator_pages_without_a_password(db_url: str, layouts_dir: Any) -> Non
     with start_service(db_url, extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}) as local:
         assert httpx.get(f"{local.url}/operator").status_code == 200
         assert "operator pages" in local.log_tail()
-    production = {"HITFLOW_LAYOUTS_DIR": str(layouts_dir), "HITFLOW_HIT_SERVICE_MODE": "production"}
+    production = {
+        "HITFLOW_LAYOUTS_DIR": str(layouts_dir),
+        "HITFLOW_HIT_SERVICE_MODE": "production",
+        "HITFLOW_HIT_SERVICE_PUBLIC_URL": "https://hits.example.org",  # production needs https (Secure cookies)
+    }
     with start_service(db_url, extra_env=production) as prod:
         assert httpx.get(f"{prod.url}/operator").status_code == 403
         assert httpx.get(f"{prod.url}/_test/faults").status_code == 404
+
+
+def test_pages_use_versioned_static_files_with_cache_headers(http: httpx.Client) -> None:
+    """Pages link CSS by content-versioned URL; /static answers with Cache-Control, ETag and CORS."""
+    import re
+
+    page = http.get("/worker/login").text
+    assert "<meta name='viewport'" in page
+    css = re.search(r"href='(/static/css/site\.css\?v=[0-9a-f]{12})'", page)
+    assert css is not None, page
+    versioned = http.get(css.group(1))
+    assert versioned.status_code == 200 and versioned.headers["content-type"].startswith("text/css")
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert versioned.headers["access-control-allow-origin"] == "*"
+    plain = http.get("/static/css/site.css")
+    assert plain.headers["cache-control"] == "no-cache" and plain.headers["etag"]
+    again = http.get("/static/css/site.css", headers={"If-None-Match": plain.headers["etag"]})
+    assert again.status_code == 304
+    stale = http.get("/static/css/site.css?v=000000000000")
+    assert stale.headers["cache-control"] == "no-cache"
+    assert http.get("/static/nope.js").status_code == 404
+    assert http.get("/static/../app.py").status_code == 404
+    assert http.get("/favicon.ico", follow_redirects=True).headers["content-type"].startswith("image/svg")

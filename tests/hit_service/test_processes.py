@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from hit_service.core.store import Store
+from hit_service.core.store import MIGRATIONS, Store
 from hit_service.launcher import ServiceProcess, ServiceStartError, start_service, stop_pid
 from tests import pg
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, hit_args, make_client
@@ -61,7 +61,7 @@ def test_two_processes_share_one_database(fresh_db: str, layouts_dir: Path) -> N
     assert all("Finished server process" in service.log_tail() for service in services)  # a clean shutdown
     with psycopg.connect(fresh_db) as conn:
         rows = conn.execute("SELECT version FROM mturk.schema_migrations").fetchall()
-    assert rows == [(1,), (2,)]
+    assert rows == [(version,) for version, _name, _ddl in MIGRATIONS]
 
 
 def test_migrate_concurrently_in_process(fresh_db: str) -> None:
@@ -77,7 +77,7 @@ def test_migrate_concurrently_in_process(fresh_db: str) -> None:
 
         with ThreadPoolExecutor(len(stores)) as pool:
             results = list(pool.map(migrate, stores))
-        assert sorted(results) == [[], [], [], [1, 2]]
+        assert sorted(results) == [[], [], [], [version for version, _name, _ddl in MIGRATIONS]]
         assert stores[0].migrate() == []
     finally:
         for store in stores:

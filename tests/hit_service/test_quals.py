@@ -156,6 +156,36 @@ def test_locale_and_hidden_requirements(service: Any, requester: Any, new_worker
     )
 
 
+def test_system_rates_of_new_workers() -> None:
+    """MTurk's rule: the percentage types count from 100 assignments on; before, their best value."""
+    from hit_service.core.quals import (
+        ABANDONED_RATE,
+        HITS_APPROVED,
+        REJECTION_RATE,
+        RETURNED_RATE,
+        SUBMITTED_RATE,
+        system_values,
+    )
+
+    assert system_values({}) == {
+        APPROVAL_RATE: 100,
+        REJECTION_RATE: 0,
+        HITS_APPROVED: 0,
+        SUBMITTED_RATE: 100,
+        RETURNED_RATE: 0,
+        ABANDONED_RATE: 0,
+        "00000000000000000060": 1,
+    }
+    early = system_values({"Rejected": 1, "Approved": 3, "Returned": 2, "Abandoned": 1})
+    assert (early[APPROVAL_RATE], early[REJECTION_RATE], early[HITS_APPROVED]) == (100, 0, 3)
+    assert (early[SUBMITTED_RATE], early[RETURNED_RATE], early[ABANDONED_RATE]) == (100, 0, 0)
+    just_below = system_values({"Approved": 90, "Rejected": 9})
+    assert just_below[APPROVAL_RATE] == 100
+    seasoned = system_values({"Approved": 90, "Rejected": 10, "Returned": 20, "Abandoned": 5, "Submitted": 3})
+    assert (seasoned[APPROVAL_RATE], seasoned[REJECTION_RATE]) == (90, 10)
+    assert (seasoned[SUBMITTED_RATE], seasoned[RETURNED_RATE], seasoned[ABANDONED_RATE]) == (80, 16, 4)
+
+
 def test_approval_rate_requirement(service: Any, requester: Any, new_worker: Any) -> None:
     _, client = requester
     worker = new_worker()
@@ -163,11 +193,15 @@ def test_approval_rate_requirement(service: Any, requester: Any, new_worker: Any
     assignment_id = submit_answer_over_http(service.url, worker["name"], worker["password"], first, {"age": "9"})
     client.reject_assignment(AssignmentId=assignment_id, RequesterFeedback="wrong")
     rate = {"QualificationTypeId": APPROVAL_RATE, "Comparator": "GreaterThanOrEqualTo", "IntegerValues": [95]}
-    hit_id = client.create_hit(**hit_args(QualificationRequirements=[rate]))["HIT"]["HITId"]
-    with pytest.raises(CrowdError, match="qualification"):
-        submit_answer_over_http(service.url, worker["name"], worker["password"], hit_id, {"age": "9"})
-    fresh = new_worker()
-    submit_answer_over_http(service.url, fresh["name"], fresh["password"], hit_id, {"age": "9"})  # 100 % to start
+    hit_id = client.create_hit(**hit_args(QualificationRequirements=[rate], MaxAssignments=2))["HIT"]["HITId"]
+    # One rejection among a new worker's first assignments does not drop them to 0 %.
+    submit_answer_over_http(service.url, worker["name"], worker["password"], hit_id, {"age": "9"})
+    # A worker who misses a requirement is told which one.
+    locale = {"QualificationTypeId": LOCALE, "Comparator": "In", "LocaleValues": [{"Country": "US"}, {"Country": "CA"}]}
+    us_only = client.create_hit(**hit_args(QualificationRequirements=[rate, locale]))["HIT"]["HITId"]
+    german = new_worker("DE")
+    with pytest.raises(CrowdError, match=r"requirements to accept this HIT: Location is one of US, CA\.$"):
+        submit_answer_over_http(service.url, german["name"], german["password"], us_only, {"age": "9"})
 
 
 def test_qualification_requests(service: Any, requester: Any, new_worker: Any) -> None:

@@ -1,4 +1,4 @@
-"""Pure rules without HTTP or a database: fees, tokens, questions, layouts, config, faults."""
+"""Pure rules without HTTP or a database: tokens, questions, layouts, config, faults (fees: test_fees)."""
 
 from __future__ import annotations
 
@@ -26,44 +26,10 @@ from hit_service.core.exceptions import (
     ThrottlingException,
     stamp,
 )
-from hit_service.core.models import (
-    assignment_fee,
-    decode_next_token,
-    encode_next_token,
-    fee_rate,
-    hit_cost,
-    new_id,
-)
+from hit_service.core.models import decode_next_token, encode_next_token, new_id
 from tests.hit_service.helpers import external_question, html_question
 
 D = Decimal
-
-
-@pytest.mark.parametrize(
-    ("reward", "assignments", "fee", "cost"),
-    [
-        ("0.10", 3, "0.02", "0.36"),  # MTurk's own example
-        ("0.10", 9, "0.02", "1.08"),
-        ("0.10", 10, "0.04", "1.40"),  # 20 % more from 10 assignments on
-        ("0.01", 1, "0.01", "0.02"),  # at least a cent per assignment
-        ("0.00", 2, "0.01", "0.02"),
-        ("0.05", 1, "0.01", "0.06"),
-        ("0.03", 10, "0.01", "0.40"),  # 0.012 rounds to 0.01
-        ("0.33", 1, "0.07", "0.40"),  # 0.066 → 0.07
-        ("0.25", 1, "0.05", "0.30"),
-        ("0.125", 1, "0.03", "0.155"),  # 0.025 rounds half up (inputs have cents on the wire)
-        ("1.00", 100, "0.40", "140.00"),
-    ],
-)
-def test_fees(reward: str, assignments: int, fee: str, cost: str) -> None:
-    assert assignment_fee(D(reward), assignments) == D(fee)
-    assert hit_cost(D(reward), assignments) == D(cost)
-
-
-def test_fee_rate() -> None:
-    assert fee_rate(1) == D("0.20")
-    assert fee_rate(9) == D("0.20")
-    assert fee_rate(10) == D("0.40")
 
 
 def test_ids_look_like_mturk() -> None:

@@ -3,8 +3,10 @@ site's HTTP forms, collect reviews, pays, aggregates and closes — checked thro
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,14 @@ def answer(service: Any, worker: str, hit_id: str, age: str) -> str:
 
 def hit_of_row(db: str, row_id: int) -> str:
     return table(db, "SELECT hit_id FROM hitflow.batch_rows WHERE row_id = %s", row_id)[0][0]
+
+
+def report_money(path: str) -> dict[str, Decimal]:
+    """The report's "Spent" table: label → amount."""
+    page = Path(path).read_text(encoding="utf-8")
+    return {
+        label: Decimal(amount) for label, amount in re.findall(r"<tr><th>([^<]+)</th><td>\$([0-9.]+)</td></tr>", page)
+    }
 
 
 def statuses(mturk: Any, hit_id: str) -> dict[str, str]:
@@ -147,8 +157,28 @@ def test_money_spent_matches_the_service_balance(dag, collect_dag, source_db, hi
     spent = start - Decimal(mturk.get_account_balance()["AvailableBalance"])
     # 2 assignments × ($0.10 + $0.02 fee) + 2 bonuses × ($0.10 + $0.02 fee)
     assert spent == Decimal("0.48")
-    with open(summary["batches"][0]["report"]) as f:
-        assert "$0.48" in f.read()
+    assert report_money(summary["batches"][0]["report"])["Total"] == spent
+
+
+def test_report_prices_small_bonuses_as_the_service_charges_them(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state
+) -> None:
+    """Five $0.02 bonuses: the service takes $0.01 of fee on each, and the report says so."""
+    start = Decimal(mturk.get_account_balance()["AvailableBalance"])
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    run(dag, None, max_assignments=5)
+    workers = ("nia", "oto", "pia", "quy", "rex")
+    add_workers(hit_service, *workers)
+    for worker, age in zip(workers, ("30", "31", "30", "32", "31"), strict=True):
+        answer(hit_service, worker, hit_of_row(source_db, 1), age)
+    state, summary = run(collect_dag, None, bonus_amount="0.02", bonus_tolerance_years=5, min_answers=2)
+    assert state == "success" and summary["bonuses"] == 5 and summary["approved"] == 5
+    spent = start - Decimal(mturk.get_account_balance()["AvailableBalance"])
+    # 5 × ($0.10 + $0.02 fee) for the assignments + 5 × ($0.02 + $0.01 minimum fee) for the bonuses
+    assert spent == Decimal("0.75")
+    money = report_money(summary["batches"][0]["report"])
+    assert money["Bonuses"] == Decimal("0.10") and money["Fees on bonuses"] == Decimal("0.05")
+    assert money["Total"] == spent
 
 
 def test_a_hit_left_short_by_rejections_gets_more_assignments(
@@ -169,3 +199,25 @@ def test_a_hit_left_short_by_rejections_gets_more_assignments(
     state, summary = run(collect_dag, None, min_answers=3)
     assert state == "success" and summary["approved"] == 1 and summary["complete"]
     assert table(source_db, "SELECT median_age::float, answers FROM hitflow.results") == [(31.0, 3)]
+
+
+def test_crowd_html_task_is_published_and_its_task_answers_collected(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state
+) -> None:
+    """task_ui=crowd publishes the Crowd HTML page; answers come back as taskAnswers JSON and count."""
+    import json
+
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    state, published = run(dag, None, max_assignments=3, task_ui="crowd")
+    assert state == "success" and published["hits_in_batch"] == 1
+    hit_id = hit_of_row(source_db, 1)
+    question = mturk.get_hit(HITId=hit_id)["HIT"]["Question"]
+    assert "<crowd-form>" in question and "https://assets.crowd.aws/crowd-html-elements.js" in question
+    add_workers(hit_service, "hal", "ida", "jon")
+    for worker, age in (("hal", "30"), ("ida", 34), ("jon", "thirty")):
+        submit_answer_over_http(hit_service.url, worker, PASSWORD, hit_id, {"taskAnswers": json.dumps([{"age": age}])})
+    answers = [a["Answer"] for a in mturk.list_assignments_for_hit(HITId=hit_id)["Assignments"]]
+    assert all("<QuestionIdentifier>taskAnswers</QuestionIdentifier><FreeText>[{" in a for a in answers)
+    state, summary = run(collect_dag, None, min_answers=2)
+    assert state == "success" and summary["approved"] == 2 and summary["rejected"] == 1
+    assert table(source_db, "SELECT median_age::float, answers FROM hitflow.results") == [(32.0, 2)]

@@ -14,7 +14,16 @@ import pytest
 import requests
 
 from tests.corpus import BAD_ROWS
-from tests.integration.helpers import good_rows, run, seed, service_hits, set_balance, set_faults, table
+from tests.integration.helpers import (
+    good_rows,
+    hits_per_row,
+    run,
+    seed,
+    service_hits,
+    set_balance,
+    set_faults,
+    table,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,10 +60,31 @@ def test_manual_run_takes_every_pending_row(dag, source_db, mturk, clean_state) 
     assert run(dag, DAY)[0] == "success"
     assert len(service_hits(mturk)) == 3
     state, summary = run(dag, None)
-    assert state == "success" and summary["scope"] == {"start": None, "end": None}
+    assert state == "success" and summary["scope"] == {"name": "pending", "start": None, "end": None}
     assert summary["hits_in_batch"] == 4 and len(service_hits(mturk)) == 7
     state, summary = run(dag, None, max_rows=10)
     assert summary["hits_in_batch"] == 0 and len(service_hits(mturk)) == 7
+
+
+def test_a_manual_run_with_the_trigger_forms_logical_date_still_takes_every_pending_row(
+    dag, source_db, mturk, clean_state
+) -> None:
+    """The UI's Trigger dialog fills in a logical date (so an interval): the run type decides."""
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=12)) + good_rows(20, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, DAY, scope="pending")  # dag.test() makes a manual run, as the dialog does
+    assert state == "success" and summary["scope"]["name"] == "pending"
+    assert summary["hits_in_batch"] == 6 and len(service_hits(mturk)) == 6
+    assert table(source_db, "SELECT scope, params->>'scope' FROM hitflow.batches") == [("pending", "pending")]
+
+
+def test_scope_interval_takes_only_the_inferred_day(dag, source_db, mturk, clean_state) -> None:
+    seed(source_db, good_rows(1, 4, DAY - timedelta(days=12)) + good_rows(20, 2, DAY - timedelta(hours=3)))
+    state, summary = run(dag, DAY, scope="interval")
+    assert state == "success" and summary["scope"]["name"] == "interval"
+    assert summary["hits_in_batch"] == 2
+    state, summary = run(dag, None, scope="interval")  # no logical date: no interval to take
+    assert state == "failed" and summary is None
+    assert len(service_hits(mturk)) == 2
 
 
 def test_max_rows_limits_a_manual_run(dag, source_db, mturk, clean_state) -> None:
@@ -121,6 +151,17 @@ def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
         assert "img.example.org" in page
 
 
+def test_crowd_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
+    from hitflow.publish.config import AGE_GUESS_CROWD_LAYOUT_ID
+
+    seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
+    state, _summary = run(dag, None, layout_id=AGE_GUESS_CROWD_LAYOUT_ID)
+    assert state == "success"
+    (hit,) = service_hits(mturk)
+    assert hit["HITLayoutId"] == AGE_GUESS_CROWD_LAYOUT_ID
+    assert '<crowd-input name="age"' in hit["Question"] and "img.example.org" in hit["Question"]
+
+
 def test_unknown_layout_fails_the_chunk_without_a_hit(dag, source_db, mturk, clean_state) -> None:
     seed(source_db, good_rows(1, 2, DAY - timedelta(hours=3)))
     state, _ = run(dag, None, layout_id="3NOSUCHLAYOUT0000000000000000X")
@@ -162,6 +203,30 @@ def test_dry_run_keeps_nothing(dag, source_db, mturk, clean_state) -> None:
     assert run(dag, None)[1]["hits_in_batch"] == 3
 
 
+def test_a_cleared_run_whose_rows_are_all_published_succeeds_and_creates_no_hit(
+    dag, source_db, mturk, clean_state
+) -> None:
+    """Clearing a finished run (same run ID, so the same batch) collects its recorded HITs again."""
+    from scripts.dag_runner import param_defaults, task_result
+
+    seed(source_db, good_rows(1, 5, DAY - timedelta(hours=3)))
+    conf = param_defaults(dag.dag_id) | {"chunk_size": 2}
+    run_after = DAY + timedelta(hours=6)  # the same run_after gives the same run ID: the run is cleared
+    first = dag.test(logical_date=DAY, run_after=run_after, run_conf=conf)
+    assert first.state == "success"
+    published = task_result(first, "summarize")
+    hits = sorted(h["HITId"] for h in service_hits(mturk))
+    assert len(hits) == 5 and published["hits_created_now"] == 5
+
+    cleared = dag.test(logical_date=DAY, run_after=run_after, run_conf=conf)
+    assert cleared.run_id == first.run_id and cleared.state == "success"
+    summary = task_result(cleared, "summarize")
+    assert summary["batch_id"] == published["batch_id"]
+    assert summary["hits_created_now"] == 0 and summary["hits_in_batch"] == 5
+    assert sorted(task_result(cleared, "gather_hit_ids")["hit_ids"]) == hits
+    assert sorted(h["HITId"] for h in service_hits(mturk)) == hits
+
+
 def test_responses_lost_after_commit_still_give_one_hit_per_row(
     dag, source_db, mturk, hit_service, clean_state
 ) -> None:
@@ -177,13 +242,19 @@ def test_responses_lost_after_commit_still_give_one_hit_per_row(
 def test_chunk_retried_after_partial_creation_makes_no_duplicate(
     dag, source_db, mturk, hit_service, clean_state
 ) -> None:
+    """A row whose HIT the service committed but whose response was lost, on the chunk's last attempt.
+
+    Every committed create answers 500 (the response is lost); after 4 HITs, 7 creates fail before
+    anything is committed. Row 5 thus spends its 8 attempts on 7 refusals and one create whose
+    answer is lost: its HIT exists but hitflow has no ID for it, and the task fails. The retried
+    task sends row 5 again; only its UniqueRequestToken turns that into the same HIT.
+    """
     seed(source_db, good_rows(1, 10, DAY - timedelta(hours=3)))
-    # after 4 HITs, 8 calls in a row fail: one row exhausts its attempts, the task fails and is retried
-    set_faults(hit_service, fail_creates_after=4, fail_creates_count=8)
-    state, _summary = run(dag, None, chunk_size=10, concurrency=1)
+    set_faults(hit_service, drop_after_commit_rate=1.0, fail_creates_after=4, fail_creates_count=7)
+    state, summary = run(dag, None, chunk_size=10, concurrency=1)
     assert state == "success"
-    hits = service_hits(mturk)
-    assert len(hits) == 10 and len({h["HITId"] for h in hits}) == 10
+    assert hits_per_row(mturk) == dict.fromkeys(range(1, 11), 1)
+    assert summary["hits_in_batch"] == 10 and summary["hits_recovered"] == 10
     rows = table(
         source_db, "SELECT count(*), count(DISTINCT hit_id) FROM hitflow.batch_rows WHERE status = 'published'"
     )
@@ -222,3 +293,33 @@ def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:
         t.join()
     assert sum(results.values()) == 500
     assert table(source_db, "SELECT count(*), count(DISTINCT row_id) FROM hitflow.batch_rows") == [(500, 500)]
+
+
+def _asset_events(run_id: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            dict(event.extra or {})
+            for event in session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == run_id))
+        ]
+
+
+def test_the_asset_is_emitted_only_by_runs_that_created_hits(dag, source_db, mturk, clean_state) -> None:
+    """csv-only, dry and empty runs start no collect run; a run that created HITs does."""
+    from scripts.dag_runner import param_defaults
+
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=5)))
+    # (conf, HITs the run creates): a dry run, a csv-only run of one row, a run of the other two,
+    # and one more finding nothing pending.
+    for conf, created in (({"dry_run": True}, 0), ({"mode": "csv", "max_rows": 1}, 0), ({}, 2), ({}, 0)):
+        dr = dag.test(logical_date=None, run_conf=param_defaults(dag.dag_id) | conf)
+        assert dr.state == "success", conf
+        events = _asset_events(dr.run_id)
+        if created:
+            assert dr.get_task_instance("announce_hits").state == "success"
+            assert [e["hits_created_now"] for e in events] == [created], events
+        else:
+            assert dr.get_task_instance("announce_hits").state == "skipped" and events == [], (conf, events)

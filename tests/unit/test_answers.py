@@ -54,3 +54,30 @@ def test_answer_without_namespace_still_parses() -> None:
         "<FreeText>40</FreeText></Answer></QuestionFormAnswers>"
     )
     assert parse_age(xml).age == 40
+
+
+def test_crowd_form_task_answers() -> None:
+    """The Crowd HTML version posts one taskAnswers field: a JSON array holding one object."""
+    from html import escape
+
+    def crowd(json_text: str) -> str:
+        return qfa(taskAnswers=escape(json_text, quote=False))
+
+    assert parse_age(crowd('[{"age":"34"}]')).age == 34
+    assert parse_age(crowd('[{"age": 41}]')).age == 41
+    assert parse_age(crowd('[{"age": 41.0}]')).age == 41
+    assert parse_age(crowd('{"age": " 7 "}')).age == 7
+    assert parse_age(crowd('[{"age":"34","note":"a <b> & c"}]')).fields["taskAnswers"].startswith("[{")
+    assert parse_age(qfa(age="20", taskAnswers="[]")).age == 20  # a plain field wins
+    for body, needle in (
+        ('[{"age":""}]', "left empty"),
+        ('[{"age":"fifty"}]', "not a whole number"),
+        ('[{"age": 41.5}]', "not a whole number"),
+        ('[{"age": true}]', "not a whole number"),
+        ('[{"age": 300}]', "outside"),
+        ('[{"other": 1}]', "no age in taskAnswers"),
+        ("[]", "no age in taskAnswers"),
+        ("not json", "not JSON"),
+    ):
+        parsed = parse_age(crowd(body))
+        assert parsed.age is None and needle in (parsed.problem or ""), (body, parsed)

@@ -44,3 +44,25 @@ def test_modes() -> None:
     assert both.exports_csv and both.creates_hits
     dry = resolve_config({"mode": "both", "dry_run": True})
     assert not dry.exports_csv and not dry.creates_hits
+
+
+def test_scope_is_decided_by_the_run_type_not_by_the_interval() -> None:
+    from datetime import UTC, datetime
+
+    from hitflow.publish.store import Scope, ScopeError
+
+    day = (datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC))
+    # The UI's Trigger dialog gives a manual run an inferred interval: it still takes every pending row.
+    assert Scope.for_run("manual", "pending", *day) == Scope()
+    assert Scope.for_run("manual", "interval", *day) == Scope(*day)
+    with pytest.raises(ScopeError, match="scope=pending"):
+        Scope.for_run("manual", "interval", None, None)
+    for run_type in ("scheduled", "backfill"):
+        assert Scope.for_run(run_type, "pending", *day) == Scope(*day)  # the param is for manual runs
+    assert Scope.for_run("asset_triggered", "interval", None, None) == Scope()
+
+
+def test_scope_param_is_an_enum() -> None:
+    assert resolve_config({"scope": "interval"}).scope == "interval"
+    with pytest.raises(ConfigError, match="scope"):
+        resolve_config({"scope": "yesterday"})

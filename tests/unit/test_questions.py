@@ -45,3 +45,23 @@ def test_layout_parameters_keep_raw_values() -> None:
         {"Name": "person_id", "Value": "P1"},
         {"Name": "image_url", "Value": "https://x.org/a.jpg"},
     ]
+
+
+def test_crowd_template_is_the_same_task_in_crowd_html() -> None:
+    """task_ui=crowd: the Crowd HTML Elements page with the same variables, and its bundled layout."""
+    from hitflow.paths import include_dir
+    from hitflow.publish.config import AGE_GUESS_CROWD_LAYOUT_ID, resolve_config
+
+    crowd = questions.template_for("crowd")
+    assert set(questions.template_variables(crowd)) == {"person_id", "image_url"}
+    assert questions.template_for("plain").template == questions.load_template().template
+    question = questions.html_question(crowd, {"person_id": "P7", "image_url": "https://x.example.org/7.jpg"})
+    page = ET.fromstring(question).find(f"{{{questions.HTML_QUESTION_XMLNS}}}HTMLContent").text
+    assert "https://assets.crowd.aws/crowd-html-elements.js" in page
+    assert '<crowd-input name="age" type="number"' in page and "<crowd-form>" in page
+    layout = include_dir() / "layouts" / f"{AGE_GUESS_CROWD_LAYOUT_ID}.html"
+    assert layout.read_text(encoding="utf-8") == crowd.template
+    assert resolve_config({"task_ui": "crowd"}).task_ui == "crowd"
+    assert resolve_config({}).task_ui == "plain"
+    with pytest.raises(ValueError, match="task_ui"):
+        resolve_config({"task_ui": "fancy"})

@@ -28,7 +28,7 @@ def test_png_is_a_valid_image() -> None:
 
 
 def test_spent_includes_fees_on_rewards_and_bonuses() -> None:
-    money = spent(approved=9, bonuses=Decimal("0.50"), reward=Decimal("0.10"), max_assignments=3)
+    money = spent(approved=9, bonuses=[Decimal("0.25"), Decimal("0.25")], reward=Decimal("0.10"), max_assignments=3)
     assert money == {
         "rewards": Decimal("0.90"),
         "reward_fees": Decimal("0.18"),
@@ -38,6 +38,13 @@ def test_spent_includes_fees_on_rewards_and_bonuses() -> None:
     }
 
 
+def test_spent_prices_each_small_bonus_with_the_minimum_fee() -> None:
+    """Five $0.02 bonuses: the service takes $0.01 on each ($0.05), not 20 % of $0.10 ($0.02)."""
+    money = spent(approved=5, bonuses=[Decimal("0.02")] * 5, reward=Decimal("0.10"), max_assignments=1)
+    assert money["bonuses"] == Decimal("0.10") and money["bonus_fees"] == Decimal("0.05")
+    assert money["total"] == Decimal("0.50") + Decimal("0.10") + Decimal("0.10") + Decimal("0.05")
+
+
 def test_report_escapes_and_links_the_histogram(tmp_path: Path) -> None:
     data = {
         "params": {"reward": "0.10", "max_assignments": 3},
@@ -45,6 +52,7 @@ def test_report_escapes_and_links_the_histogram(tmp_path: Path) -> None:
         "ages": [30, 31, 33],
         "results": [(1, "P<1>", "https://x.org/a.jpg", 3, 31.0, 1.0, True, [30, 31, 33])],
         "workers": [("W<script>", 1, 1, 0, 1, 1, Decimal("0.05"))],
+        "bonuses": [Decimal("0.05")],
     }
     path = write_report(tmp_path, "b-1", data)
     page = path.read_text()

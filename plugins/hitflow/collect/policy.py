@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hitflow import fees
+from hit_service.core import fees
 from hitflow.collect.answers import MAX_AGE, MIN_AGE
 from hitflow.params import ConfigError, check_params
 

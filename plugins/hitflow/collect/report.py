@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hitflow import fees
+from hit_service.core import fees
 
 BIN_YEARS = 5
 BINS = 24  # 0–119 in steps of 5 (120 joins the last bin)
@@ -51,17 +51,18 @@ def histogram_png(counts: list[int], width: int = 480, height: int = 200) -> byt
     )
 
 
-def spent(approved: int, bonuses: Decimal, reward: Decimal, max_assignments: int) -> dict[str, Decimal]:
-    """Money spent so far, with MTurk's fees on rewards and on bonuses."""
+def spent(approved: int, bonuses: list[Decimal], reward: Decimal, max_assignments: int) -> dict[str, Decimal]:
+    """Money spent so far, with MTurk's fees on rewards and on each bonus (as the service charges)."""
     rewards = approved * reward
-    reward_fees = approved * fees.commission_per_assignment(reward, max_assignments)
-    bonus_fees = (bonuses * fees.BASE_RATE).quantize(fees.CENT)
+    reward_fees = approved * fees.assignment_fee(reward, max_assignments)
+    bonus_total = sum(bonuses, Decimal("0.00"))
+    bonus_fees = fees.bonus_fees(bonuses)
     return {
         "rewards": rewards,
         "reward_fees": reward_fees,
-        "bonuses": bonuses,
+        "bonuses": bonus_total,
         "bonus_fees": bonus_fees,
-        "total": rewards + reward_fees + bonuses + bonus_fees,
+        "total": rewards + reward_fees + bonus_total + bonus_fees,
     }
 
 
@@ -72,7 +73,7 @@ def write_report(directory: Path, batch_id: str, data: dict[str, Any]) -> Path:
     (directory / "histogram.png").write_bytes(histogram_png(counts))
     params = data["params"]
     approved = sum(w[2] for w in data["workers"])
-    bonuses = sum((Decimal(w[6]) for w in data["workers"]), Decimal("0"))
+    bonuses = [Decimal(amount) for amount in data["bonuses"]]
     money = spent(approved, bonuses, fees.parse_money(params["reward"]), params["max_assignments"])
     esc = html.escape
     result_rows = "".join(

@@ -198,7 +198,7 @@ def record_block(conn: Any, worker_id: str, reason: str, rejected: int, total: i
 
 
 def batch_report_data(conn: Any, batch_id: uuid.UUID) -> dict[str, Any]:
-    """Everything the per-batch report shows."""
+    """Everything the per-batch report shows (``bonuses``: every bonus paid, one amount each)."""
     params = conn.execute("SELECT params, status FROM hitflow.batches WHERE batch_id = %s", (batch_id,)).fetchone()
     results = conn.execute(
         """SELECT row_id, person_id, image_url, answers, median_age::float, mad_years::float, agreement, ages
@@ -222,7 +222,21 @@ def batch_report_data(conn: Any, batch_id: uuid.UUID) -> dict[str, Any]:
             "SELECT age FROM hitflow.assignments WHERE batch_id = %s AND age IS NOT NULL", (batch_id,)
         )
     ]
-    return {"params": params[0], "status": params[1], "results": results, "workers": workers, "ages": ages}
+    # Each bonus on its own: its fee is priced per bonus (at least $0.01), not on the sum.
+    bonuses = [
+        amount
+        for (amount,) in conn.execute(
+            "SELECT bonus_amount FROM hitflow.assignments WHERE batch_id = %s AND bonus_amount IS NOT NULL", (batch_id,)
+        )
+    ]
+    return {
+        "params": params[0],
+        "status": params[1],
+        "results": results,
+        "workers": workers,
+        "ages": ages,
+        "bonuses": bonuses,
+    }
 
 
 def batch_state(conn: Any, batch_id: uuid.UUID) -> tuple[str | None, int]:

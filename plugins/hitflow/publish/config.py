@@ -12,13 +12,15 @@ import dataclasses
 from decimal import Decimal
 from typing import Any, Literal
 
-from hitflow import fees
+from hit_service.core import fees
 from hitflow.params import ConfigError, check_params
 
 __all__ = ["PARAM_SPECS", "ConfigError", "PublishConfig", "resolve_config"]
 
 AGE_GUESS_LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
+AGE_GUESS_CROWD_LAYOUT_ID = "3HITFLOWAGEGUESSCROWDLAYOUT001"  # the Crowd HTML Elements version
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
+POSITIVE_MONEY_PATTERN = r"^(?![0.]+$)[0-9]+\.?[0-9]{0,2}$"  # fees.MONEY_PATTERN, zero refused
 
 PARAM_SPECS: dict[str, dict[str, Any]] = {
     "max_rows": {
@@ -28,12 +30,22 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Max rows",
         "description": "Publish at most this many rows in this run (oldest first). Empty: no limit.",
     },
+    "scope": {
+        "default": "pending",
+        "type": "string",
+        "enum": ["pending", "interval"],
+        "title": "Scope (manual runs)",
+        "description": "Which rows a manual run takes. pending: every row not yet published, however old. "
+        "interval: only the rows created in the run's data interval (the day the trigger form infers "
+        "from its Logical Date). Scheduled runs and backfills always take their interval.",
+    },
     "reward": {
         "default": "0.10",
         "type": "string",
-        "pattern": fees.MONEY_PATTERN.pattern,
+        # MTurk's money format without zero amounts: a HIT must pay something.
+        "pattern": POSITIVE_MONEY_PATTERN,
         "title": "Reward (USD)",
-        "description": "Reward per assignment in MTurk's money format, e.g. 0.10 (no $ sign, 2 decimals).",
+        "description": "Reward per assignment in USD: at least 0.01, at most 2 decimals, no $ sign (e.g. 0.10).",
     },
     "max_assignments": {
         "default": 3,
@@ -100,6 +112,15 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Use this HIT layout (parameters person_id and image_url) instead of the "
         f"HTMLQuestion template. The bundled one is {AGE_GUESS_LAYOUT_ID}.",
     },
+    "task_ui": {
+        "default": "plain",
+        "type": "string",
+        "enum": ["plain", "crowd"],
+        "title": "Task page",
+        "description": "plain: the HTML form (include/templates/age_guess.html); crowd: the same task built "
+        "with Crowd HTML Elements, as MTurk's requester UI made them (age_guess_crowd.html). With a "
+        f"layout, pick the layout itself: {AGE_GUESS_CROWD_LAYOUT_ID} is the crowd one.",
+    },
     "title": {
         "default": "Guess this person's age",
         "type": "string",
@@ -146,11 +167,13 @@ class PublishConfig:
     concurrency: int = 8
     mode: Literal["api", "csv", "both"] = "api"
     layout_id: str | None = None
+    task_ui: Literal["plain", "crowd"] = "plain"
     title: str = "Guess this person's age"
     description: str = "Look at one photo and type how old you think the person is."
     keywords: str = "age, photo, estimate, image"
     dry_run: bool = False
     max_rows: int | None = None
+    scope: Literal["pending", "interval"] = "pending"
 
     @property
     def reward_amount(self) -> Decimal:

@@ -170,7 +170,8 @@ class ChunkPublisher:
             request["HITLayoutId"] = self.config.layout_id
             request["HITLayoutParameters"] = questions.layout_parameters(values)
         else:
-            request["Question"] = questions.html_question(self.template or questions.load_template(), values)
+            template = self.template or questions.template_for(self.config.task_ui)
+            request["Question"] = questions.html_question(template, values)
         return request
 
     def _create(self, request: dict[str, Any], result: ChunkResult) -> tuple[str, str]:

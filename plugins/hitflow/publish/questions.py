@@ -17,6 +17,8 @@ from hitflow.paths import include_dir
 HTML_QUESTION_XMLNS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/HTMLQuestion.xsd"
 MAX_QUESTION_BYTES = 65535
 DEFAULT_TEMPLATE = "age_guess.html"
+# The publish param ``task_ui`` picks the page: a plain HTML form, or Crowd HTML Elements.
+TASK_UI_TEMPLATES = {"plain": DEFAULT_TEMPLATE, "crowd": "age_guess_crowd.html"}
 FRAME_HEIGHT = 640
 
 
@@ -28,6 +30,11 @@ class QuestionError(ValueError):
 def load_template(name: str = DEFAULT_TEMPLATE) -> Template:
     path = include_dir() / "templates" / name
     return Template(Path(path).read_text(encoding="utf-8"))
+
+
+def template_for(task_ui: str = "plain") -> Template:
+    """The HTMLQuestion template of a ``task_ui`` param value."""
+    return load_template(TASK_UI_TEMPLATES[task_ui])
 
 
 def template_variables(template: Template) -> list[str]:

@@ -51,6 +51,10 @@ def apply_schema(conn: Any) -> None:
         conn.execute("INSERT INTO hitflow.schema_version (version) VALUES (%s)", (SCHEMA_VERSION,))
 
 
+class ScopeError(ValueError):
+    """A run asked for a scope it cannot have (``interval`` without a data interval)."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which source rows a run may take: its data interval, or every pending row."""
@@ -61,6 +65,26 @@ class Scope:
     @property
     def name(self) -> str:
         return "pending" if self.start is None else "interval"
+
+    @classmethod
+    def for_run(cls, run_type: str, wanted: str, start: datetime | None, end: datetime | None) -> Scope:
+        """Decide by the run's type, never by whether it has a data interval.
+
+        Airflow's Trigger dialog fills in a logical date, so a manual run from the UI has the
+        inferred interval [yesterday, today) although its user asked for "every pending row".
+        Manual runs take what the ``scope`` param says (``pending`` by default); scheduled and
+        backfill runs always take their interval (a run without one takes every pending row).
+        """
+        if run_type != "manual":
+            return cls(start, end) if start is not None else cls()
+        if wanted == "pending":
+            return cls()
+        if start is None or end is None:
+            raise ScopeError(
+                "scope=interval needs a data interval, and this manual run has none (it was triggered "
+                "without a logical date): trigger it with a Logical Date, or use scope=pending"
+            )
+        return cls(start, end)
 
     def where(self, alias: str = "s") -> tuple[str, dict[str, Any]]:
         if self.start is None:
@@ -85,6 +109,25 @@ def open_batch(
             "SELECT batch_id, status, scope, created_at FROM hitflow.batches WHERE batch_id = %s", (batch_id,)
         ).fetchone()
     return {"batch_id": str(row[0]), "status": row[1], "scope": row[2], "created_at": row[3].isoformat()}
+
+
+def count_claimable(conn: Any, scope: Scope, max_rows: int | None) -> int:
+    """How many rows a claim would take now (for the cost a run announces before it starts)."""
+    where, args = scope.where()
+    return conn.execute(
+        f"""SELECT count(*) FROM (SELECT 1 FROM {SOURCE_TABLE} s
+             WHERE {where} AND NOT EXISTS (SELECT 1 FROM hitflow.batch_rows b WHERE b.row_id = s.id)
+             LIMIT %(limit)s) pending""",
+        args | {"limit": max_rows},
+    ).fetchone()[0]
+
+
+def batch_params(conn: Any, batch_id: uuid.UUID) -> dict[str, Any]:
+    """The params a batch was opened with (what every later step of its run publishes with)."""
+    row = conn.execute("SELECT params FROM hitflow.batches WHERE batch_id = %s", (batch_id,)).fetchone()
+    if row is None:
+        raise LookupError(f"batch {batch_id} is not recorded")
+    return row[0]
 
 
 def claim_rows(conn: Any, *, batch_id: uuid.UUID, scope: Scope, max_rows: int | None) -> dict[str, int]:
@@ -192,7 +235,9 @@ def quarantine_duplicates(conn: Any, batch_id: uuid.UUID) -> int:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One mapped task's share of a batch: the rows with ``first_row <= row_id < next_first``."""
+    """One mapped task's share of a batch: the rows with ``first_row <= row_id < next_first``.
+
+    ``chunk`` counts from 1, as the UI's label ("chunk 1 of 3") and the task's log do."""
 
     chunk: int
     of: int
@@ -231,7 +276,9 @@ def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int
         )
     ]
     nexts = [*firsts[1:], None]
-    chunks = [Chunk(n, len(firsts), first, nxt) for n, (first, nxt) in enumerate(zip(firsts, nexts, strict=True))]
+    chunks = [
+        Chunk(n, len(firsts), first, nxt) for n, (first, nxt) in enumerate(zip(firsts, nexts, strict=True), start=1)
+    ]
     return chunks, rows, math.ceil(rows / count)
 
 

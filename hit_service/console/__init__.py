@@ -1,0 +1,1 @@
+"""The requester console (``/requester``): projects, CSV batches, review and results in the browser."""
