@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -34,11 +35,38 @@ from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
+_ASSIGNMENT_PATH = re.compile(r"^/work/[^/?]+")
+
+
+class AccessLogRedaction(logging.Filter):
+    """Uvicorn's access log without query strings and without assignment IDs.
+
+    ``/work/<AssignmentId>/frame?assignmentId=…&workerId=…``: the assignment ID is what
+    authorizes a submission, and query strings carry IDs and sign-in targets. The path is
+    logged as ``/work/…/frame``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = _ASSIGNMENT_PATH.sub("/work/…", args[2].partition("?")[0])
+            record.args = (*args[:2], path, *args[3:])
+        return True
+
+
+def _redact_access_log() -> None:
+    """Install the filter once per process (each uvicorn worker process builds its own app)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedaction) for f in access.filters):
+        access.addFilter(AccessLogRedaction())
+
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the service; the database is opened and migrated when the app starts."""
+    _redact_access_log()
     store = Store(settings.db_url, max_size=settings.db_pool_max)
     if clock is None:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
@@ -186,16 +214,21 @@ class _TooLarge:
     """Marker: the body went over the limit (nothing past the limit was kept)."""
 
 
-async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
-    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+def _declared_length(scope: Any) -> int:
+    """The request's Content-Length, or -1."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
-                declared = int(value)
+                return int(value)
             except ValueError:
-                declared = -1
-            if declared > limit:
-                return _TooLarge()
+                return -1
+    return -1
+
+
+async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
+    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+    if _declared_length(scope) > limit:
+        return _TooLarge()
     chunks: list[bytes] = []
     size = 0
     while True:

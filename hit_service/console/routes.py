@@ -28,6 +28,7 @@ from hit_service.console.service import Console, FormError, NotFound
 from hit_service.core import identity
 from hit_service.core.exceptions import RequestError
 from hit_service.core.models import MTurkBackend, format_money
+from hit_service.site.templating import NO_FRAMING
 
 COOKIE = "hitflow_requester"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -85,12 +86,19 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         request: Request, template: str, user: User | None, status: int = 200, /, **context: Any
     ) -> HTMLResponse:
         context.update(user=user, note=request.query_params.get("note", ""), active=template)
-        return pages.TemplateResponse(request, f"console/{template}", context, status_code=status, headers=HEADERS)
+        headers = {**HEADERS, **NO_FRAMING}  # the console's pages are never framed (its HIT frames are)
+        return pages.TemplateResponse(request, f"console/{template}", context, status_code=status, headers=headers)
+
+    throttle = identity.SignInThrottle(backend.store)
 
     async def current(request: Request) -> User | None:
         cookie = request.cookies.get(COOKIE)
-        subject = sessions.check(cookie)
-        if not subject or not subject.startswith(identity.REQUESTER_SUBJECT) or cookie is None:
+        if cookie is None or sessions.check(cookie) is None:
+            return None
+        subject = await run_in_threadpool(
+            identity.session_subject, backend.store, sessions, cookie, backend.clock.now()
+        )
+        if not subject or not subject.startswith(identity.REQUESTER_SUBJECT):
             return None
         row = await run_in_threadpool(
             identity.requester_user, backend.store, subject[len(identity.REQUESTER_SUBJECT) :]
@@ -145,23 +153,43 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = str(fields.get("next") or "/requester")
         if not next_url.startswith("/requester") or next_url.startswith("//"):
             next_url = "/requester"
+        name = str(fields.get("name", "")).strip()
+        keys = throttle.keys(f"requester-user:{name.lower()}", request.client.host if request.client else None)
+        now = backend.clock.now()
+        wait = await run_in_threadpool(throttle.wait, keys, now)
+        if wait:
+            refused = render(
+                request,
+                "login.html",
+                None,
+                429,
+                next=next_url,
+                error=f"Too many failed sign-ins. Try again in {wait} seconds.",
+            )
+            refused.headers["Retry-After"] = str(wait)
+            return refused
         row = await run_in_threadpool(
-            identity.authenticate_requester_user,
-            backend.store,
-            str(fields.get("name", "")),
-            str(fields.get("password", "")),
+            identity.authenticate_requester_user, backend.store, name, str(fields.get("password", ""))
         )
         if row is None:
-            return render(request, "login.html", None, 401, next=next_url, error="Wrong user name or password.")
+            wait = await run_in_threadpool(throttle.failed, keys, now)
+            error = "Wrong user name or password." + (
+                f" Too many failed sign-ins. Try again in {wait} seconds." if wait else ""
+            )
+            return render(request, "login.html", None, 401, next=next_url, error=error)
+        await run_in_threadpool(throttle.succeeded, f"requester-user:{name.lower()}")
+        cookie = await run_in_threadpool(
+            identity.open_session, backend.store, sessions, identity.REQUESTER_SUBJECT + row["user_id"], now
+        )
         response = RedirectResponse(next_url, status_code=303)
         base = settings.public_url or str(request.base_url)
         response.set_cookie(
             COOKIE,
-            sessions.issue(identity.REQUESTER_SUBJECT + row["user_id"]),
+            cookie,
             max_age=identity.SESSION_SECONDS,
             httponly=True,
             samesite="lax",
-            secure=base.startswith("https://"),
+            secure=settings.secure_cookies or base.startswith("https://"),
             path="/requester",
         )
         return response
@@ -171,6 +199,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         checked = await posted(request)
         if isinstance(checked, Response):
             return checked
+        await run_in_threadpool(identity.close_session, backend.store, sessions, checked[0].cookie)
         response = RedirectResponse("/requester/login", status_code=303)
         response.delete_cookie(COOKIE, path="/requester")
         return response
