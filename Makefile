@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PG_URL = $$(scripts/ensure_postgres.sh)
 
-.PHONY: help venv browser demo test e2e lint hit-service stop bench lock clean
+.PHONY: help venv browser demo test e2e lint hit-service stop bench fuzz lock clean
 
 help:
 	@echo "make demo         set up, publish the demo rows as HITs, print what happened"
@@ -14,7 +14,8 @@ help:
 	@echo "make e2e          a real Airflow (Celery, Postgres, Redis) + HIT service: REST trigger, backfill, schedule, assets"
 	@echo "make hit-service  run the MTurk-compatible HIT service in the foreground on 127.0.0.1:8100"
 	@echo "make stop         stop what the demo started"
-	@echo "make bench        the HIT service; 2k/10k rows via dag.test and the real scheduler, under faults, vs a serial loop; a rate limit; a 1M-row interval; the console (10k-row CSV, 30k-row results)"
+	@echo "make fuzz         the API fuzzer, longer: FUZZ_EXAMPLES (default 400) per operation and mode; counts and failures"
+	@echo "make bench        the HIT service; 2k/10k rows via dag.test and the real scheduler, under faults, vs a serial loop; a rate limit; a 1M-row interval; a soak (HITFLOW_SOAK_SECONDS, default 600); the console (10k-row CSV, 30k-row results)"
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,12 @@ stop: venv
 
 bench: venv
 	@url=$(PG_URL) && $(BIN)/python -m scripts.bench --admin-url "$$url"
+
+# Hypothesis over botocore's mturk model, all 39 operations, random seed (make test runs a bounded,
+# derandomized run of the same properties in tests/hit_service/test_fuzz.py).
+fuzz: venv
+	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" HITFLOW_FUZZ_RANDOM=1 \
+	  $(BIN)/python -m tests.hit_service.fuzz --examples $${FUZZ_EXAMPLES:-400}
 
 # Re-resolve the pinned lock from requirements.in (needs the package registry).
 lock: venv

@@ -26,6 +26,9 @@ Then workers past `block_rejection_rate` are blocked (once), a per-batch HTML re
 histogram is written to `output/reports/<batch>/`, and `hitflow_age_results` is emitted.
 
 Re-running is always safe: nothing is approved, rejected, paid or stored twice.
+
+**Paused on creation**: unpaused, it runs hourly and after every publish run that created HITs,
+and approves, rejects and pays for work.
 """
 
 from __future__ import annotations

@@ -5,9 +5,15 @@
     python -m hit_service requester add NAME [--balance 10000.00]   → JSON with the new key pair
     python -m hit_service requester list                            → JSON (never secrets)
     python -m hit_service requester set-balance NAME_OR_ID AMOUNT
-    python -m hit_service requester add-user NAME_OR_ID USER   password from a prompt, or stdin
-    python -m hit_service worker add NAME --password P [--locale US[-CA]]
+    python -m hit_service requester add-user NAME_OR_ID USER [--password-file FILE]
+    python -m hit_service worker add NAME [--password-file FILE] [--locale US[-CA]]
+    python -m hit_service worker set-password NAME [--password-file FILE]
     python -m hit_service worker list
+
+A password (a worker's or a console user's) never goes on the command line (where the process list and the shell
+history would keep it): it is read from ``--password-file``, else from the environment variable
+``HITFLOW_WORKER_PASSWORD``, else typed at a prompt (twice) or, when standard input is not a
+terminal, its first line.
 
 Every command reads ``HITFLOW_HIT_SERVICE_DB_URL`` (and the rest of the settings) from the
 environment or ``HITFLOW_HIT_SERVICE_CONFIG``, and migrates the schema first. The secret of a
@@ -20,8 +26,10 @@ SigV4 credentials) are never logged.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -74,18 +82,33 @@ def _money(text: str) -> Decimal:
     return Decimal(text).quantize(Decimal("0.01"))
 
 
-def _read_password() -> str:
-    """The new user's password: typed twice at a terminal, else the first line of stdin."""
-    import getpass
+PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
+PASSWORD_HELP = f"read the password from this file's first line (else ${PASSWORD_ENV}, a prompt or stdin)"
 
+
+def read_password(password_file: str | None, env: str | None = PASSWORD_ENV) -> str:
+    """A new password from a file, the environment variable ``env``, a prompt or stdin — never argv."""
+    if password_file:
+        try:
+            with open(password_file, encoding="utf-8") as handle:
+                return handle.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise PasswordError(f"cannot read {password_file}: {exc.strerror}") from exc
+    if env and os.environ.get(env):
+        return os.environ[env]
     if sys.stdin.isatty():
-        first = getpass.getpass("Password: ")
-        if getpass.getpass("Password again: ") != first:
-            from hit_service.core.identity import IdentityError
-
-            raise IdentityError("the two passwords differ")
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != first:
+            raise PasswordError("the two passwords differ")
         return first
-    return sys.stdin.readline().rstrip("\r\n")
+    line = sys.stdin.readline()
+    if not line:
+        raise PasswordError(f"no password: give --password-file, set {PASSWORD_ENV} or pipe it on standard input")
+    return line.rstrip("\r\n")
+
+
+class PasswordError(ValueError):
+    """No usable password was given."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,26 +128,41 @@ def _parser() -> argparse.ArgumentParser:
     balance.add_argument("amount", type=_money)
     user = requester.add_parser(
         "add-user",
+        allow_abbrev=False,
         help="a person who signs in to the requester console (/requester); the password is asked for, "
         "or read from stdin when stdin is not a terminal — never an argument",
     )
     user.add_argument("requester", help="the account: name, requester ID or access key ID")
     user.add_argument("user", help="the user's sign-in name")
+    user.add_argument("--password-file", help="read the password from this file's first line (else a prompt or stdin)")
 
     worker = commands.add_parser("worker", help="worker accounts for the worker site").add_subparsers(
         dest="action", required=True
     )
-    wadd = worker.add_parser("add", help="create a worker who can sign in to the worker site")
+    wadd = worker.add_parser("add", help="create a worker who can sign in to the worker site", allow_abbrev=False)
     wadd.add_argument("name")
-    wadd.add_argument("--password", required=True)
+    wadd.add_argument("--password-file", help=PASSWORD_HELP)
     wadd.add_argument("--locale", default="US", help="ISO country, optionally -SUBDIVISION (default US)")
+    wpw = worker.add_parser(
+        "set-password", help="change a worker's password; signs the worker out everywhere", allow_abbrev=False
+    )
+    wpw.add_argument("name")
+    wpw.add_argument("--password-file", help=PASSWORD_HELP)
     worker.add_parser("list", help="workers (never passwords)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; 0 on success, 2 on a usage or configuration error."""
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if any(arg == "--password" or arg.startswith("--password=") for arg in arguments):
+        print(
+            "hit_service: --password is not accepted: a password on the command line ends up in the process "
+            f"list and the shell history. Use --password-file FILE, ${PASSWORD_ENV}, the prompt or standard input.",
+            file=sys.stderr,
+        )
+        return 2
+    args = _parser().parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
@@ -147,22 +185,24 @@ def main(argv: list[str] | None = None) -> int:
             requester = identity.set_requester_balance(store, args.requester, args.amount)
             print(json.dumps({"requester_id": requester, "balance": f"{args.amount:.2f}"}))
         elif args.command == "requester" and args.action == "add-user":
-            password = _read_password()
+            password = read_password(args.password_file, env=None)
             created_user = identity.add_requester_user(store, args.requester, args.user, password, datetime.now(UTC))
             print(json.dumps(created_user, indent=2))
         elif args.command == "worker" and args.action == "add":
             country, _, subdivision = args.locale.partition("-")
             created_worker = identity.add_worker(
-                store, args.name, args.password, datetime.now(UTC), country, subdivision or None
+                store, args.name, read_password(args.password_file), datetime.now(UTC), country, subdivision or None
             )
             print(json.dumps(created_worker, indent=2))
+        elif args.command == "worker" and args.action == "set-password":
+            print(json.dumps(identity.set_worker_password(store, args.name, read_password(args.password_file))))
         elif args.command == "worker" and args.action == "list":
             with store.transaction() as conn:
                 rows = conn.execute(
                     "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
                 ).fetchall()
             print(json.dumps(rows, indent=2))
-    except identity.IdentityError as exc:
+    except (identity.IdentityError, PasswordError) as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -28,15 +29,41 @@ from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
 from hit_service.core.store import Store
-from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES
+from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, UPLOAD_PATHS
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
 logger = logging.getLogger("hit_service")
+_ASSIGNMENT_PATH = re.compile(r"^/work/[^/?]+")
+
+
+class AccessLogRedaction(logging.Filter):
+    """Uvicorn's access log without query strings and without assignment IDs.
+
+    ``/work/<AssignmentId>/frame?assignmentId=…&workerId=…``: the assignment ID is what
+    authorizes a submission, and query strings carry IDs and sign-in targets. The path is
+    logged as ``/work/…/frame``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = _ASSIGNMENT_PATH.sub("/work/…", args[2].partition("?")[0])
+            record.args = (*args[:2], path, *args[3:])
+        return True
+
+
+def _redact_access_log() -> None:
+    """Install the filter once per process (each uvicorn worker process builds its own app)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedaction) for f in access.filters):
+        access.addFilter(AccessLogRedaction())
+
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the service; the database is opened and migrated when the app starts."""
+    _redact_access_log()
     store = Store(settings.db_url, max_size=settings.db_pool_max)
     if clock is None:
         # In test mode the clock can be moved (an OffsetClock starts at the wall-clock time).
@@ -134,7 +161,8 @@ class ApiFastPath:
     ``MAX_REQUEST_BYTES`` (declared in ``Content-Length`` or counted while it streams) is
     refused with 413 before the signature is checked. Every other request with a body (the
     site's forms) is read here up to ``MAX_FORM_BYTES`` and handed on; larger ones get 413 — except
-    a signed-in requester user's posts to the console (CSV uploads), up to ``MAX_UPLOAD_BYTES``.
+    the console's two file uploads (``UPLOAD_PATHS``) by a signed-in requester user, up to
+    ``MAX_UPLOAD_BYTES``, so a too-large CSV gets the console's own message.
     """
 
     def __init__(
@@ -147,7 +175,7 @@ class ApiFastPath:
 
     def _form_limit(self, scope: Any) -> int:
         """How much a form post may carry: more for a console user's upload (checked by its cookie)."""
-        if self.sessions is None or not scope["path"].startswith("/requester/"):
+        if self.sessions is None or not UPLOAD_PATHS.match(scope["path"]):
             return MAX_FORM_BYTES
         cookies = b"; ".join(v for n, v in scope["headers"] if n == b"cookie").decode("latin-1")
         for part in cookies.split(";"):
@@ -197,16 +225,21 @@ class _TooLarge:
     """Marker: the body went over the limit (nothing past the limit was kept)."""
 
 
-async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
-    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+def _declared_length(scope: Any) -> int:
+    """The request's Content-Length, or -1."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
-                declared = int(value)
+                return int(value)
             except ValueError:
-                declared = -1
-            if declared > limit:
-                return _TooLarge()
+                return -1
+    return -1
+
+
+async def _bounded_body(scope: Any, receive: Any, limit: int) -> bytes | _TooLarge | None:
+    """The request body if it fits ``limit``; ``_TooLarge`` as soon as it cannot; None on disconnect."""
+    if _declared_length(scope) > limit:
+        return _TooLarge()
     chunks: list[bytes] = []
     size = 0
     while True:

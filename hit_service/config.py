@@ -48,6 +48,15 @@ class Settings:
     workers: int = 1
     rate_limit_per_second: float = 0.0
     access_log: bool = True
+    insecure_cookies: bool = False
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether session cookies carry ``Secure``: always with an https public URL, and in
+        production unless the operator opted out (``HITFLOW_HIT_SERVICE_INSECURE_COOKIES``)."""
+        if self.public_url.startswith("https://"):
+            return True
+        return self.mode == "production" and not self.insecure_cookies
 
     @property
     def base_url(self) -> str:
@@ -94,6 +103,13 @@ class Settings:
         public_url = env.get("HITFLOW_HIT_SERVICE_PUBLIC_URL", "").strip()
         if public_url and not public_url.startswith(("http://", "https://")):
             raise ConfigError("HITFLOW_HIT_SERVICE_PUBLIC_URL must start with http:// or https://")
+        insecure_cookies = env.get("HITFLOW_HIT_SERVICE_INSECURE_COOKIES", "").strip().lower() in _TRUE
+        if mode == "production" and not public_url.startswith("https://") and not insecure_cookies:
+            raise ConfigError(
+                "production mode needs an https HITFLOW_HIT_SERVICE_PUBLIC_URL (the address workers use, "
+                "behind your TLS proxy) so session cookies are sent only over TLS; set "
+                "HITFLOW_HIT_SERVICE_INSECURE_COOKIES=1 to run without (cookies then lack Secure)"
+            )
         return cls(
             db_url=db_url,
             host=env.get("HITFLOW_HIT_SERVICE_HOST", "127.0.0.1").strip() or "127.0.0.1",
@@ -110,6 +126,7 @@ class Settings:
             workers=_int(env, "HITFLOW_HIT_SERVICE_WORKERS", 1, 1, 64),
             rate_limit_per_second=rate_limit,
             access_log=env.get("HITFLOW_HIT_SERVICE_ACCESS_LOG", "1").strip().lower() in _TRUE,
+            insecure_cookies=insecure_cookies,
         )
 
 

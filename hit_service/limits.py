@@ -12,21 +12,25 @@ parameters) while an unauthenticated client can make the service hold at most th
 ``MAX_ANSWER_BYTES`` — one assignment's answer as stored (QuestionFormAnswers XML), the same
 65,535 bytes as a Question. ``MAX_FORM_BYTES`` — the body of a form posted to the worker site
 (``/mturk/externalSubmit`` among them): the answer percent-encoded (up to 3 bytes per byte) and
-the form's own fields.
+the form's own fields. ``MAX_UPLOAD_BYTES`` — the requester console's two file uploads (a batch
+CSV, at most 5 MB, and a reviewed results CSV, at most 20 MB, each checked again row by row by
+``console/csvfiles.py``), with room for the multipart framing: larger bodies on those two paths
+only, so the console can answer a too-large file with its own message.
 
-``MAX_CSV_BYTES`` — a batch input file uploaded to the requester console (MTurk's requester UI
-did not document its limit; 5 MB holds well over 10,000 rows of URLs). ``MAX_REVIEW_CSV_BYTES``
-— a reviewed results file, which has every HIT and assignment column for every assignment
-(~600 bytes each: 30,000 assignments are ~18 MB). ``MAX_UPLOAD_BYTES`` — the body of a console
-upload (the file plus the form's fields); only a signed-in requester user's request may be that
-large, anyone else's form stays within ``MAX_FORM_BYTES``.
+``MAX_CSV_BYTES`` — a batch input file (MTurk's requester UI did not document its limit; 5 MB
+holds well over 10,000 rows of URLs). ``MAX_REVIEW_CSV_BYTES`` — a reviewed results file, which
+has every HIT and assignment column for every assignment (~600 bytes each: 30,000 assignments
+are ~18 MB).
 """
 
 from __future__ import annotations
+
+import re
 
 MAX_REQUEST_BYTES = 512 * 1024
 MAX_ANSWER_BYTES = 65_535
 MAX_FORM_BYTES = 3 * MAX_ANSWER_BYTES + 64 * 1024
 MAX_CSV_BYTES = 5 * 1024 * 1024
 MAX_REVIEW_CSV_BYTES = 20 * 1024 * 1024
-MAX_UPLOAD_BYTES = MAX_REVIEW_CSV_BYTES + 64 * 1024
+MAX_UPLOAD_BYTES = 21 * 1024 * 1024
+UPLOAD_PATHS = re.compile(r"^/requester/(projects/[^/]+/publish|batches/[^/]+/reviewed)$")

@@ -25,6 +25,11 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     forms (rows/s, the progress it reports, API latency of another client meanwhile),
                     then the results CSV of 30,000 assignments (seeded in SQL: 3 per HIT) streamed
                     (seconds, MB, the service's RSS before and at its peak while streaming).
+* ``soak``        — boto3 clients and workers working HITs through the site at 70 % of the
+                    measured capacity for ``--soak-seconds`` (default 600, or
+                    ``$HITFLOW_SOAK_SECONDS``): rows/s, API calls/s, p50/p99, errors, the
+                    service's RSS at start and end; then the same with 5 % injected faults,
+                    every row checked for exactly one HIT (scripts/bench_soak.py).
 
 Every run uses throwaway databases (``hitflow_test_*``, dropped afterwards) and its own HIT
 service process on this box, so the clients and the service share the 2 cores.
@@ -59,7 +64,9 @@ SECTIONS = (
     "rate_limit",
     "extract_1m",
     "console",
+    "soak",
 )
+SOAK = {"seconds": float(os.environ.get("HITFLOW_SOAK_SECONDS", "600"))}
 
 
 def seed_rows(url: str, count: int, bad_every: int = 0) -> None:
@@ -539,6 +546,17 @@ def bench_console(admin_url: str, quick: bool) -> dict[str, Any]:
     }
 
 
+def bench_soak(admin_url: str, quick: bool) -> dict[str, Any]:
+    """The soak, plain and with 5 % injected faults (``SOAK["seconds"]`` each; 60 s when quick)."""
+    from scripts import bench_soak as soak
+
+    seconds = min(SOAK["seconds"], 60.0) if quick else SOAK["seconds"]
+    return {
+        "plain": soak.run(admin_url, seconds=seconds),
+        "faults": soak.run(admin_url, seconds=seconds, fault_rate=0.05),
+    }
+
+
 BENCHES = {
     "service": bench_service,
     "publish_2k": bench_publish_2k,
@@ -549,6 +567,7 @@ BENCHES = {
     "rate_limit": bench_rate_limit,
     "extract_1m": bench_extract_1m,
     "console": bench_console,
+    "soak": bench_soak,
 }
 
 
@@ -619,6 +638,15 @@ def print_table(results: dict[str, Any]) -> None:
             "  service RSS MB before / peak while streaming",
             f"{r['service_rss_before_mb']} / {r['service_rss_peak_mb']}",
         )
+    for label, r in (results.get("soak") or {}).items():
+        add(f"soak {label} ({r['seconds']:.0f} s, {r['threads']} lanes): rows/s", r["rows_per_s"])
+        add("  of measured capacity rows/s", f"{r['target_rows_per_s']} / {r['capacity_rows_per_s']}", "70 %")
+        add("  API calls/s; p50 / p99 ms", f"{r['api_calls_per_s']}; {r['api_p50_ms']} / {r['api_p99_ms']}")
+        add("  site requests p50 / p99 ms", f"{r['site_p50_ms']} / {r['site_p99_ms']}")
+        add("  errors", r["errors"], "target 0")
+        rss = f"{r['rss_mb_start']} / {r['rss_mb_end']} ({r['rss_mb_peak']})"
+        add("  service RSS MB start / end (peak)", rss, "flat")
+        add("  rows with exactly one HIT", r["rows_with_one_hit"], f"of {r['rows_started']} started")
     print("\n".join(lines))
 
 
@@ -628,11 +656,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", action="append", choices=SECTIONS)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures to quote")
     parser.add_argument("--out", default=str(REPO / "bench-results.json"))
+    parser.add_argument("--soak-seconds", type=float, help="soak seconds per run ($HITFLOW_SOAK_SECONDS, 600)")
     parser.add_argument("--extract-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.extract_worker:
         extract_worker(args.extract_worker)
         return
+    if args.soak_seconds:
+        SOAK["seconds"] = args.soak_seconds
     from tests import pg
 
     os.environ["HITFLOW_TEST_PG_URL"] = pg.ADMIN_URL = args.admin_url

@@ -53,10 +53,11 @@ def ensure_workers(service_db_url: str, state: Path) -> dict[str, str]:
         if name in existing:
             raise SystemExit(f"worker {name} exists but its password is not in {path}; remove it or the file")
         passwords[name] = secrets.token_urlsafe(12)
-        subprocess.run(
-            [sys.executable, "-m", "hit_service", "worker", "add", name, "--password", passwords[name]],
+        subprocess.run(  # the password on stdin: never in the process list
+            [sys.executable, "-m", "hit_service", "worker", "add", name],
             cwd=REPO,
             env=env,
+            input=passwords[name] + "\n",
             capture_output=True,
             text=True,
             check=True,

@@ -30,7 +30,7 @@ from hit_service.core.models import MTurkBackend
 from hit_service.limits import MAX_REVIEW_CSV_BYTES
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
 from hit_service.site.taskhtml import task_page
-from hit_service.site.templating import PAGE_HEADERS, render
+from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render
 
 COOKIE = "hitflow_requester"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -60,15 +60,21 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     def page(request: Request, template: str, user: User | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         """``templates/console/<template>`` through the service's one Jinja2 environment."""
         context.update(user=user, note=request.query_params.get("note", ""), active=template)
-        return render(f"console/{template}", status, None, **context)
+        return render(f"console/{template}", status, None, **context)  # never framed (PAGE_HEADERS)
 
     def base_url(request: Request) -> str:
         return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
+    throttle = identity.SignInThrottle(backend.store)
+
     async def current(request: Request) -> User | None:
         cookie = request.cookies.get(COOKIE)
-        subject = sessions.check(cookie)
-        if not subject or not subject.startswith(identity.REQUESTER_SUBJECT) or cookie is None:
+        if cookie is None or sessions.check(cookie) is None:
+            return None
+        subject = await run_in_threadpool(
+            identity.session_subject, backend.store, sessions, cookie, backend.clock.now()
+        )
+        if not subject or not subject.startswith(identity.REQUESTER_SUBJECT):
             return None
         row = await run_in_threadpool(
             identity.requester_user, backend.store, subject[len(identity.REQUESTER_SUBJECT) :]
@@ -109,7 +115,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return RedirectResponse(url + (("&" if "?" in url else "?") + urlencode({"note": note}) if note else ""), 303)
 
     def frame(html: str) -> HTMLResponse:
-        return HTMLResponse(html, headers={**HEADERS, "Content-Security-Policy": FRAME_CSP})
+        return HTMLResponse(html, headers={**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP})
 
     # -- sign in ------------------------------------------------------------------------------
 
@@ -123,23 +129,43 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = str(fields.get("next") or "/requester")
         if not next_url.startswith("/requester") or next_url.startswith("//"):
             next_url = "/requester"
+        name = str(fields.get("name", "")).strip()
+        keys = throttle.keys(f"requester-user:{name.lower()}", request.client.host if request.client else None)
+        now = backend.clock.now()
+        wait = await run_in_threadpool(throttle.wait, keys, now)
+        if wait:
+            refused = page(
+                request,
+                "login.html",
+                None,
+                429,
+                next=next_url,
+                error=f"Too many failed sign-ins. Try again in {wait} seconds.",
+            )
+            refused.headers["Retry-After"] = str(wait)
+            return refused
         row = await run_in_threadpool(
-            identity.authenticate_requester_user,
-            backend.store,
-            str(fields.get("name", "")),
-            str(fields.get("password", "")),
+            identity.authenticate_requester_user, backend.store, name, str(fields.get("password", ""))
         )
         if row is None:
-            return page(request, "login.html", None, 401, next=next_url, error="Wrong user name or password.")
+            wait = await run_in_threadpool(throttle.failed, keys, now)
+            error = "Wrong user name or password." + (
+                f" Too many failed sign-ins. Try again in {wait} seconds." if wait else ""
+            )
+            return page(request, "login.html", None, 401, next=next_url, error=error)
+        await run_in_threadpool(throttle.succeeded, f"requester-user:{name.lower()}")
+        cookie = await run_in_threadpool(
+            identity.open_session, backend.store, sessions, identity.REQUESTER_SUBJECT + row["user_id"], now
+        )
         response = RedirectResponse(next_url, status_code=303)
         base = settings.public_url or str(request.base_url)
         response.set_cookie(
             COOKIE,
-            sessions.issue(identity.REQUESTER_SUBJECT + row["user_id"]),
+            cookie,
             max_age=identity.SESSION_SECONDS,
             httponly=True,
             samesite="lax",
-            secure=base.startswith("https://"),
+            secure=settings.secure_cookies or base.startswith("https://"),
             path="/requester",
         )
         return response
@@ -149,6 +175,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         checked = await posted(request)
         if isinstance(checked, Response):
             return checked
+        await run_in_threadpool(identity.close_session, backend.store, sessions, checked[0].cookie)
         response = RedirectResponse("/requester/login", status_code=303)
         response.delete_cookie(COOKIE, path="/requester")
         return response

@@ -6,20 +6,26 @@
   with an MTurk-style ID (``A`` + 13 characters) and a generated AWS-style key pair.
 * A worker has an MTurk-style worker ID, a unique name and a password hashed with scrypt
   (random 16-byte salt; ``scrypt$n$r$p$salt$hash``).
-* Worker sessions are cookies ``<worker_id>.<expiry>.<hmac>`` signed with a key kept in
-  ``mturk.service_settings`` (created on first start, shared by every process).
+* Sessions (workers' and console users') live on the server (``mturk.sessions``): the cookie is
+  ``<random>.<hmac>``, signed with the key kept in ``mturk.service_settings`` (created on first
+  start, shared by every process), and names a row by the SHA-256 of its random part. Sign-out
+  deletes the row; a password change deletes every row of the worker.
+* Sign-in throttling (``SignInThrottle``): failures are counted per account and per client
+  address; past a free allowance each failure makes the key wait longer (doubling, capped at
+  15 minutes), and the count is forgotten a day after the last failure — never a lockout for good.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import math
 import secrets
 import string
-import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -84,7 +90,11 @@ def check_password(password: str, stored: str) -> bool:
 
 
 class Sessions:
-    """Signs and checks worker session cookies and CSRF tokens with the shared key."""
+    """Signs and checks worker session cookies and CSRF tokens with the shared key.
+
+    The cookie only proves it was made here; whether it is still valid is the server's
+    ``mturk.sessions`` row (``open_session`` / ``session_subject`` / ``close_session``).
+    """
 
     def __init__(self, key: bytes) -> None:
         self._key = key
@@ -97,27 +107,19 @@ class Sessions:
         digest = hmac.new(self._key, text.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def issue(self, worker_id: str, now: float | None = None) -> str:
-        expiry = int((now or time.time()) + SESSION_SECONDS)
-        payload = f"{worker_id}.{expiry}"
-        return f"{payload}.{self._mac('session:' + payload)}"
+    def issue(self) -> tuple[str, str]:
+        """A new cookie and the hash its server-side row is stored under."""
+        secret = secrets.token_urlsafe(32)
+        return f"{secret}.{self._mac('session:' + secret)}", _session_hash(secret)
 
-    def check(self, cookie: str | None, now: float | None = None) -> str | None:
-        """The worker ID of a valid, unexpired cookie, else None."""
+    def check(self, cookie: str | None) -> str | None:
+        """The row hash of a cookie made here, else None (the row decides whether it is live)."""
         if not cookie:
             return None
-        parts = cookie.split(".")
-        if len(parts) != 3:
+        secret, _, mac = cookie.partition(".")
+        if not secret or not hmac.compare_digest(mac, self._mac("session:" + secret)):
             return None
-        worker_id, expiry, mac = parts
-        if not hmac.compare_digest(mac, self._mac(f"session:{worker_id}.{expiry}")):
-            return None
-        try:
-            if int(expiry) < (now or time.time()):
-                return None
-        except ValueError:
-            return None
-        return worker_id
+        return _session_hash(secret)
 
     def csrf(self, cookie: str) -> str:
         """A token forms must echo; bound to the session cookie."""
@@ -125,6 +127,56 @@ class Sessions:
 
     def check_csrf(self, cookie: str | None, token: str | None) -> bool:
         return bool(cookie and token) and hmac.compare_digest(self.csrf(cookie or ""), token or "")
+
+
+def _session_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def open_session(store: Store, sessions: Sessions, subject: str, now: datetime) -> str:
+    """Start a session for ``subject`` (a worker ID, or ``REQUESTER_SUBJECT`` + a console user ID):
+    its cookie, valid ``SESSION_SECONDS`` or until sign-out / a password change."""
+    cookie, session_hash = sessions.issue()
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM mturk.sessions WHERE subject = %s AND expires_at <= %s", (subject, now))
+        conn.execute(
+            "INSERT INTO mturk.sessions (session_hash, subject, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+            (session_hash, subject, now, now + timedelta(seconds=SESSION_SECONDS)),
+        )
+    return cookie
+
+
+def session_subject(store: Store, sessions: Sessions, cookie: str | None, now: datetime) -> str | None:
+    """The subject of a live session cookie, else None (forged, expired or signed out)."""
+    session_hash = sessions.check(cookie)
+    if session_hash is None:
+        return None
+    with store.transaction() as conn:
+        row = conn.execute(
+            "SELECT subject FROM mturk.sessions WHERE session_hash = %s AND expires_at > %s", (session_hash, now)
+        ).fetchone()
+    return None if row is None else str(row["subject"])
+
+
+def session_worker(store: Store, sessions: Sessions, cookie: str | None, now: datetime) -> Row | None:
+    """The worker of a live worker-session cookie, else None."""
+    session_hash = sessions.check(cookie)
+    if session_hash is None:
+        return None
+    with store.transaction() as conn:
+        return conn.execute(
+            """SELECT w.* FROM mturk.sessions s JOIN mturk.workers w ON w.worker_id = s.subject
+               WHERE s.session_hash = %s AND s.expires_at > %s""",
+            (session_hash, now),
+        ).fetchone()
+
+
+def close_session(store: Store, sessions: Sessions, cookie: str | None) -> None:
+    """Sign-out: the cookie stops working everywhere at once."""
+    session_hash = sessions.check(cookie)
+    if session_hash is not None:
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM mturk.sessions WHERE session_hash = %s", (session_hash,))
 
 
 def session_key(store: Store) -> bytes:
@@ -280,6 +332,11 @@ def set_requester_balance(store: Store, ref: str, balance: Decimal) -> str:
 # -- workers -----------------------------------------------------------------------------------
 
 
+def _check_password_rules(password: str) -> None:
+    if len(password) < 8:
+        raise IdentityError("the password must have at least 8 characters")
+
+
 def add_worker(
     store: Store, name: str, password: str, now: datetime, country: str = "US", subdivision: str | None = None
 ) -> dict[str, str]:
@@ -287,8 +344,7 @@ def add_worker(
     name = name.strip()
     if not name:
         raise IdentityError("the worker name must not be empty")
-    if len(password) < 8:
-        raise IdentityError("the password must have at least 8 characters")
+    _check_password_rules(password)
     country = country.strip().upper()
     if len(country) != 2 or not country.isalpha():
         raise IdentityError("the locale country must be an ISO 3166 two-letter code such as US")
@@ -304,12 +360,32 @@ def add_worker(
     return {"worker_id": worker_id, "name": name, "locale": country + (f"-{subdivision}" if subdivision else "")}
 
 
+def set_worker_password(store: Store, name: str, password: str) -> dict[str, str]:
+    """Change a worker's password; every session of the worker ends (signed-in browsers too)."""
+    _check_password_rules(password)
+    with store.transaction() as conn:
+        row = conn.execute(
+            "UPDATE mturk.workers SET password_hash = %s WHERE name = %s RETURNING worker_id",
+            (hash_password(password), name.strip()),
+        ).fetchone()
+        if row is None:
+            raise IdentityError(f"no worker named {name!r}")
+        ended = conn.execute("DELETE FROM mturk.sessions WHERE subject = %s", (row["worker_id"],)).rowcount
+    return {"worker_id": row["worker_id"], "name": name.strip(), "sessions_ended": str(ended)}
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash to check unknown names against, so they cost the same scrypt as known ones."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def authenticate_worker(store: Store, name: str, password: str) -> Row | None:
-    """The worker row when ``name``/``password`` match, else None."""
+    """The worker row when ``name``/``password`` match, else None (same work either way)."""
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM mturk.workers WHERE name = %s", (name.strip(),)).fetchone()
     if row is None:
-        check_password(password, hash_password("timing-equalizer"))  # same work either way
+        check_password(password, _decoy_hash())
         return None
     return row if check_password(password, row["password_hash"]) else None
 
@@ -346,7 +422,7 @@ def authenticate_requester_user(store: Store, name: str, password: str) -> Row |
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM mturk.requester_users WHERE name = %s", (name.strip(),)).fetchone()
     if row is None:
-        check_password(password, hash_password("timing-equalizer"))
+        check_password(password, _decoy_hash())  # the same scrypt work as a known name
         return None
     return row if check_password(password, row["password_hash"]) else None
 
@@ -359,3 +435,80 @@ def requester_user(store: Store, user_id: str) -> Row | None:
                FROM mturk.requester_users u JOIN mturk.accounts a USING (requester) WHERE u.user_id = %s""",
             (user_id,),
         ).fetchone()
+
+
+# -- sign-in throttling --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    """Failures a key may have for free, then waits doubling from ``first`` up to ``cap``."""
+
+    free: int
+    first: timedelta = timedelta(seconds=15)
+    cap: timedelta = timedelta(minutes=15)
+
+    def wait(self, failures: int) -> timedelta:
+        if failures <= self.free:
+            return timedelta(0)
+        return min(self.first * 2 ** min(failures - self.free - 1, 16), self.cap)
+
+
+ACCOUNT_RULE = ThrottleRule(free=5)  # one account: 5 tries, then 15 s, 30 s, 1 min, … 15 min
+ADDRESS_RULE = ThrottleRule(free=40)  # one address may be many people behind a NAT
+FORGET_AFTER = timedelta(hours=24)  # a day after a key's last failure, its count starts again
+
+
+class SignInThrottle:
+    """Growing delays after failed sign-ins, per account and per client address (in the database,
+    so every process of the service counts the same failures).
+
+    ``wait(keys, now)`` says how long a sign-in must wait (zero: go ahead) — checked before the
+    password, so a waiting key costs no scrypt and tells nothing. ``failed`` counts a failure
+    for every key; ``succeeded`` clears the account's count.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def keys(account: str, address: str | None) -> dict[str, ThrottleRule]:
+        keys = {account: ACCOUNT_RULE}
+        if address:
+            keys[f"addr:{address}"] = ADDRESS_RULE
+        return keys
+
+    def wait(self, keys: dict[str, ThrottleRule], now: datetime) -> int:
+        """Seconds the caller must wait before trying again (0: go ahead)."""
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT blocked_until FROM mturk.signin_failures WHERE key = ANY(%s) AND blocked_until > %s",
+                (list(keys), now),
+            ).fetchall()
+        if not rows:
+            return 0
+        return max(math.ceil((row["blocked_until"] - now).total_seconds()) for row in rows)
+
+    def failed(self, keys: dict[str, ThrottleRule], now: datetime) -> int:
+        """Count a failure for each key; the seconds until the next try is allowed."""
+        longest = 0
+        with self.store.transaction() as conn:
+            for key, rule in keys.items():
+                row = conn.execute(
+                    """INSERT INTO mturk.signin_failures AS f (key, failures, last_failure, blocked_until)
+                       VALUES (%(k)s, 1, %(now)s, %(now)s)
+                       ON CONFLICT (key) DO UPDATE SET
+                           failures = CASE WHEN f.last_failure < %(old)s THEN 1 ELSE f.failures + 1 END,
+                           last_failure = %(now)s
+                       RETURNING failures""",
+                    {"k": key, "now": now, "old": now - FORGET_AFTER},
+                ).fetchone()
+                assert row is not None
+                wait = rule.wait(row["failures"])
+                conn.execute("UPDATE mturk.signin_failures SET blocked_until = %s WHERE key = %s", (now + wait, key))
+                longest = max(longest, math.ceil(wait.total_seconds()))
+        return longest
+
+    def succeeded(self, account: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM mturk.signin_failures WHERE key = %s", (account,))

@@ -307,6 +307,16 @@ def system_values(counts: dict[str, int]) -> dict[str, QualValue]:
 # -- the API -----------------------------------------------------------------------------------
 
 
+# What a worker's qualification request came to, by key: ``/worker/quals?note=<key>`` shows the
+# message, and nothing else — a link cannot put its own words on the page.
+REQUEST_NOTES = {
+    "held": "You already have this qualification.",
+    "granted": "Qualification granted.",
+    "waiting": "Your request is waiting for the requester.",
+    "sent": "Request sent to the requester.",
+}
+
+
 class Qualifications:
     """Mixin of ``MTurkBackend``: the qualification operations."""
 
@@ -736,7 +746,10 @@ class Qualifications:
         return rows
 
     def request_qualification(self, worker_id: str, type_id: str) -> str:
-        """A worker asks for a qualification: granted at once if AutoGranted, else a pending request."""
+        """A worker asks for a qualification: granted at once if AutoGranted, else a pending request.
+
+        Returns a key of ``REQUEST_NOTES`` (the page shows only those server-made messages).
+        """
         now = self.clock.now()
         with self.store.transaction() as conn:
             row = self._type_row(conn, type_id)
@@ -747,18 +760,18 @@ class Qualifications:
                 (type_id, worker_id),
             ).fetchone()
             if held is not None and held["status"] == "Granted":
-                return "You already have this qualification."
+                return "held"
             if row["auto_granted"]:
                 value = row["auto_granted_value"] if row["auto_granted_value"] is not None else 1
                 self._grant(conn, type_id, worker_id, value, now)
-                return "Qualification granted."
+                return "granted"
             last = conn.execute(
                 """SELECT status, decided_at FROM mturk.qualification_requests
                    WHERE qualification_type_id = %s AND worker_id = %s ORDER BY submit_time DESC LIMIT 1""",
                 (type_id, worker_id),
             ).fetchone()
             if last is not None and last["status"] == "Pending":
-                return "Your request is waiting for the requester."
+                return "waiting"
             if last is not None and last["status"] == "Rejected":
                 delay = row["retry_delay_seconds"]
                 if delay is None:
@@ -771,4 +784,4 @@ class Qualifications:
                    VALUES (%s, %s, %s, %s, %s, 'Pending', %s)""",
                 (_request_id(), type_id, row["requester"], worker_id, row["test"], now),
             )
-        return "Request sent to the requester."
+        return "sent"

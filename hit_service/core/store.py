@@ -318,10 +318,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX batch_rows_hit ON mturk.batch_rows (hit_id);
         """,
     ),
+    (
+        4,
+        "sessions on the server, sign-in failures",
+        """
+        CREATE TABLE mturk.sessions (                    -- a signed cookie names one row; sign-out deletes it
+            session_hash  text PRIMARY KEY,              -- SHA-256 of the cookie's random part
+            subject       text NOT NULL,                 -- a worker ID, or 'requester:' + a console user ID
+            created_at    timestamptz NOT NULL,
+            expires_at    timestamptz NOT NULL
+        );
+        CREATE INDEX sessions_subject ON mturk.sessions (subject);
+        CREATE TABLE mturk.signin_failures (            -- throttling: 'worker:<name>', 'operator', 'addr:<ip>', …
+            key            text PRIMARY KEY,
+            failures       integer NOT NULL,
+            last_failure   timestamptz NOT NULL,
+            blocked_until  timestamptz NOT NULL
+        );
+        """,
+    ),
 ]
 
 # Tables emptied by ``truncate_all`` (test mode's /_test/reset); new tables join this list.
 STATE_TABLES = [
+    "signin_failures",
+    "sessions",
     "batch_rows",
     "batches",
     "projects",

@@ -31,9 +31,16 @@ def _page_error(response: requests.Response) -> str:
 def sign_in(base_url: str, worker_name: str, password: str, *, timeout: float = 10.0) -> requests.Session:
     """A session signed in to the worker site (raises CrowdError on a wrong name/password)."""
     session = requests.Session()
+    form = session.get(f"{base_url.rstrip('/')}/worker/login", timeout=timeout)  # its CSRF token and nonce cookie
+    token = _CSRF.search(form.text)
     response = session.post(
         f"{base_url.rstrip('/')}/worker/login",
-        data={"name": worker_name, "password": password, "next": "/worker"},
+        data={
+            "name": worker_name,
+            "password": password,
+            "next": "/worker",
+            "csrf": unescape(token.group(1)) if token else "",
+        },
         timeout=timeout,
     )
     if response.status_code != 200 or "hitflow_worker" not in session.cookies:

@@ -2,8 +2,11 @@
 
 Worker site (accounts made by the operator with ``python -m hit_service worker add``):
 
-* ``/worker/login`` — sign in; the session is an HttpOnly, SameSite=Lax cookie signed with
-  the service's key (``identity.Sessions``); every form carries a CSRF token bound to it.
+* ``/worker/login`` — sign in; the session is a row on the server named by an HttpOnly,
+  SameSite=Lax cookie signed with the service's key (``identity.Sessions``; ``Secure`` with an
+  https public URL and in production), ended by sign-out or a password change; every form
+  (the sign-in form too) carries a CSRF token. Failed sign-ins are throttled per account and
+  per client address (``identity.SignInThrottle``); so are wrong operator passwords.
 * ``/worker`` — HIT groups the worker may discover (reward, time allotted, expiry, keywords,
   requirements met or not, "Accept & work" = ``POST /worker/groups/<HITGroupId>/accept``, which
   takes the group's next HIT), and work in progress;
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -47,10 +51,11 @@ from starlette.concurrency import run_in_threadpool
 from hit_service.config import Settings
 from hit_service.core import identity, questions
 from hit_service.core.models import MTurkBackend
+from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.site import pages
 from hit_service.site.taskhtml import task_page
-from hit_service.site.templating import PAGE_HEADERS, render, render_text
+from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -58,6 +63,7 @@ HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals allow-top-na
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
 FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
 _HEADERS = PAGE_HEADERS
+LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
 with_query = pages.with_query
 
 
@@ -72,7 +78,7 @@ class _Worker:
 
 def _plain(text: str, status: int) -> HTMLResponse:
     """A short plain message for the HIT frame (no page around it)."""
-    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=_HEADERS)
+    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)
 
 
 def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> APIRouter:
@@ -87,15 +93,19 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         context.setdefault("nav", "")
         return render(name, status, None, worker=worker.row, csrf=worker.csrf, **context)
 
+    throttle = identity.SignInThrottle(backend.store)
+
     async def current(request: Request) -> _Worker:
         cookie = request.cookies.get(COOKIE)
-        worker_id = sessions.check(cookie)
-        if worker_id is None:
+        if sessions.check(cookie) is None:
             return _Worker(None, None, "")
-        row = await run_in_threadpool(backend.worker, worker_id)
+        row = await run_in_threadpool(identity.session_worker, backend.store, sessions, cookie, backend.clock.now())
         if row is None:
             return _Worker(None, None, "")
         return _Worker(row, cookie, sessions.csrf(cookie or ""))
+
+    def too_many(seconds: int) -> str:
+        return f"Too many failed sign-ins. Try again in {seconds} seconds."
 
     def to_login(request: Request) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -130,7 +140,26 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     # -- sign in / out --------------------------------------------------------------------
 
     def login_page(next_url: str, message: str = "", status: int = 200) -> HTMLResponse:
-        return page("site/login.html", _Worker(None, None, ""), status, next_url=next_url, message=message)
+        """The sign-in form with a CSRF token bound to a fresh nonce cookie (login CSRF: a page
+        elsewhere cannot sign this browser in to someone else's account)."""
+        nonce = secrets.token_urlsafe(18)
+        response = page(
+            "site/login.html",
+            _Worker(None, None, sessions.csrf("login:" + nonce)),
+            status,
+            next_url=next_url,
+            message=message,
+        )
+        response.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            max_age=3600,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/worker/login",
+        )
+        return response
 
     @site.get("/worker/login", response_class=HTMLResponse)
     def login_form(next: str = "/worker") -> HTMLResponse:
@@ -142,19 +171,33 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = fields.get("next") or "/worker"
         if not next_url.startswith("/") or next_url.startswith("//"):
             next_url = "/worker"
-        row = await run_in_threadpool(
-            identity.authenticate_worker, backend.store, fields.get("name", ""), fields.get("password", "")
-        )
+        nonce = request.cookies.get(LOGIN_COOKIE)
+        if not nonce or not sessions.check_csrf("login:" + nonce, fields.get("csrf")):
+            return login_page(next_url, "This sign-in form has expired. Please sign in again.", 403)
+        name = fields.get("name", "").strip()
+        keys = throttle.keys(f"worker:{name.lower()}", request.client.host if request.client else None)
+        now = backend.clock.now()
+        wait = await run_in_threadpool(throttle.wait, keys, now)
+        if wait:
+            refused = login_page(next_url, too_many(wait), 429)
+            refused.headers["Retry-After"] = str(wait)
+            return refused
+        row = await run_in_threadpool(identity.authenticate_worker, backend.store, name, fields.get("password", ""))
         if row is None:
-            return login_page(next_url, "Wrong worker name or password.", 401)
+            wait = await run_in_threadpool(throttle.failed, keys, now)
+            message = "Wrong worker name or password." + (f" {too_many(wait)}" if wait else "")
+            return login_page(next_url, message, 401)
+        await run_in_threadpool(throttle.succeeded, f"worker:{name.lower()}")
+        cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, row["worker_id"], now)
         response = RedirectResponse(next_url, status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path="/worker/login")
         response.set_cookie(
             COOKIE,
-            sessions.issue(row["worker_id"]),
+            cookie,
             max_age=identity.SESSION_SECONDS,
             httponly=True,
             samesite="lax",
-            secure=base_url(request).startswith("https://"),
+            secure=settings.secure_cookies or base_url(request).startswith("https://"),
             path="/",
         )
         return response
@@ -164,6 +207,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         checked = await checked_post(request)
         if isinstance(checked, Response):
             return checked
+        worker, _fields = checked
+        await run_in_threadpool(identity.close_session, backend.store, sessions, worker.cookie)
         response = RedirectResponse("/worker/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -259,7 +304,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             content = render_text("frame/question_form.html", form=questions.question_form(hit["question"]), base=base)
         else:
             content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
-        headers = {**_HEADERS, "Content-Security-Policy": FRAME_CSP}
+        headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}
         return HTMLResponse(content, headers=headers)
 
     @site.get("/worker/hits/{hit_id}/frame")
@@ -344,15 +389,19 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def external_submit(request: Request) -> Response:
         fields = await form_fields(request)
         assignment_id = next((value for key, value in fields if key == "assignmentId"), "").strip()
+        # These pages show inside the HIT's frame (the form posts there): framable, unlike the site's own.
         if not assignment_id or assignment_id == PREVIEW_ID:
-            return render(
-                "site/not_submitted.html", 400, message="Accept the HIT before submitting an answer.", back=False
+            text = render_text(
+                "site/not_submitted.html", message="Accept the HIT before submitting an answer.", back=False
             )
+            return HTMLResponse(text, status_code=400, headers=FRAME_HEADERS)
         try:
             assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields)
         except SiteError as error:
-            return render("site/not_submitted.html", error.status, message=error.message, back=True)
-        return render("site/submitted.html", assignment=assignment, hit=hit, base=base_url(request))
+            text = render_text("site/not_submitted.html", message=error.message, back=True)
+            return HTMLResponse(text, status_code=error.status, headers=FRAME_HEADERS)
+        text = render_text("site/submitted.html", assignment=assignment, hit=hit, base=base_url(request))
+        return HTMLResponse(text, headers=FRAME_HEADERS)
 
     # -- dashboard and qualifications -----------------------------------------------------
 
@@ -366,6 +415,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/worker/quals", response_class=HTMLResponse)
     async def quals(request: Request, note: str = "") -> Response:
+        note = REQUEST_NOTES.get(note, "")  # only the server's own messages, never a link's text
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
@@ -387,7 +437,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     # -- operator -------------------------------------------------------------------------
 
-    def operator_denied(request: Request) -> Response | None:
+    async def operator_denied(request: Request) -> Response | None:
         if not settings.operator_password:
             if settings.mode != "production":
                 return None  # local use without a password: open (a warning is logged at startup)
@@ -397,23 +447,27 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 message="The operator pages are off: set HITFLOW_HIT_SERVICE_OPERATOR_PASSWORD.",
             )
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                decoded = ""
-            password = decoded.partition(":")[2]
-            if hmac.compare_digest(password.encode(), settings.operator_password.encode()):
-                return None
-        return Response(
-            "Operator password required.",
-            status_code=401,
-            headers={**_HEADERS, "WWW-Authenticate": 'Basic realm="hitflow operator", charset="UTF-8"'},
-        )
+        challenge = {**_HEADERS, "WWW-Authenticate": 'Basic realm="hitflow operator", charset="UTF-8"'}
+        if not header.lower().startswith("basic "):
+            return Response("Operator password required.", status_code=401, headers=challenge)
+        keys = throttle.keys("operator", request.client.host if request.client else None)
+        now = backend.clock.now()
+        wait = await run_in_threadpool(throttle.wait, keys, now)
+        if wait:
+            return Response(too_many(wait), status_code=429, headers={**_HEADERS, "Retry-After": str(wait)})
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        password = decoded.partition(":")[2]
+        if hmac.compare_digest(password.encode(), settings.operator_password.encode()):
+            return None
+        await run_in_threadpool(throttle.failed, keys, now)
+        return Response("Operator password required.", status_code=401, headers=challenge)
 
     @site.get("/operator", response_class=HTMLResponse)
     async def operator(request: Request) -> Response:
-        denied = operator_denied(request)
+        denied = await operator_denied(request)
         if denied is not None:
             return denied
         data = await run_in_threadpool(backend.operator_overview)
@@ -423,14 +477,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def hits(
         request: Request, offset: int = Query(0, ge=0), limit: int = Query(pages.PAGE_SIZE, ge=1, le=500)
     ) -> Response:
-        denied = operator_denied(request)
+        denied = await operator_denied(request)
         if denied is not None:
             return denied
         return await run_in_threadpool(pages.hits_page, backend, offset, limit)
 
     @site.get("/hits/{hit_id}/preview", response_class=HTMLResponse)
     async def hit_preview(request: Request, hit_id: str) -> Response:
-        denied = operator_denied(request)
+        denied = await operator_denied(request)
         if denied is not None:
             return denied
         return await run_in_threadpool(pages.preview_page, backend, hit_id, base_url(request))

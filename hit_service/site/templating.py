@@ -34,11 +34,16 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 STATIC_PREFIX = "/static"
 LONG_CACHE = "public, max-age=31536000, immutable"
-PAGE_HEADERS = {
+# Every response that is HTML: the HIT frames (which the worker site's pages embed) get these.
+FRAME_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# The service's own pages (worker site, operator pages, requester console) cannot be framed by
+# anyone, not even by each other: no clickjacking of Accept, Sign out or a console's Publish.
+NO_FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+PAGE_HEADERS = {**FRAME_HEADERS, **NO_FRAMING}
 
 
 @cache

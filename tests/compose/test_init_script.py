@@ -111,7 +111,9 @@ def test_init_creates_databases_connections_and_admin_and_can_run_again(
     )
     if server.password:
         env["HITFLOW_DB_PASSWORD"] = server.password
-    run_init(env)
+    result = run_init(env)
+    # It says where the connections went: Airflow's database, so Admin > Connections lists them.
+    assert "imported into Airflow's database" in result.stdout and "Admin > Connections" in result.stdout
 
     for kind in ("source", "hitsvc"):
         with psycopg.connect(pg.url_for(databases[kind])) as conn:

@@ -348,7 +348,9 @@ class Stack:
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                 "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+                # Not Airflow's default (True): hitflow's DAGs must arrive paused by themselves
+                # (is_paused_upon_creation), not because a deployment says so.
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),

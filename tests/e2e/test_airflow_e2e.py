@@ -107,7 +107,8 @@ def test_dag_processor_registers_the_dags_paused(stack: Stack) -> None:
     dags = wait_for(f"the dag-processor to register {sorted(expected)}", registered, timeout=120)
     stack.timings["dags_registered"] = time.monotonic() - t
     assert stack.get_json("/importErrors")["import_errors"] == []
-    assert all(dags[d]["is_paused"] for d in expected), "new DAGs must start paused (dags_are_paused_at_creation)"
+    # [core] dags_are_paused_at_creation is False here: the DAGs' own is_paused_upon_creation.
+    assert all(dags[d]["is_paused"] for d in expected), "hitflow's DAGs must arrive paused"
     assert dags[PUBLISH_DAG]["timetable_summary"] is not None
     health = stack.health()
     assert {k: health[k]["status"] for k in ("metadatabase", "scheduler", "triggerer", "dag_processor")} == {

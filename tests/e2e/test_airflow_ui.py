@@ -8,18 +8,19 @@ run covers yet) and ``plan.ui_pending`` (older days, and rows no interval holds)
 2. the Trigger dialog with reward 0.00 is refused in the form, quoting the param's description;
    nothing is created;
 3. the Backfill dialog over the two ``ui_backfill`` days, with "Override parameters on existing
-   runs" ticked and reward 0.15 / 1 row per chunk: each day's run uses those params (and says so
-   in its first log line), and its mapped tasks are labelled "chunk 1 of 2", "chunk 2 of 2";
-4. the Trigger dialog submitted with its defaults — it fills in a logical date, so the run gets
-   the inferred interval [yesterday, today) — takes every pending row (scope ``pending``);
-5. the asset events of those runs appear on the asset's page.
+   runs" ticked and reward 0.15 / 1 row per chunk, is submitted (its runs claim their rows);
+4. meanwhile the Trigger dialog submitted with its defaults — it fills in a logical date, so the
+   run gets the inferred interval [yesterday, today) — takes every pending row (scope ``pending``);
+5. each backfill run used the dialog's params (and says so in its first log line), and its
+   mapped tasks are labelled "chunk 1 of 2", "chunk 2 of 2";
+6. the asset events of those runs appear on the asset's page.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -88,11 +89,12 @@ def test_the_trigger_form_refuses_a_zero_reward_with_its_description(stack: Stac
     assert PARAM_SPECS["reward"]["description"] in text
     assert PARAM_SPECS["reward"]["pattern"] not in text, "the error shows the raw regex"
     assert dialog.is_visible(), "a refused trigger closes the dialog (the user loses the form)"
+    ui.close_dialog()
     time.sleep(2)  # a run created anyway would be visible by now
     assert len(stack.dag_runs(PUBLISH_DAG)) == runs_before and len(all_hits(stack)) == hits_before
 
 
-def test_the_backfill_dialog_with_override_ticked_runs_with_its_params(stack: Stack, ui: AirflowUI, plan: Plan) -> None:
+def test_the_backfill_dialog_with_override_ticked_submits_its_params(stack: Stack, ui: AirflowUI, plan: Plan) -> None:
     days = sorted(plan.ui_backfill)
     known = {b["id"] for b in stack.get_json("/backfills", dag_id=PUBLISH_DAG)["backfills"]}
     dialog = ui.open_trigger_dialog(PUBLISH_DAG, backfill=True)
@@ -106,42 +108,18 @@ def test_the_backfill_dialog_with_override_ticked_runs_with_its_params(stack: St
     dialog.get_by_text(f"{len(days)} runs will be triggered").wait_for()
     ui.shot("backfill-filled")
     dialog.get_by_role("button", name="Run Backfill").click()
-
-    def completed() -> dict[str, Any] | None:
-        stack.check_running()
-        new = [b for b in stack.get_json("/backfills", dag_id=PUBLISH_DAG)["backfills"] if b["id"] not in known]
-        return new[0] if new and new[0]["completed_at"] else None
-
+    backfill = wait_for(
+        "the UI's backfill",
+        lambda: [b for b in stack.get_json("/backfills", dag_id=PUBLISH_DAG)["backfills"] if b["id"] not in known],
+        timeout=30,
+    )[0]
+    assert backfill["dag_run_conf"]["reward"] == "0.15" and backfill["dag_run_conf"]["chunk_size"] == 1
+    stack.timings["ui_backfill_started"] = time.monotonic()
+    # The next test triggers a run that takes every pending row: let these runs claim theirs first.
+    wanted = {r for rows in plan.ui_backfill.values() for r in rows}
     t = time.monotonic()
-    backfill = wait_for("the UI's backfill to complete", completed, timeout=300, interval=2)
-    stack.timings["ui_backfill"] = time.monotonic() - t
-    assert backfill["dag_run_conf"]["reward"] == "0.15"
-    runs = {
-        parse_ts(r["logical_date"]).date(): r
-        for r in stack.dag_runs(PUBLISH_DAG, run_type="backfill")
-        if parse_ts(r["logical_date"]).date() in plan.ui_backfill
-    }
-    assert sorted(runs) == days
-    rows, hits = rows_by_batch(stack), {h["HITId"]: h for h in all_hits(stack)}
-    for day, run in runs.items():
-        assert_run_succeeded(stack, run)
-        # Named after the end of its interval: the run holding `day`'s rows is named a day later.
-        assert run["dag_run_id"] == f"backfill__{day + timedelta(days=1)}T00:00:00+00:00"
-        assert run["conf"]["reward"] == "0.15"
-        batch = str(batch_of(PUBLISH_DAG, run["dag_run_id"]))
-        assert sorted(r for r, (b, _, _) in rows.items() if b == batch) == plan.ui_backfill[day]
-        assert {hits[rows[r][2]]["Reward"] for r in plan.ui_backfill[day]} == {"0.15"}
-        scope, params = batch_record(stack, batch)
-        assert scope == "interval" and params["reward"] == "0.15" and params["chunk_size"] == 1
-        first = first_hitflow_line(task_log(stack, run["dag_run_id"], "open_batch"))
-        assert "backfill run" in first and "reward='0.15'" in first and "from the run's conf" in first, first
-
-    run_id = runs[days[0]]["dag_run_id"]
-    ui.open(f"/dags/{PUBLISH_DAG}/runs/{quote(run_id)}/tasks/publish_chunk/mapped")
-    for n in (1, 2):
-        ui.page.get_by_text(f"chunk {n} of 2", exact=True).wait_for()
-    ui.shot("mapped-chunk-labels")
-    assert "chunk 1 of 2" in task_log(stack, run_id, "publish_chunk")
+    wait_for("the backfill runs to claim their rows", lambda: wanted <= set(rows_by_batch(stack)), 240, 1)
+    stack.timings["ui_backfill_claimed"] = time.monotonic() - t
 
 
 def test_trigger_with_the_defaults_takes_every_pending_row(stack: Stack, ui: AirflowUI, plan: Plan) -> None:
@@ -171,6 +149,46 @@ def test_trigger_with_the_defaults_takes_every_pending_row(stack: Stack, ui: Air
     assert batch_record(stack, batch)[0] == "pending"
     log = task_log(stack, run["dag_run_id"], "open_batch")
     assert "manual run" in first_hitflow_line(log) and "scope pending (scope=pending)" in log
+
+
+def test_the_backfill_runs_used_the_dialogs_params_and_label_their_chunks(
+    stack: Stack, ui: AirflowUI, plan: Plan
+) -> None:
+    days = sorted(plan.ui_backfill)
+
+    def finished() -> dict[date, dict[str, Any]] | None:
+        stack.check_running()
+        runs = {
+            parse_ts(r["logical_date"]).date(): r
+            for r in stack.dag_runs(PUBLISH_DAG, run_type="backfill")
+            if parse_ts(r["logical_date"]).date() in plan.ui_backfill
+        }
+        done = len(runs) == len(days) and all(r["state"] in ("success", "failed") for r in runs.values())
+        return runs if done else None
+
+    runs = wait_for("the UI's backfill runs to finish", finished, timeout=300, interval=2)
+    stack.timings["ui_backfill"] = time.monotonic() - stack.timings.pop("ui_backfill_started", time.monotonic())
+    assert sorted(runs) == days
+    rows, hits = rows_by_batch(stack), {h["HITId"]: h for h in all_hits(stack)}
+    for day, run in runs.items():
+        assert_run_succeeded(stack, run)
+        # Named after the end of its interval: the run holding `day`'s rows is named a day later.
+        assert run["dag_run_id"] == f"backfill__{day + timedelta(days=1)}T00:00:00+00:00"
+        assert run["conf"]["reward"] == "0.15"
+        batch = str(batch_of(PUBLISH_DAG, run["dag_run_id"]))
+        assert sorted(r for r, (b, _, _) in rows.items() if b == batch) == plan.ui_backfill[day]
+        assert {hits[rows[r][2]]["Reward"] for r in plan.ui_backfill[day]} == {"0.15"}
+        scope, params = batch_record(stack, batch)
+        assert scope == "interval" and params["reward"] == "0.15" and params["chunk_size"] == 1
+        first = first_hitflow_line(task_log(stack, run["dag_run_id"], "open_batch"))
+        assert "backfill run" in first and "reward='0.15'" in first and "from the run's conf" in first, first
+
+    run_id = runs[days[0]]["dag_run_id"]
+    ui.open(f"/dags/{PUBLISH_DAG}/runs/{quote(run_id)}/tasks/publish_chunk/mapped")
+    for n in (1, 2):
+        ui.page.get_by_text(f"chunk {n} of 2", exact=True).wait_for()
+    ui.shot("mapped-chunk-labels")
+    assert "chunk 1 of 2" in task_log(stack, run_id, "publish_chunk")
 
 
 def test_the_asset_events_appear_on_the_assets_page(stack: Stack, ui: AirflowUI) -> None:

@@ -8,11 +8,14 @@ e2e logs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"]
@@ -38,7 +41,7 @@ class AirflowUI:
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
+        self.page.wait_for_url(lambda url: "/auth/login" not in url, timeout=120_000)
 
     def open(self, path: str) -> None:
         self.page.goto(f"{self.base_url}{path}")
@@ -57,6 +60,12 @@ class AirflowUI:
             self.dialog.get_by_text("Backfill", exact=True).click()
             self.dialog.get_by_text("Date Range").wait_for()
         return self.dialog
+
+    def close_dialog(self) -> None:
+        """Escape, as a user would; the next :meth:`open` loads a fresh page either way."""
+        self.page.keyboard.press("Escape")
+        with contextlib.suppress(PlaywrightTimeout):
+            self.dialog.wait_for(state="hidden", timeout=10_000)
 
     def fill_param(self, name: str, value: str) -> None:
         field = self.dialog.locator(f"#element_{name}, input[name=element_{name}]").first
@@ -82,7 +91,9 @@ def signed_in(base_url: str, username: str, password: str, shots: Path) -> Itera
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(30_000)
+            # Generous: on a loaded 2-core box the React app can take tens of seconds to respond.
+            page.set_default_timeout(120_000)
+            page.set_default_navigation_timeout(120_000)
             ui = AirflowUI(page, base_url, shots)
             ui.sign_in(username, password)
             yield ui

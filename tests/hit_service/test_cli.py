@@ -18,12 +18,15 @@ from tests.hit_service.helpers import make_client
 pytestmark = pytest.mark.integration
 
 
-def cli(db_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    db_url: str, *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "HITFLOW_HIT_SERVICE_DB_URL": db_url, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "hit_service", *args],
         cwd=REPO_ROOT,
         env=environment,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -57,12 +60,12 @@ def test_requester_add_prints_a_working_key_pair(db_url: str, service: Any) -> N
 
 
 def test_worker_add_and_list(db_url: str) -> None:
-    done = cli(db_url, "worker", "add", "cli-worker", "--password", "correct horse", "--locale", "DE")
+    done = cli(db_url, "worker", "add", "cli-worker", "--locale", "DE", stdin="correct horse\n")
     assert done.returncode == 0, done.stderr
     worker = json.loads(done.stdout)
     assert re.fullmatch(r"A[A-Z0-9]{13}", worker["worker_id"]) and worker["locale"] == "DE"
     assert "correct horse" not in cli(db_url, "worker", "list").stdout
-    assert cli(db_url, "worker", "add", "short", "--password", "x").returncode == 2
+    assert cli(db_url, "worker", "add", "short", stdin="x\n").returncode == 2
 
 
 def test_bad_configuration_is_refused(db_url: str) -> None:

@@ -114,7 +114,11 @@ def test_operator_pages_without_a_password(db_url: str, layouts_dir: Any) -> Non
     with start_service(db_url, extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}) as local:
         assert httpx.get(f"{local.url}/operator").status_code == 200
         assert "operator pages" in local.log_tail()
-    production = {"HITFLOW_LAYOUTS_DIR": str(layouts_dir), "HITFLOW_HIT_SERVICE_MODE": "production"}
+    production = {
+        "HITFLOW_LAYOUTS_DIR": str(layouts_dir),
+        "HITFLOW_HIT_SERVICE_MODE": "production",
+        "HITFLOW_HIT_SERVICE_PUBLIC_URL": "https://hits.example.org",  # production needs https (Secure cookies)
+    }
     with start_service(db_url, extra_env=production) as prod:
         assert httpx.get(f"{prod.url}/operator").status_code == 403
         assert httpx.get(f"{prod.url}/_test/faults").status_code == 404
