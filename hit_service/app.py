@@ -60,7 +60,6 @@ def _redact_access_log() -> None:
         access.addFilter(AccessLogRedaction())
 
 
-
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the service; the database is opened and migrated when the app starts."""
     _redact_access_log()
