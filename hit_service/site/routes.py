@@ -403,8 +403,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if not assignment_id or assignment_id == PREVIEW_ID:
             body = "<h1>Not submitted</h1><p class='error'>Accept the HIT before submitting an answer.</p>"
             return _html("Not submitted", body, 400)
+        # The assignment ID is the capability (task pages on other origins post without our
+        # cookie); a signed-in worker may still submit only their own assignments.
+        worker = await current(request)
+        worker_id = worker.row["worker_id"] if worker.row is not None else None
         try:
-            assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields)
+            assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields, worker_id)
         except SiteError as error:
             body = f"<h1>Not submitted</h1><p class='error'>{_e(error.message)}</p>"
             body += "<p><a href='/worker' target='_top'>Back to HITs</a></p>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from typing import Any
@@ -142,3 +143,15 @@ def signed_post(
     )
     SigV4Auth(Credentials(access_key, secret), service, region).add_auth(request)
     return httpx.post(f"{url}/", content=body, headers=dict(request.headers.items()), timeout=10)
+
+
+_CSRF_INPUT = re.compile(r"<input\b[^>]*\bname=[\"']csrf[\"'][^>]*>", re.IGNORECASE)
+_VALUE = re.compile(r"\bvalue=[\"']([^\"']*)[\"']", re.IGNORECASE)
+
+
+def csrf_token(page: str) -> str:
+    """The form token of a signed-in worker page (its hidden ``csrf`` input, in whatever markup)."""
+    field = _CSRF_INPUT.search(page)
+    value = _VALUE.search(field.group(0)) if field else None
+    assert value is not None, "the page has no csrf field"
+    return value.group(1)
