@@ -21,6 +21,8 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     of R, throttled calls retried, task failures.
 * ``extract_1m``  — a 1,000,000-row interval: claim + validation + duplicate check time and the
                     peak RSS of the process doing it.
+* ``dag_parse``   — seconds to parse the DAG folder (a DagBag in a fresh interpreter, after
+                    Airflow's own import), median of 5: the figure the tests do not assert.
 
 Every run uses throwaway databases (``hitflow_test_*``, dropped afterwards) and its own HIT
 service process on this box, so the clients and the service share the 2 cores.
@@ -54,6 +56,7 @@ SECTIONS = (
     "latency_10k",
     "rate_limit",
     "extract_1m",
+    "dag_parse",
 )
 
 
@@ -403,6 +406,34 @@ def extract_worker(url: str) -> None:
     )
 
 
+def bench_dag_parse(admin_url: str, quick: bool) -> dict[str, Any]:
+    """Parse the DAG folder in fresh interpreters; heavy imports at parse time show up here."""
+    probe = (
+        "import json, time\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "t = time.perf_counter()\n"
+        f"bag = DagBag(dag_folder={str(REPO / 'dags')!r})\n"
+        "seconds = time.perf_counter() - t\n"
+        "print(json.dumps({'seconds': seconds, 'dags': len(bag.dags), 'errors': len(bag.import_errors)}))\n"
+    )
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="hitflow-bench-parse-") as home:
+        unused = {"aws_access_key_id": "unused", "aws_secret_access_key": "unused"}
+        env = os.environ | airflow_env(Path(home), admin_url, "http://127.0.0.1:9", unused)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "plugins")])
+        for _ in range(2 if quick else 5):
+            out = subprocess.run(
+                [sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, check=True
+            )
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    seconds = sorted(r["seconds"] for r in runs)
+    return {
+        "median_seconds": round(seconds[len(seconds) // 2], 3),
+        "dags": runs[0]["dags"],
+        "errors": runs[0]["errors"],
+    }
+
+
 BENCHES = {
     "service": bench_service,
     "publish_2k": bench_publish_2k,
@@ -412,6 +443,7 @@ BENCHES = {
     "latency_10k": bench_latency_10k,
     "rate_limit": bench_rate_limit,
     "extract_1m": bench_extract_1m,
+    "dag_parse": bench_dag_parse,
 }
 
 
@@ -470,6 +502,9 @@ def print_table(results: dict[str, Any]) -> None:
         r = results["extract_1m"]
         add(f"{r['rows']}-row interval: claim+validate+plan seconds", r["total_seconds"])
         add("  peak RSS MB", r["peak_rss_mb"], "target < 300")
+    if "dag_parse" in results:
+        r = results["dag_parse"]
+        add(f"parse the DAG folder ({r['dags']} DAGs, {r['errors']} errors): median seconds", r["median_seconds"])
     print("\n".join(lines))
 
 
