@@ -30,6 +30,8 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     ``$HITFLOW_SOAK_SECONDS``): rows/s, API calls/s, p50/p99, errors, the
                     service's RSS at start and end; then the same with 5 % injected faults,
                     every row checked for exactly one HIT (scripts/bench_soak.py).
+* ``dag_parse``   — seconds to parse the DAG folder (a DagBag in a fresh interpreter, after
+                    Airflow's own import), median of 5: the figure the tests do not assert.
 
 Every run uses throwaway databases (``hitflow_test_*``, dropped afterwards) and its own HIT
 service process on this box, so the clients and the service share the 2 cores.
@@ -65,6 +67,7 @@ SECTIONS = (
     "extract_1m",
     "console",
     "soak",
+    "dag_parse",
 )
 SOAK = {"seconds": float(os.environ.get("HITFLOW_SOAK_SECONDS", "600"))}
 
@@ -557,6 +560,34 @@ def bench_soak(admin_url: str, quick: bool) -> dict[str, Any]:
     }
 
 
+def bench_dag_parse(admin_url: str, quick: bool) -> dict[str, Any]:
+    """Parse the DAG folder in fresh interpreters; heavy imports at parse time show up here."""
+    probe = (
+        "import json, time\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "t = time.perf_counter()\n"
+        f"bag = DagBag(dag_folder={str(REPO / 'dags')!r})\n"
+        "seconds = time.perf_counter() - t\n"
+        "print(json.dumps({'seconds': seconds, 'dags': len(bag.dags), 'errors': len(bag.import_errors)}))\n"
+    )
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="hitflow-bench-parse-") as home:
+        unused = {"aws_access_key_id": "unused", "aws_secret_access_key": "unused"}
+        env = os.environ | airflow_env(Path(home), admin_url, "http://127.0.0.1:9", unused)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "plugins")])
+        for _ in range(2 if quick else 5):
+            out = subprocess.run(
+                [sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True, check=True
+            )
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    seconds = sorted(r["seconds"] for r in runs)
+    return {
+        "median_seconds": round(seconds[len(seconds) // 2], 3),
+        "dags": runs[0]["dags"],
+        "errors": runs[0]["errors"],
+    }
+
+
 BENCHES = {
     "service": bench_service,
     "publish_2k": bench_publish_2k,
@@ -568,6 +599,7 @@ BENCHES = {
     "extract_1m": bench_extract_1m,
     "console": bench_console,
     "soak": bench_soak,
+    "dag_parse": bench_dag_parse,
 }
 
 
@@ -647,6 +679,9 @@ def print_table(results: dict[str, Any]) -> None:
         rss = f"{r['rss_mb_start']} / {r['rss_mb_end']} ({r['rss_mb_peak']})"
         add("  service RSS MB start / end (peak)", rss, "flat")
         add("  rows with exactly one HIT", r["rows_with_one_hit"], f"of {r['rows_started']} started")
+    if "dag_parse" in results:
+        r = results["dag_parse"]
+        add(f"parse the DAG folder ({r['dags']} DAGs, {r['errors']} errors): median seconds", r["median_seconds"])
     print("\n".join(lines))
 
 

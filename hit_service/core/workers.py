@@ -268,12 +268,20 @@ class WorkerSite:
                 (now, hit["hit_id"]),
             )
 
-    def submit_assignment(self, assignment_id: str, fields: list[tuple[str, str]]) -> tuple[Row, Row]:
-        """Store the form's fields as QuestionFormAnswers XML; the assignment becomes Submitted."""
+    def submit_assignment(
+        self, assignment_id: str, fields: list[tuple[str, str]], worker_id: str | None = None
+    ) -> tuple[Row, Row]:
+        """Store the form's fields as QuestionFormAnswers XML; the assignment becomes Submitted.
+
+        ``worker_id``: the signed-in worker posting the form, if the request carried a session;
+        another worker's assignment then does not exist for them.
+        """
         self.settle()
         now = self.clock.now()
         with self.store.transaction() as conn:
             hit, row = self._lock_assignment(conn, assignment_id)
+            if worker_id is not None and row["worker_id"] != worker_id:
+                raise SiteError("There is no such assignment of yours.", 404)
             if row["status"] != "Accepted":
                 raise self._not_open(row)
             if now >= row["deadline"]:

@@ -395,8 +395,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 "site/not_submitted.html", message="Accept the HIT before submitting an answer.", back=False
             )
             return HTMLResponse(text, status_code=400, headers=FRAME_HEADERS)
+        # The assignment ID is the capability (task pages on other origins post without our
+        # cookie); a signed-in worker may still submit only their own assignments.
+        worker = await current(request)
+        worker_id = worker.row["worker_id"] if worker.row is not None else None
         try:
-            assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields)
+            assignment, hit = await run_in_threadpool(backend.submit_assignment, assignment_id, fields, worker_id)
         except SiteError as error:
             text = render_text("site/not_submitted.html", message=error.message, back=True)
             return HTMLResponse(text, status_code=error.status, headers=FRAME_HEADERS)

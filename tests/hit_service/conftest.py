@@ -63,6 +63,22 @@ def service(db_url: str, layouts_dir: Path, tmp_path_factory: pytest.TempPathFac
         yield svc
 
 
+@pytest.fixture(autouse=True)
+def clock_left_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that uses the service must leave its shared clock where it found it (any order)."""
+    if "service" not in request.fixturenames:
+        yield
+        return
+    url = request.getfixturevalue("service").url
+
+    def offset() -> float:
+        return float(httpx.get(f"{url}/_test/clock", timeout=10).json()["offset_seconds"])
+
+    before = offset()
+    yield
+    assert offset() == pytest.approx(before), "the test left the service's clock moved: use the advance fixture"
+
+
 @pytest.fixture
 def client(service: ServiceProcess) -> Any:
     """A boto3 client signing as ``AKIAHITFLOWTEST00001``."""
@@ -135,13 +151,22 @@ def new_worker(http: httpx.Client) -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture
-def advance(http: httpx.Client) -> Callable[[float], None]:
-    """``advance(seconds)`` moves the service's clock forward."""
+def advance(http: httpx.Client) -> Iterator[Callable[[float], None]]:
+    """``advance(seconds)`` moves the service's clock forward; it is moved back after the test.
+
+    The clock is the service process's, shared by every test: a test that leaves it a month
+    ahead would change what the next one sees (expirations, ``CreationTime``), whatever the order.
+    """
+    moved = 0.0
 
     def move(seconds: float) -> None:
+        nonlocal moved
         http.post("/_test/clock", json={"advance_seconds": seconds}).raise_for_status()
+        moved += seconds
 
-    return move
+    yield move
+    if moved:
+        http.post("/_test/clock", json={"advance_seconds": -moved}).raise_for_status()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import string
 import subprocess
@@ -163,3 +164,15 @@ def add_user(db_url: str, account: str, password: str) -> str:
     assert done.returncode == 0, done.stderr
     assert password not in done.stdout + done.stderr
     return name
+
+
+_CSRF_INPUT = re.compile(r"<input\b[^>]*\bname=[\"']csrf[\"'][^>]*>", re.IGNORECASE)
+_VALUE = re.compile(r"\bvalue=[\"']([^\"']*)[\"']", re.IGNORECASE)
+
+
+def csrf_token(page: str) -> str:
+    """The form token of a signed-in worker page (its hidden ``csrf`` input, in whatever markup)."""
+    field = _CSRF_INPUT.search(page)
+    value = _VALUE.search(field.group(0)) if field else None
+    assert value is not None, "the page has no csrf field"
+    return value.group(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +12,9 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.hit_service.helpers import error_of, hit_args, new_access_key
+from hit_service.launcher import ServiceProcess, start_service
+from tests import pg
+from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, error_of, hit_args, make_client, new_access_key
 
 pytestmark = pytest.mark.integration
 
@@ -130,36 +134,70 @@ def test_set_balance_for_one_and_for_all(http: httpx.Client, client_factory: Any
         assert http.post("/_test/balance", json=bad).status_code == 400
 
 
-def test_reset(http: httpx.Client, client: Any, faults: Any) -> None:
+@pytest.fixture
+def own_service(layouts_dir: Path, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A service process on a database of its own: what a reset wipes is this test's alone."""
+    url = pg.create_database("hitsvc_reset")
+    try:
+        with start_service(
+            url,
+            test_mode=True,
+            requester_keys={ACCESS_KEY: SECRET_KEY},
+            extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)},
+            log_path=tmp_path / "hit_service.log",
+        ) as svc:
+            yield svc
+    finally:
+        pg.drop_database(url)
+
+
+def test_reset(own_service: ServiceProcess) -> None:
+    """``/_test/reset`` wipes every requester's state and the faults, and keeps the startup keys.
+
+    It runs against a service of its own: the session's shared service holds every other test's
+    requesters, which a reset there would wipe (and could not run beside them).
+    """
+    url = own_service.url
+    client = make_client(url)  # the key the service was started with
+    other_key = new_access_key()
+    other = make_client(url, other_key)
     client.create_hit(**hit_args())
-    faults(latency_ms=1)
-    assert http.post("/_test/reset").json() == {"status": "reset"}
+    other.create_hit(**hit_args())
+    httpx.post(f"{url}/_test/faults", json={"latency_ms": 1}, timeout=10).raise_for_status()
+    assert httpx.post(f"{url}/_test/reset", timeout=10).json() == {"status": "reset"}
     assert client.list_hits()["NumResults"] == 0
-    assert http.get("/_test/faults").json()["latency_ms"] == 0
+    assert httpx.get(f"{url}/_test/faults", timeout=10).json()["latency_ms"] == 0
     assert client.get_account_balance()["AvailableBalance"] == "10000.00"
+    with pytest.raises(ClientError):  # a key added after startup is gone with its account
+        make_client(url, other_key, register=False, retries=False).list_hits()
 
 
 def test_rate_limit_per_requester(client_factory: Any, faults: Any) -> None:
-    faults(rate_limit_per_second=2)
+    """Each requester has its own bucket. One token per 100 s: no machine is slow enough to refill
+    it between two calls, so what is throttled does not depend on timing (refills: test_rules)."""
+    faults(rate_limit_per_second=0.01)  # burst: 1 call
     limited = client_factory(retries=False)
     other = client_factory(retries=False)
-    outcomes = []
-    for _ in range(6):
+
+    def outcome(client: Any) -> str:
         try:
-            limited.get_account_balance()
-            outcomes.append("ok")
+            client.get_account_balance()
         except ClientError as exc:
             assert exc.response["Error"] == {"Code": "ThrottlingException", "Message": "Rate exceeded"}
-            outcomes.append("throttled")
-    assert outcomes[:2] == ["ok", "ok"] and "throttled" in outcomes
-    other.get_account_balance()  # each requester has its own bucket
-    patient = client_factory(attempts=8)
-    for _ in range(4):
-        patient.get_account_balance()  # botocore retries ThrottlingException with back-off
+            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+            return "throttled"
+        return "ok"
+
+    assert [outcome(limited) for _ in range(3)] == ["ok", "throttled", "throttled"]
+    assert [outcome(other) for _ in range(2)] == ["ok", "throttled"]  # its own bucket, full at first
+    faults()  # no limit again
+    assert outcome(limited) == "ok"
 
 
 def test_clock_endpoint(http: httpx.Client) -> None:
     before = http.get("/_test/clock").json()
     moved = http.post("/_test/clock", json={"advance_seconds": 5}).json()
     assert moved["offset_seconds"] == pytest.approx(before["offset_seconds"] + 5)
+    back = http.post("/_test/clock", json={"advance_seconds": -5}).json()  # leave the shared clock as found
+    assert back["offset_seconds"] == pytest.approx(before["offset_seconds"])
     assert http.post("/_test/clock", json={"advance_seconds": "x"}).status_code == 400

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hit_service.site.crowd import CrowdError, accept_hit, sign_in, submit_answer_over_http, submit_fields
-from tests.hit_service.helpers import error_of, hit_args, hit_type_args, html_question
+from tests.hit_service.helpers import csrf_token, error_of, hit_args, hit_type_args, html_question
 
 pytestmark = pytest.mark.integration
 NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
@@ -445,3 +445,80 @@ def test_external_question_and_layout_frames(service: Any, requester: Any, new_w
         frame = session.get(f"{service.url}{frame_url}")
         assert frame.headers["content-security-policy"].startswith("sandbox allow-scripts allow-forms")
         assert "<input name='age'>" in frame.text
+
+
+CHANGES_BY_ANOTHER_REQUESTER = {
+    "DeleteHIT": ("delete_hit", "HITDoesNotExist"),
+    "UpdateExpirationForHIT": ("update_expiration_for_hit", "HITDoesNotExist"),
+    "UpdateHITReviewStatus": ("update_hit_review_status", "HITDoesNotExist"),
+    "CreateAdditionalAssignmentsForHIT": ("create_additional_assignments_for_hit", "HITDoesNotExist"),
+    "SendBonus": ("send_bonus", "AssignmentDoesNotExist"),
+}
+
+
+@pytest.mark.parametrize("operation", list(CHANGES_BY_ANOTHER_REQUESTER))
+def test_another_requester_cannot_change_a_hit_or_pay_for_its_work(
+    operation: str, service: Any, requester: Any, client_factory: Any, new_worker: Any
+) -> None:
+    """Each change names a HIT or assignment of someone else: it does not exist for the caller,
+    and nothing moves — the HIT, the owner's money, the caller's money (DeleteHIT refunds unused
+    slots to whoever deletes, so a missing check would move money between accounts)."""
+    _, mine = requester
+    theirs = client_factory()
+    worker = new_worker()
+    hit = new_hit(mine, MaxAssignments=2)
+    assignment_id = work(service, worker, hit["HITId"])
+    mine.approve_assignment(AssignmentId=assignment_id)
+    mine.update_expiration_for_hit(HITId=hit["HITId"], ExpireAt=datetime(2020, 1, 1, tzinfo=UTC))
+    before = mine.get_hit(HITId=hit["HITId"])["HIT"]
+    # Reviewable, its one submitted assignment approved and a slot unused: the owner could
+    # delete it, review it, extend it, add to it or pay a bonus on it right now.
+    assert (before["HITStatus"], before["NumberOfAssignmentsCompleted"]) == ("Reviewable", 1)
+    balances = (mine.get_account_balance()["AvailableBalance"], theirs.get_account_balance()["AvailableBalance"])
+    method, code = CHANGES_BY_ANOTHER_REQUESTER[operation]
+    args = {
+        "DeleteHIT": {"HITId": hit["HITId"]},
+        "UpdateExpirationForHIT": {"HITId": hit["HITId"], "ExpireAt": datetime(2099, 1, 1, tzinfo=UTC)},
+        "UpdateHITReviewStatus": {"HITId": hit["HITId"], "Revert": False},
+        "CreateAdditionalAssignmentsForHIT": {"HITId": hit["HITId"], "NumberOfAdditionalAssignments": 1},
+        "SendBonus": {
+            "WorkerId": worker["worker_id"],
+            "AssignmentId": assignment_id,
+            "BonusAmount": "1.00",
+            "Reason": "not mine to give",
+        },
+    }[operation]
+    kind, turk_code, message = fails(getattr(theirs, method), **args)
+    assert (kind, turk_code) == ("RequestError", f"AWS.MechanicalTurk.{code}")
+    assert (args.get("HITId") or assignment_id) in message
+
+    after = mine.get_hit(HITId=hit["HITId"])["HIT"]
+    assert after == before
+    assert (mine.get_account_balance()["AvailableBalance"], theirs.get_account_balance()["AvailableBalance"]) == (
+        balances
+    )
+    assert mine.list_bonus_payments(AssignmentId=assignment_id)["BonusPayments"] == []
+    mine.delete_hit(HITId=hit["HITId"])  # still the owner's to dispose of
+
+
+def test_worker_blocks_are_per_requester(service: Any, requester: Any, client_factory: Any, new_worker: Any) -> None:
+    """A worker blocked by one requester still works for another."""
+    _, mine = requester
+    theirs = client_factory()
+    worker = new_worker()
+    mine.create_worker_block(WorkerId=worker["worker_id"], Reason="Spam answers")
+    blocked_hit, open_hit = new_hit(mine)["HITId"], new_hit(theirs)["HITId"]
+    with sign_in(service.url, worker["name"], worker["password"]) as session:
+        listed = session.get(f"{service.url}/worker").text
+        assert open_hit in listed and blocked_hit not in listed
+        assert session.get(f"{service.url}/worker/hits/{blocked_hit}").status_code == 403
+        token = csrf_token(listed)
+        refused = session.post(f"{service.url}/worker/hits/{blocked_hit}/accept", data={"csrf": token})
+        assert refused.status_code == 403  # accepting by URL, past the hidden button, is refused too
+    with pytest.raises(CrowdError):
+        work(service, worker, blocked_hit)
+    assignment_id = work(service, worker, open_hit)
+    assert theirs.get_assignment(AssignmentId=assignment_id)["Assignment"]["AssignmentStatus"] == "Submitted"
+    assert theirs.list_worker_blocks()["WorkerBlocks"] == []
+    assert [b["WorkerId"] for b in mine.list_worker_blocks()["WorkerBlocks"]] == [worker["worker_id"]]
+    assert mine.list_assignments_for_hit(HITId=blocked_hit)["NumResults"] == 0

@@ -217,6 +217,35 @@ def test_fail_creates_after_is_deterministic() -> None:
     faults.before_create("GetHIT")  # other operations are never failed this way
 
 
+def test_rate_limit_bucket_refills_per_requester(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token bucket on a clock the test moves: burst, refill, cap and per-requester buckets."""
+    from hit_service.api import faults as faults_module
+
+    now = [1000.0]
+    monkeypatch.setattr(faults_module.time, "monotonic", lambda: now[0])
+    faults = Faults(enabled=True)
+    faults.replace(FaultConfig(rate_limit_per_second=2))
+
+    def calls(requester: str, n: int) -> list[str]:
+        seen = []
+        for _ in range(n):
+            try:
+                faults.check_rate(requester)
+                seen.append("ok")
+            except ThrottlingException:
+                seen.append("throttled")
+        return seen
+
+    assert calls("A", 3) == ["ok", "ok", "throttled"]  # burst: one second's worth
+    assert calls("B", 1) == ["ok"]  # B's bucket is its own
+    now[0] += 0.5  # half a second refills one token at 2 per second
+    assert calls("A", 2) == ["ok", "throttled"]
+    now[0] += 60  # a long pause refills no more than the burst
+    assert calls("A", 3) == ["ok", "ok", "throttled"]
+    faults.replace(FaultConfig())  # no limit
+    assert calls("A", 5) == ["ok"] * 5
+
+
 def test_seeded_rates_repeat() -> None:
     def run() -> list[bool]:
         faults = Faults(enabled=True)
