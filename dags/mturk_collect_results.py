@@ -41,6 +41,10 @@ from hitflow.collect.policy import COLLECT_PARAM_SPECS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
 
+# botocore retries each collection call up to this many times (throttling, 5xx, a dropped
+# connection): every call here is safe to repeat (see hitflow.collect.collector).
+COLLECT_ATTEMPTS = 5
+
 
 @dag(
     dag_id="mturk_collect_results",
@@ -103,7 +107,7 @@ def mturk_collect_results() -> None:
         batch_id = uuid.UUID(batch["batch_id"])
         with hitflow_db() as conn:
             collector = BatchCollector(
-                mturk=mturk_hook(params["concurrency"]),
+                mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS),
                 conn=conn,
                 policy=policy,
                 concurrency=params["concurrency"],
@@ -128,7 +132,7 @@ def mturk_collect_results() -> None:
         if policy.block_rejection_rate is None:
             return []
         with hitflow_db() as conn:
-            blocked = block(mturk=mturk_hook(), conn=conn, policy=policy)
+            blocked = block(mturk=mturk_hook(attempts=COLLECT_ATTEMPTS), conn=conn, policy=policy)
         print(f"blocked {len(blocked)} workers: {blocked}")
         return blocked
 

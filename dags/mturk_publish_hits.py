@@ -217,7 +217,7 @@ def mturk_publish_hits() -> None:
         config = _config(batch)
         with hitflow_db() as conn:
             publisher = ChunkPublisher(
-                mturk=mturk_hook(config.concurrency, validate_parameters=False),
+                mturk=mturk_hook(config.max_in_flight, validate_parameters=False),
                 conn=conn,
                 config=config,
                 batch_id=_batch_uuid(batch),

@@ -2,8 +2,10 @@
 
 Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.json``):
 
-* ``service``     — the HIT service alone: CreateHITWithHITType calls/s and p50/p99 latency with
-                    32 concurrent signed clients (scripts/bench_service.py).
+* ``service``     — the HIT service alone: CreateHITWithHITType calls/s and p50/p95/p99 latency
+                    with 32 concurrent signed clients, at full load and paced at 50 % and 75 %
+                    of it; and the same load against a minimal endpoint answering from memory,
+                    the ceiling (scripts/bench_service.py, scripts/minimal_endpoint.py).
 * ``publish_2k``  — 2,000 rows, 50 ms added to every API call: the publish DAG vs the
                     seed-style serial boto3 loop.
 * ``scale_10k``   — 10,000 rows through the publish DAG (``dag.test()``), no added latency:
@@ -24,6 +26,11 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     operation, calls/s against the service alone in the same section, task
                     instances, XCom bytes, peak RSS; a second run that must change nothing
                     (checked against the service's own tables).
+* ``scale_curve`` — 1,000 / 10,000 / 100,000 rows through the publish DAG (``dag.test()``) with
+                    chunk size and concurrency left to the automatic rule: seconds, HITs/s, XCom
+                    bytes, task instances, peak RSS of the task process and of the service, and
+                    HITs/s as a share of the service alone measured in the same section
+                    (``HITFLOW_BENCH_SCHEDULER_CURVE=1`` adds the sizes through the real scheduler).
 * ``extract_1m``  — a 1,000,000-row interval: claim + validation + duplicate check time and the
                     peak RSS of the process doing it.
 
@@ -47,6 +54,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
+from hitflow.publish.autotune import chunk_size_for  # noqa: E402
 from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
 from tests.integration.helpers import hits_per_row, service_hits, set_faults  # noqa: E402
 
@@ -59,6 +67,7 @@ SECTIONS = (
     "latency_10k",
     "rate_limit",
     "collect_30k",
+    "scale_curve",
     "extract_1m",
 )
 
@@ -182,9 +191,15 @@ def publish_figures(seconds: float, result: dict[str, Any], rows: int) -> dict[s
 
 # -- sections ---------------------------------------------------------------------------------
 def bench_service(admin_url: str, quick: bool) -> dict[str, Any]:
+    """The service at full load and paced at 50 % and 75 % of it; the minimal endpoint's ceiling."""
     from scripts import bench_service
 
-    return bench_service.run(admin_url, seconds=3 if quick else 10)
+    seconds = 3 if quick else 10
+    minimal = bench_service.run_minimal(seconds=seconds)
+    out = bench_service.run(admin_url, seconds=seconds, loads=(0.5, 0.75))
+    out["minimal_endpoint"] = minimal
+    out["share_of_minimal_endpoint"] = round(out["calls_per_second"] / minimal["calls_per_second"], 3)
+    return out
 
 
 def bench_publish_2k(admin_url: str, quick: bool) -> dict[str, Any]:
@@ -493,6 +508,41 @@ def bench_collect_30k(admin_url: str, quick: bool) -> dict[str, Any]:
     return out
 
 
+def bench_scale_curve(admin_url: str, quick: bool) -> dict[str, Any]:
+    """The publish cost curve: does 100,000 rows cost ten times 10,000?"""
+    from scripts import bench_service
+
+    sizes = (1000, 5000) if quick else (1000, 10_000, 100_000)
+    alone = bench_service.run(admin_url, seconds=3 if quick else 8)
+    out: dict[str, Any] = {"service_alone_calls_per_second": alone["calls_per_second"], "dag_test": {}}
+    for rows in sizes:
+        with Stack(rows) as stack:
+            seconds, result = stack.run()  # chunk_size and concurrency left empty: the automatic rule
+            figures = publish_figures(seconds, result, rows)
+            service = process_tree_stats(stack.service.pid)
+        figures.pop("seconds_by_task")
+        out["dag_test"][str(rows)] = figures | {
+            "chunks": figures["task_instances"] - 9,
+            "peak_rss_mb": result["stats"].get("peak_rss_mb"),
+            "service_peak_rss_mb": service["peak_rss_mb"],
+            "service_cpu_seconds": service["cpu_seconds"],
+            "share_of_service_alone": round(figures["hits_per_second"] / alone["calls_per_second"], 3),
+        }
+    largest, reference = out["dag_test"][str(sizes[-1])], out["dag_test"][str(sizes[-2])]
+    out["largest_vs_previous_hits_per_second"] = round(largest["hits_per_second"] / reference["hits_per_second"], 3)
+    if os.environ.get("HITFLOW_BENCH_SCHEDULER_CURVE"):
+        from scripts import bench_scheduler
+
+        out["scheduler"] = {}
+        for rows in sizes:
+            chunk = chunk_size_for(rows, None)
+            figures = bench_scheduler.run(rows, chunk_size=chunk, concurrency=64)
+            out["scheduler"][str(rows)] = {
+                k: figures.get(k) for k in ("seconds", "hits_per_second", "task_instances", "failed_tries")
+            }
+    return out
+
+
 def bench_extract_1m(admin_url: str, quick: bool) -> dict[str, Any]:
     from tests import pg
 
@@ -573,6 +623,7 @@ BENCHES = {
     "latency_10k": bench_latency_10k,
     "rate_limit": bench_rate_limit,
     "collect_30k": bench_collect_30k,
+    "scale_curve": bench_scale_curve,
     "extract_1m": bench_extract_1m,
 }
 
@@ -586,7 +637,13 @@ def print_table(results: dict[str, Any]) -> None:
     if "service" in results:
         r = results["service"]
         add("HIT service: CreateHITWithHITType calls/s (32 clients)", r.get("calls_per_second"), "aim >= 500")
-        add("HIT service: p50 / p99 latency ms", f"{r.get('p50_ms')} / {r.get('p99_ms')}", "aim p99 < 50")
+        percentiles = f"{r['p50_ms']} / {r['p95_ms']} / {r['p99_ms']}"
+        add("HIT service: p50 / p95 / p99 ms at 100 %", percentiles, "aim p99 < 50")
+        for share, at in r.get("at_share_of_max", {}).items():
+            add(f"  at {share} ({at['calls_per_second']} calls/s)", f"{at['p50_ms']} / {at['p95_ms']} / {at['p99_ms']}")
+        if "minimal_endpoint" in r:
+            add("minimal endpoint (no database): calls/s", r["minimal_endpoint"]["calls_per_second"])
+            add("  the service as a share of it", f"{r['share_of_minimal_endpoint']:.0%}", "aim >= 70 %")
     if "publish_2k" in results:
         r = results["publish_2k"]
         add(f"{r['rows']} rows at 50 ms: publish DAG seconds", r["dag"]["seconds"])
@@ -637,6 +694,17 @@ def print_table(results: dict[str, Any]) -> None:
         add("  task instances / XCom bytes", f"{first['task_instances']} / {first['xcom_bytes']}")
         add("  peak RSS MB (dag.test process)", first["peak_rss_mb"])
         add("  second run: mutating calls", r["second_run"]["mutating_calls"], "target 0")
+    if "scale_curve" in results:
+        r = results["scale_curve"]
+        for rows, f in r["dag_test"].items():
+            add(f"{rows} rows, dag.test, auto chunks: seconds / HITs/s", f"{f['seconds']} / {f['hits_per_second']}")
+            add(
+                "  chunks / task instances / XCom bytes",
+                f"{f['chunks']} / {f['task_instances']} / {f['xcom_bytes']}",
+                "<= 60 TIs, < 15 MB",
+            )
+            add("  share of the service alone", f"{f['share_of_service_alone']:.0%}", "aim >= 85 %")
+        add("  largest size's HITs/s vs the one before", f"{r['largest_vs_previous_hits_per_second']:.0%}", ">= 90 %")
     if "extract_1m" in results:
         r = results["extract_1m"]
         add(f"{r['rows']}-row interval: claim+validate+plan seconds", r["total_seconds"])

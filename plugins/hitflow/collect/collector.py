@@ -5,11 +5,13 @@ every step, so memory stays bounded whatever the batch's size. Inside a step the
 in a thread pool (``concurrency`` in flight); the threads only call the API, and the task's one
 database connection writes each step's outcome for the whole chunk in one transaction.
 
-Every step is safe to repeat. Assignments are upserted; a review is recorded once and never
-repeated (an assignment MTurk already approved — by auto-approval, or by a run that died before
-writing it down — is recorded, not approved again); bonuses carry a UniqueRequestToken derived
-from the assignment and are checked against ListBonusPayments; a HIT is expired, then deleted,
-only when every assignment of it is reviewed.
+Every step, and every API call in it, is safe to repeat (so botocore may retry any of them).
+Assignments are upserted; a review is recorded once and never repeated (an assignment MTurk
+already approved — by auto-approval, by a retried call, or by a run that died before writing it
+down — is recorded, not approved again); bonuses carry a UniqueRequestToken derived from the
+assignment and are checked against ListBonusPayments; a HIT is deleted only when every
+assignment of it is reviewed. A run that dies after a chunk's calls but before its records
+leaves at most that chunk to be recognised this way by the next run.
 """
 
 from __future__ import annotations
