@@ -76,14 +76,14 @@ class BatchCollector:
         policy: ReviewPolicy,
         concurrency: int = 8,
         max_assignments: int | None = None,
-        chunk_hits: int = CHUNK_HITS,
+        chunk_hits: int | None = None,
     ) -> None:
         self.mturk = mturk
         self.conn = conn
         self.policy = policy
         self.concurrency = concurrency
         self.max_assignments = max_assignments  # what the batch published with (None: ask GetHIT)
-        self.chunk_hits = chunk_hits
+        self.chunk_hits = chunk_hits or CHUNK_HITS
 
     def _parallel(self, items: Iterable[Any], work: Callable[[Any], Any]) -> list[Any]:
         _ = getattr(self.mturk, "conn", None)  # build the boto3 client before the threads
