@@ -513,6 +513,8 @@ def bench_scale_curve(admin_url: str, quick: bool) -> dict[str, Any]:
     from scripts import bench_service
 
     sizes = (1000, 5000) if quick else (1000, 10_000, 100_000)
+    if os.environ.get("HITFLOW_BENCH_CURVE_SIZES"):  # e.g. "1000,10000,40000" when time is short
+        sizes = tuple(int(n) for n in os.environ["HITFLOW_BENCH_CURVE_SIZES"].split(","))
     alone = bench_service.run(admin_url, seconds=3 if quick else 8)
     out: dict[str, Any] = {"service_alone_calls_per_second": alone["calls_per_second"], "dag_test": {}}
     for rows in sizes:
