@@ -518,7 +518,7 @@ def bench_scale_curve(admin_url: str, quick: bool) -> dict[str, Any]:
     alone = bench_service.run(admin_url, seconds=3 if quick else 8)
     out: dict[str, Any] = {"service_alone_calls_per_second": alone["calls_per_second"], "dag_test": {}}
     for rows in sizes:
-        with Stack(rows) as stack:
+        with Stack(rows, {"HITFLOW_HIT_SERVICE_INITIAL_BALANCE": "9999999.00"}) as stack:  # 100,000 HITs: $36,000
             seconds, result = stack.run()  # chunk_size and concurrency left empty: the automatic rule
             figures = publish_figures(seconds, result, rows)
             service = process_tree_stats(stack.service.pid)
