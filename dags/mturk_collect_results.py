@@ -4,7 +4,8 @@
 The second half of the HIT lifecycle, for every batch that `mturk_publish_hits` published and
 that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, and hourly.
 
-For each open batch (one mapped task per batch):
+For each open batch (one mapped task per batch), in chunks of 500 HITs, with `concurrency` API
+calls in flight and each step's records written in one transaction per chunk:
 
 1. **Collect** — pages through `ListAssignmentsForHIT` for each of the batch's HITs (from
    hitflow's own record, never by listing the whole account) and upserts every assignment into
@@ -19,8 +20,9 @@ For each open batch (one mapped task per batch):
    median; idempotent through a `UniqueRequestToken` per assignment.
 5. **Close** — a HIT whose work is all in and reviewed but that rejections left short of
    `min_answers` valid answers gets up to `max_extra_assignments` more
-   (`CreateAdditionalAssignmentsForHIT`); otherwise it is expired, then deleted. A batch whose
-   HITs are all disposed of becomes `complete`.
+   (`CreateAdditionalAssignmentsForHIT`); otherwise it is deleted (a HIT with every slot
+   submitted is Reviewable already; any other is looked up with `GetHIT` and expired first if it
+   must be). A batch whose HITs are all disposed of becomes `complete`.
 
 Then workers past `block_rejection_rate` are blocked (once), a per-batch HTML report with a
 histogram is written to `output/reports/<batch>/`, and `hitflow_age_results` is emitted.
@@ -44,6 +46,9 @@ from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
 
 log = logging.getLogger("airflow.task")  # the task logger: its lines lead the UI's log view
+# botocore retries each collection call up to this many times (throttling, 5xx, a dropped
+# connection): every call here is safe to repeat (see hitflow.collect.collector).
+COLLECT_ATTEMPTS = 5
 
 
 @dag(
@@ -110,7 +115,11 @@ def mturk_collect_results() -> None:
         batch_id = uuid.UUID(batch["batch_id"])
         with hitflow_db() as conn:
             collector = BatchCollector(
-                mturk=mturk_hook(params["concurrency"]), conn=conn, policy=policy, concurrency=params["concurrency"]
+                mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS),
+                conn=conn,
+                policy=policy,
+                concurrency=params["concurrency"],
+                max_assignments=batch["max_assignments"],
             )
             outcome = collector.run(batch_id).to_dict()
             report = write_report(
@@ -131,7 +140,7 @@ def mturk_collect_results() -> None:
         if policy.block_rejection_rate is None:
             return []
         with hitflow_db() as conn:
-            blocked = block(mturk=mturk_hook(), conn=conn, policy=policy)
+            blocked = block(mturk=mturk_hook(attempts=COLLECT_ATTEMPTS), conn=conn, policy=policy)
         log.info("blocked %s workers: %s", len(blocked), blocked)
         return blocked
 

@@ -298,7 +298,7 @@ def mturk_publish_hits() -> None:
         log.info("%s: rows %s to %s", label, chunk["first_row"], chunk["next_first"] or "the end")
         with hitflow_db() as conn:
             publisher = ChunkPublisher(
-                mturk=mturk_hook(config.concurrency, validate_parameters=False),
+                mturk=mturk_hook(config.max_in_flight, validate_parameters=False),
                 conn=conn,
                 config=config,
                 batch_id=batch_id,

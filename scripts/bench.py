@@ -2,8 +2,10 @@
 
 Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.json``):
 
-* ``service``     — the HIT service alone: CreateHITWithHITType calls/s and p50/p99 latency with
-                    32 concurrent signed clients (scripts/bench_service.py).
+* ``service``     — the HIT service alone: CreateHITWithHITType calls/s and p50/p95/p99 latency
+                    with 32 concurrent signed clients, at full load and paced at 50 % and 75 %
+                    of it; and the same load against a minimal endpoint answering from memory,
+                    the ceiling (scripts/bench_service.py, scripts/minimal_endpoint.py).
 * ``publish_2k``  — 2,000 rows, 50 ms added to every API call: the publish DAG vs the
                     seed-style serial boto3 loop.
 * ``scale_10k``   — 10,000 rows through the publish DAG (``dag.test()``), no added latency:
@@ -19,6 +21,16 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     DAG (refused by Airflow past 1,024 rows; timed at 1,000).
 * ``rate_limit``  — the service limits the requester to R calls/s: sustained rate as a share
                     of R, throttled calls retried, task failures.
+* ``collect_30k`` — 10,000 rows published, 3 answers each submitted through the service's backend
+                    (not timed), then one ``mturk_collect_results`` run: wall time, API calls by
+                    operation, calls/s against the service alone in the same section, task
+                    instances, XCom bytes, peak RSS; a second run that must change nothing
+                    (checked against the service's own tables).
+* ``scale_curve`` — 1,000 / 10,000 / 100,000 rows through the publish DAG (``dag.test()``) with
+                    chunk size and concurrency left to the automatic rule: seconds, HITs/s, XCom
+                    bytes, task instances, peak RSS of the task process and of the service, and
+                    HITs/s as a share of the service alone measured in the same section
+                    (``HITFLOW_BENCH_SCHEDULER_CURVE=1`` adds the sizes through the real scheduler).
 * ``extract_1m``  — a 1,000,000-row interval: claim + validation + duplicate check time and the
                     peak RSS of the process doing it.
 * ``console``     — the requester console: a 10,000-row CSV uploaded and published through its
@@ -53,6 +65,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
+from hitflow.publish.autotune import chunk_size_for  # noqa: E402
 from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
 from tests.integration.helpers import hits_per_row, service_hits, set_faults  # noqa: E402
 
@@ -64,6 +77,8 @@ SECTIONS = (
     "faults_10k",
     "latency_10k",
     "rate_limit",
+    "collect_30k",
+    "scale_curve",
     "extract_1m",
     "console",
     "soak",
@@ -126,7 +141,7 @@ class Stack:
 
     def run(self, dag_id: str = "mturk_publish_hits", **conf: Any) -> tuple[float, dict[str, Any]]:
         env = self.env
-        if dag_id != "mturk_publish_hits":
+        if not (REPO / "dags" / f"{dag_id}.py").exists():  # a bench-only DAG
             env = env | {"AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "scripts" / "bench_dags")}
         start = time.perf_counter()
         result = run_dag_result(env, dag_id, None, conf, self.state / f"{dag_id}.log")
@@ -191,9 +206,15 @@ def publish_figures(seconds: float, result: dict[str, Any], rows: int) -> dict[s
 
 # -- sections ---------------------------------------------------------------------------------
 def bench_service(admin_url: str, quick: bool) -> dict[str, Any]:
+    """The service at full load and paced at 50 % and 75 % of it; the minimal endpoint's ceiling."""
     from scripts import bench_service
 
-    return bench_service.run(admin_url, seconds=3 if quick else 10)
+    seconds = 3 if quick else 10
+    minimal = bench_service.run_minimal(seconds=seconds)
+    out = bench_service.run(admin_url, seconds=seconds, loads=(0.5, 0.75))
+    out["minimal_endpoint"] = minimal
+    out["share_of_minimal_endpoint"] = round(out["calls_per_second"] / minimal["calls_per_second"], 3)
+    return out
 
 
 def bench_publish_2k(admin_url: str, quick: bool) -> dict[str, Any]:
@@ -345,6 +366,198 @@ def bench_rate_limit(admin_url: str, quick: bool) -> dict[str, Any]:
         "throttled_calls_retried": result["summary"]["api_retries"],
         "task_failures": figures["failed_tries"],
     }
+
+
+COLLECT_CONF = {
+    "bonus_amount": "0.02",
+    "bonus_tolerance_years": 3,
+    "block_rejection_rate": 0.5,
+    "block_min_assignments": 6,
+    "concurrency": int(os.environ.get("HITFLOW_BENCH_COLLECT_CONCURRENCY", "32")),
+}
+MUTATING = {
+    "ApproveAssignment",
+    "RejectAssignment",
+    "SendBonus",
+    "CreateWorkerBlock",
+    "CreateAdditionalAssignmentsForHIT",
+    "UpdateExpirationForHIT",
+    "DeleteHIT",
+}
+
+
+def service_records(url: str) -> dict[str, Any]:
+    """What the service's own tables say was done: a second collection must leave all of it alone."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        one = conn.execute(
+            """SELECT (SELECT count(*) FROM mturk.ledger), (SELECT count(*) FROM mturk.bonus_payments),
+                      (SELECT count(*) FROM mturk.worker_blocks), (SELECT count(*) FROM mturk.op_tokens),
+                      (SELECT count(*) FILTER (WHERE status = 'Approved') FROM mturk.assignments),
+                      (SELECT count(*) FILTER (WHERE status = 'Rejected') FROM mturk.assignments),
+                      (SELECT count(*) FILTER (WHERE status = 'Disposed') FROM mturk.hits),
+                      (SELECT max(updated_at)::text FROM mturk.hits),
+                      (SELECT max(updated_at)::text FROM mturk.assignments),
+                      (SELECT count(*) FROM (SELECT assignment_id FROM mturk.bonus_payments
+                                             GROUP BY 1 HAVING count(*) > 1) d)"""
+        ).fetchone()
+    keys = (
+        "ledger_rows",
+        "bonus_payments",
+        "worker_blocks",
+        "op_tokens",
+        "approved",
+        "rejected",
+        "hits_disposed",
+        "hits_last_update",
+        "assignments_last_update",
+        "assignments_paid_twice",
+    )
+    return dict(zip(keys, one, strict=True))
+
+
+def collect_figures(seconds: float, result: dict[str, Any]) -> dict[str, Any]:
+    assert result["state"] == "success", f"the collect DAG failed; see {result.get('log')}"
+    stats = result["stats"]
+    run_seconds = stats.get("run_seconds") or seconds
+    calls = stats.get("api_calls", {})
+    total = sum(calls.values())
+    summary = result["summary"] or {}
+    return {
+        "seconds": round(run_seconds, 1),
+        "process_seconds": round(seconds, 1),
+        "api_calls": total,
+        "api_calls_by_operation": calls,
+        "mutating_calls": sum(n for op, n in calls.items() if op in MUTATING),
+        "calls_per_second": round(total / run_seconds, 1),
+        "task_instances": stats["task_instances"],
+        "xcom_bytes": stats["xcom_bytes"],
+        "peak_rss_mb": stats.get("peak_rss_mb"),
+        "cpu_seconds": stats.get("cpu_seconds"),
+        "failed_tries": stats["failed_tries"],
+        "seconds_by_task": stats["seconds_by_task"],
+        "summary": {
+            k: summary.get(k)
+            for k in (
+                "assignments_seen",
+                "approved",
+                "rejected",
+                "already_reviewed",
+                "flagged",
+                "results",
+                "bonuses",
+                "hits_disposed",
+                "hits_extended",
+            )
+        }
+        | {"blocked": len(summary.get("blocked") or []), "complete": len(summary.get("complete") or [])},
+    }
+
+
+def process_tree_stats(pid: int) -> dict[str, float]:
+    """CPU seconds and peak RSS (MB, the largest process) of ``pid`` and its children."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    cpu, peak = 0.0, 0.0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except (OSError, ValueError, IndexError):
+            continue
+    return {"cpu_seconds": round(cpu, 1), "peak_rss_mb": round(peak, 1)}
+
+
+def bench_collect_30k(admin_url: str, quick: bool) -> dict[str, Any]:
+    """Publish, let a simulated crowd answer every HIT 3 times, then collect twice."""
+    import psycopg
+
+    from scripts import bench_service
+    from scripts.simulated_crowd import answer_through_backend
+
+    rows = 1000 if quick else 10_000
+    out: dict[str, Any] = {"rows": rows, "answers_per_hit": 3, "conf": COLLECT_CONF}
+    with Stack(rows) as stack:
+        seconds, result = stack.run(chunk_size=CHUNK_SIZE, concurrency=CONCURRENCY)
+        out["publish_seconds"] = publish_figures(seconds, result, rows)["seconds"]
+        with psycopg.connect(stack.source) as conn:
+            hits = conn.execute(
+                "SELECT hit_id, person_id FROM hitflow.batch_rows WHERE hit_id IS NOT NULL ORDER BY row_id"
+            ).fetchall()
+        t = time.perf_counter()
+        out["crowd"] = answer_through_backend(stack.service_db, hits, per_hit=3)
+        out["crowd"]["seconds"] = round(time.perf_counter() - t, 1)
+        out["crowd"]["path"] = "the service's backend (accept + submit_assignment in-process), not HTTP"
+        # the service alone, on this box, right now: the yardstick for the collect's calls/s
+        alone = bench_service.run(admin_url, seconds=3 if quick else 8)
+        out["service_alone"] = {k: alone[k] for k in ("calls_per_second", "p50_ms", "p99_ms", "threads")}
+        service_before = process_tree_stats(stack.service.pid)
+        env = {"HITFLOW_BENCH_COUNT_CALLS": "1"}
+        stack.env |= env
+        seconds, result = stack.run("mturk_collect_results", **COLLECT_CONF)
+        first = collect_figures(seconds, result)
+        service_after = process_tree_stats(stack.service.pid)
+        first["service_cpu_seconds"] = round(service_after["cpu_seconds"] - service_before["cpu_seconds"], 1)
+        first["service_peak_rss_mb"] = service_after["peak_rss_mb"]
+        first["share_of_service_alone"] = round(first["calls_per_second"] / alone["calls_per_second"], 3)
+        records = service_records(stack.service_db)
+        seconds, result = stack.run("mturk_collect_results", **COLLECT_CONF)
+        second = collect_figures(seconds, result)
+        records_after = service_records(stack.service_db)
+    out["first_run"] = first
+    out["service_records"] = records
+    out["second_run"] = {
+        "seconds": second["seconds"],
+        "api_calls_by_operation": second["api_calls_by_operation"],
+        "mutating_calls": second["mutating_calls"],
+        "service_records_unchanged": records == records_after,
+    }
+    assert records["assignments_paid_twice"] == 0, records
+    assert second["mutating_calls"] == 0 and records == records_after, (second, records, records_after)
+    return out
+
+
+def bench_scale_curve(admin_url: str, quick: bool) -> dict[str, Any]:
+    """The publish cost curve: does 100,000 rows cost ten times 10,000?"""
+    from scripts import bench_service
+
+    sizes = (1000, 5000) if quick else (1000, 10_000, 100_000)
+    if os.environ.get("HITFLOW_BENCH_CURVE_SIZES"):  # e.g. "1000,10000,40000" when time is short
+        sizes = tuple(int(n) for n in os.environ["HITFLOW_BENCH_CURVE_SIZES"].split(","))
+    alone = bench_service.run(admin_url, seconds=3 if quick else 8)
+    out: dict[str, Any] = {"service_alone_calls_per_second": alone["calls_per_second"], "dag_test": {}}
+    for rows in sizes:
+        with Stack(rows, {"HITFLOW_HIT_SERVICE_INITIAL_BALANCE": "9999999.00"}) as stack:  # 100,000 HITs: $36,000
+            seconds, result = stack.run()  # chunk_size and concurrency left empty: the automatic rule
+            figures = publish_figures(seconds, result, rows)
+            service = process_tree_stats(stack.service.pid)
+        figures.pop("seconds_by_task")
+        out["dag_test"][str(rows)] = figures | {
+            "chunks": figures["task_instances"] - 9,
+            "peak_rss_mb": result["stats"].get("peak_rss_mb"),
+            "service_peak_rss_mb": service["peak_rss_mb"],
+            "service_cpu_seconds": service["cpu_seconds"],
+            "share_of_service_alone": round(figures["hits_per_second"] / alone["calls_per_second"], 3),
+        }
+    largest, reference = out["dag_test"][str(sizes[-1])], out["dag_test"][str(sizes[-2])]
+    out["largest_vs_previous_hits_per_second"] = round(largest["hits_per_second"] / reference["hits_per_second"], 3)
+    if os.environ.get("HITFLOW_BENCH_SCHEDULER_CURVE"):
+        from scripts import bench_scheduler
+
+        out["scheduler"] = {}
+        for rows in sizes:
+            chunk = chunk_size_for(rows, None)
+            figures = bench_scheduler.run(rows, chunk_size=chunk, concurrency=64)
+            out["scheduler"][str(rows)] = {
+                k: figures.get(k) for k in ("seconds", "hits_per_second", "task_instances", "failed_tries")
+            }
+    return out
 
 
 def bench_extract_1m(admin_url: str, quick: bool) -> dict[str, Any]:
@@ -596,6 +809,8 @@ BENCHES = {
     "faults_10k": bench_faults_10k,
     "latency_10k": bench_latency_10k,
     "rate_limit": bench_rate_limit,
+    "collect_30k": bench_collect_30k,
+    "scale_curve": bench_scale_curve,
     "extract_1m": bench_extract_1m,
     "console": bench_console,
     "soak": bench_soak,
@@ -612,7 +827,13 @@ def print_table(results: dict[str, Any]) -> None:
     if "service" in results:
         r = results["service"]
         add("HIT service: CreateHITWithHITType calls/s (32 clients)", r.get("calls_per_second"), "aim >= 500")
-        add("HIT service: p50 / p99 latency ms", f"{r.get('p50_ms')} / {r.get('p99_ms')}", "aim p99 < 50")
+        percentiles = f"{r['p50_ms']} / {r['p95_ms']} / {r['p99_ms']}"
+        add("HIT service: p50 / p95 / p99 ms at 100 %", percentiles, "aim p99 < 50")
+        for share, at in r.get("at_share_of_max", {}).items():
+            add(f"  at {share} ({at['calls_per_second']} calls/s)", f"{at['p50_ms']} / {at['p95_ms']} / {at['p99_ms']}")
+        if "minimal_endpoint" in r:
+            add("minimal endpoint (no database): calls/s", r["minimal_endpoint"]["calls_per_second"])
+            add("  the service as a share of it", f"{r['share_of_minimal_endpoint']:.0%}", "aim >= 70 %")
     if "publish_2k" in results:
         r = results["publish_2k"]
         add(f"{r['rows']} rows at 50 ms: publish DAG seconds", r["dag"]["seconds"])
@@ -654,6 +875,26 @@ def print_table(results: dict[str, Any]) -> None:
         add(f"rate limit {r['limit_per_second']}/s: sustained calls/s", r["sustained_per_second"])
         add("  share of the limit", f"{r['share_of_limit']:.0%}", "target >= 90 %")
         add("  task failures", r["task_failures"], "target 0")
+    if "collect_30k" in results:
+        r = results["collect_30k"]
+        first = r["first_run"]
+        add(f"collect {r['rows'] * 3} answers: seconds", first["seconds"], "goal <= 60")
+        add("  API calls / calls/s", f"{first['api_calls']} / {first['calls_per_second']}")
+        add("  share of the service alone", f"{first['share_of_service_alone']:.0%}", "aim >= 60 %")
+        add("  task instances / XCom bytes", f"{first['task_instances']} / {first['xcom_bytes']}")
+        add("  peak RSS MB (dag.test process)", first["peak_rss_mb"])
+        add("  second run: mutating calls", r["second_run"]["mutating_calls"], "target 0")
+    if "scale_curve" in results:
+        r = results["scale_curve"]
+        for rows, f in r["dag_test"].items():
+            add(f"{rows} rows, dag.test, auto chunks: seconds / HITs/s", f"{f['seconds']} / {f['hits_per_second']}")
+            add(
+                "  chunks / task instances / XCom bytes",
+                f"{f['chunks']} / {f['task_instances']} / {f['xcom_bytes']}",
+                "<= 60 TIs, < 15 MB",
+            )
+            add("  share of the service alone", f"{f['share_of_service_alone']:.0%}", "aim >= 85 %")
+        add("  largest size's HITs/s vs the one before", f"{r['largest_vs_previous_hits_per_second']:.0%}", ">= 90 %")
     if "extract_1m" in results:
         r = results["extract_1m"]
         add(f"{r['rows']}-row interval: claim+validate+plan seconds", r["total_seconds"])

@@ -43,3 +43,26 @@ def task_result(dr: Any, task_id: str) -> Any:
             ).with_only_columns(XComModel.value)
         )
     return XComModel.deserialize_value(type("Row", (), {"value": value})()) if value else None
+
+
+def count_api_calls() -> dict[str, int]:
+    """Count every boto3 API call this process makes from now on, by operation (for the bench).
+
+    Wraps botocore's one entry point for operations, so a call counts once however many times
+    botocore retries it.
+    """
+    import threading
+
+    from botocore.client import BaseClient
+
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def counted(self: Any, operation_name: str, api_params: Any) -> Any:
+        with lock:
+            counts[operation_name] = counts.get(operation_name, 0) + 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    return counts

@@ -253,6 +253,8 @@ def run_publish(env: dict[str, str], logical_date: str | None, conf: dict[str, A
 
 def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Path) -> None:
     """Child-process side of :func:`run_dag`: migrate, run, write the summary and run statistics."""
+    import resource
+
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
@@ -260,8 +262,9 @@ def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Pat
     from airflow.utils.session import create_session
     from sqlalchemy import func, select
 
-    from scripts.dag_runner import test_run
+    from scripts.dag_runner import count_api_calls, test_run
 
+    calls = count_api_calls() if os.environ.get("HITFLOW_BENCH_COUNT_CALLS") else None
     db.initdb()
     dags_folder = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER", REPO / "dags"))
     dag = DagBag(dag_folder=str(dags_folder / f"{dag_id}.py")).dags[dag_id]
@@ -289,7 +292,11 @@ def _run_dag_here(dag_id: str, logical_date: str, conf: dict[str, Any], out: Pat
         "failed_task_instances": sum(1 for _, state, _, _ in tis if str(state).endswith("failed")),
         "xcom_bytes": int(xcom_bytes or 0),
         "seconds_by_task": seconds,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_seconds": round(sum(os.times()[:2]), 1),
     }
+    if calls is not None:
+        stats["api_calls"] = dict(sorted(calls.items()))
     out.write_text(
         json.dumps({"state": str(dr.state), "run_id": dr.run_id, "summary": summary, "stats": stats}, default=str)
     )

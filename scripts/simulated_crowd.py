@@ -16,6 +16,7 @@ import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,54 @@ def answer_open_hits(base_url: str, source_url: str, passwords: dict[str, str], 
     with ThreadPoolExecutor(max_workers=len(WORKERS)) as pool:
         results = list(pool.map(work, WORKERS))
     return {"hits": len(hits), "answers": sum(d for d, _ in results), "skipped": sum(s for _, s in results)}
+
+
+def answer_through_backend(
+    service_db_url: str, hit_ids: list[tuple[str, str]], *, per_hit: int = 3, workers: int = 30, threads: int = 4
+) -> dict[str, Any]:
+    """Bench crowd: ``per_hit`` workers accept and submit each HIT through the service's backend.
+
+    The same ``accept`` and ``submit_assignment`` the worker site calls (every rule and counter
+    of theirs applies), in this process, skipping HTTP, pages and sign-in: the bench times the
+    collection, not the answering. ``hit_ids`` are (hit_id, person_id); the last worker of
+    ``workers`` is sloppy (70 % of its answers are not a valid age), so review rejects and blocks.
+    """
+    from datetime import UTC, datetime
+
+    from hit_service.core.clock import SystemClock
+    from hit_service.core.identity import add_worker
+    from hit_service.core.models import MTurkBackend
+    from hit_service.core.store import Store
+
+    store = Store(service_db_url, max_size=threads + 1)
+    store.open()
+    try:
+        backend = MTurkBackend(store, SystemClock(), REPO / "include" / "layouts", Decimal("0"))
+        names = [f"bench-{i:02d}" for i in range(workers - 1)] + ["bench-sloppy"]
+        rows = []
+        for name in names:
+            created = add_worker(store, name, secrets.token_urlsafe(12), datetime.now(UTC))
+            rows.append(backend.worker(created["worker_id"]))
+
+        def work(start: int) -> int:
+            done = 0
+            for i in range(start, len(hit_ids), threads):
+                hit_id, person_id = hit_ids[i]
+                rng = random.Random(hit_id)
+                for k in range(per_hit):
+                    worker = rows[(i + k * 7) % len(rows)]
+                    name = worker["name"]
+                    if name == "bench-sloppy" and rng.random() < 0.7:
+                        age = rng.choice(["idk", "200", "", "thirty", "0"])
+                    else:
+                        age = str(max(1, true_age(person_id) + rng.randint(-4, 4)))
+                    assignment_id = backend.accept(worker, hit_id)
+                    backend.submit_assignment(assignment_id, [("age", age), ("person_id", person_id)])
+                    done += 1
+            return done
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            answers = sum(pool.map(work, range(threads)))
+    finally:
+        store.close()
+    return {"hits": len(hit_ids), "answers": answers, "workers": workers}

@@ -132,3 +132,7 @@ CREATE TABLE IF NOT EXISTS hitflow.schema_version (
     version     integer NOT NULL,
     applied_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- The collection works through a batch in row ranges and closes HITs by their assignments' counts.
+CREATE INDEX IF NOT EXISTS assignments_batch_row_idx ON hitflow.assignments (batch_id, row_id);
+CREATE INDEX IF NOT EXISTS assignments_hit_idx ON hitflow.assignments (hit_id);

@@ -22,8 +22,12 @@ def hitflow_db() -> Any:
     return conn
 
 
-def mturk_hook(max_pool_connections: int = 10, *, validate_parameters: bool = True) -> Any:
+def mturk_hook(max_pool_connections: int = 10, *, validate_parameters: bool = True, attempts: int = 1) -> Any:
     """An MTurk hook whose client leaves retries to hitflow's own backoff (one attempt each).
+
+    ``attempts`` > 1 lets botocore retry instead (its standard mode: throttling, 5xx, a
+    connection the server closed), for callers whose every call is safe to repeat and that have
+    no backoff of their own — the collection's are (see ``hitflow.collect.collector``).
 
     ``validate_parameters=False`` skips botocore's client-side check of each request against the
     API model. The publish chunks do, for requests they build themselves: the service checks
@@ -35,7 +39,7 @@ def mturk_hook(max_pool_connections: int = 10, *, validate_parameters: bool = Tr
     from hitflow.hooks.mturk import MTurkHook
 
     config = Config(
-        retries={"mode": "standard", "total_max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": attempts},
         max_pool_connections=max(10, max_pool_connections),
         connect_timeout=10,
         read_timeout=60,

@@ -29,7 +29,7 @@ def main() -> None:
     config = PublishConfig(concurrency=int(concurrency))
     with psycopg.connect(db_url, autocommit=True) as conn:
         publisher = ChunkPublisher(
-            mturk=mturk_hook(config.concurrency, validate_parameters=False),
+            mturk=mturk_hook(config.max_in_flight, validate_parameters=False),
             conn=conn,
             config=config,
             batch_id=uuid.UUID(batch_id),

@@ -221,3 +221,31 @@ def test_crowd_html_task_is_published_and_its_task_answers_collected(
     state, summary = run(collect_dag, None, min_answers=2)
     assert state == "success" and summary["approved"] == 2 and summary["rejected"] == 1
     assert table(source_db, "SELECT median_age::float, answers FROM hitflow.results") == [(32.0, 2)]
+
+
+def test_a_batch_collected_in_several_chunks(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state, monkeypatch
+) -> None:
+    """One HIT per chunk: every chunk runs every step; a second run changes nothing."""
+    from hitflow.collect import collector
+
+    monkeypatch.setattr(collector, "CHUNK_HITS", 1)
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=3)))
+    run(dag, None, max_assignments=2)
+    add_workers(hit_service, "jo", "kim")
+    for row in (1, 2, 3):
+        for worker, age in (("jo", "30"), ("kim", "31" if row != 2 else "old")):
+            answer(hit_service, worker, hit_of_row(source_db, row), age)
+    state, summary = run(collect_dag, None, bonus_amount="0.01", bonus_tolerance_years=1, min_answers=2)
+    assert state == "success"
+    assert (summary["approved"], summary["rejected"], summary["bonuses"]) == (5, 1, 4)
+    assert summary["hits_disposed"] == 2 and summary["hits_extended"] == 1  # row 2 is one valid answer short
+    assert {row for (row,) in table(source_db, "SELECT row_id FROM hitflow.results")} == {1, 3}
+    paid = sum(
+        len(mturk.list_bonus_payments(HITId=hit_of_row(source_db, row), MaxResults=100)["BonusPayments"])
+        for row in (1, 2, 3)
+    )
+    assert paid == 4
+    state, again = run(collect_dag, None, bonus_amount="0.01", bonus_tolerance_years=1, min_answers=2)
+    assert state == "success" and (again["approved"], again["rejected"], again["bonuses"]) == (0, 0, 0)
+    assert again["hits_disposed"] == 0 and again["hits_extended"] == 0

@@ -183,3 +183,29 @@ def test_throttling_has_its_own_larger_budget(monkeypatch: pytest.MonkeyPatch) -
     FakeStore(ROWS[:1]).install(monkeypatch)
     with pytest.raises(pub.PublishError):
         make(FakeMTurk([client_error("ServiceFault", "down", status=500)] * 8)).publish(CHUNK)
+
+
+def test_chunk_size_is_chosen_from_the_batch_size_unless_set() -> None:
+    from hitflow.publish.autotune import chunk_size_for
+
+    assert chunk_size_for(1000, None) == 1000  # one chunk
+    assert chunk_size_for(10_000, None) == 2500  # four
+    assert chunk_size_for(100_000, None) == 2500  # forty
+    assert chunk_size_for(1_000_000, None) == 20_000  # at most fifty chunks
+    assert chunk_size_for(10_000, 100) == 100  # the user's choice wins
+
+
+def test_calls_in_flight_halve_on_throttling_and_grow_back() -> None:
+    from hitflow.publish.autotune import InFlight
+
+    gate = InFlight(None, cut_every=0)
+    assert gate.adaptive and gate.limit == 64
+    gate.throttled()
+    gate.throttled()
+    assert gate.limit == 16 and gate.lowest == 16 and gate.cuts == 2
+    for _ in range(16):
+        gate.succeeded()
+    assert gate.limit == 17
+    fixed = InFlight(8)
+    fixed.throttled()
+    assert not fixed.adaptive and fixed.limit == 8  # an explicit concurrency is kept

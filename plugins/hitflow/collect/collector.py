@@ -1,17 +1,23 @@
 """Collect one batch: store every assignment once, review, aggregate, pay bonuses, close HITs.
 
-Every step is safe to repeat. Assignments are upserted; a review is recorded once and never
-repeated (an assignment MTurk already approved — by auto-approval, or by a run that died before
-writing it down — is recorded, not approved again); bonuses carry a UniqueRequestToken derived
-from the assignment and are checked against ListBonusPayments; a HIT is expired, then deleted,
-only when every assignment of it is reviewed.
+A batch is worked through in chunks of HITs (``chunk_hits``, by row ID), each chunk through
+every step, so memory stays bounded whatever the batch's size. Inside a step the API calls run
+in a thread pool (``concurrency`` in flight); the threads only call the API, and the task's one
+database connection writes each step's outcome for the whole chunk in one transaction.
+
+Every step, and every API call in it, is safe to repeat (so botocore may retry any of them).
+Assignments are upserted; a review is recorded once and never repeated (an assignment MTurk
+already approved — by auto-approval, by a retried call, or by a run that died before writing it
+down — is recorded, not approved again); bonuses carry a UniqueRequestToken derived from the
+assignment and are checked against ListBonusPayments; a HIT is deleted only when every
+assignment of it is reviewed. A run that dies after a chunk's calls but before its records
+leaves at most that chunk to be recognised this way by the next run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -56,63 +62,63 @@ class BatchOutcome:
         return asdict(self)
 
 
+CHUNK_HITS = 500  # HITs per chunk: up to 1,500 assignments in memory with 3 per HIT
+
+
 class BatchCollector:
     """Runs the collection steps for one batch through an :class:`~hitflow.hooks.mturk.MTurkHook`."""
 
-    def __init__(self, *, mturk: Any, conn: Any, policy: ReviewPolicy, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        mturk: Any,
+        conn: Any,
+        policy: ReviewPolicy,
+        concurrency: int = 8,
+        max_assignments: int | None = None,
+        chunk_hits: int | None = None,
+    ) -> None:
         self.mturk = mturk
         self.conn = conn
         self.policy = policy
         self.concurrency = concurrency
-        self._lock = threading.Lock()
+        self.max_assignments = max_assignments  # what the batch published with (None: ask GetHIT)
+        self.chunk_hits = chunk_hits or CHUNK_HITS
 
     def _parallel(self, items: Iterable[Any], work: Callable[[Any], Any]) -> list[Any]:
         _ = getattr(self.mturk, "conn", None)  # build the boto3 client before the threads
         items = list(items)
         if not items:
             return []
+        if len(items) == 1:
+            return [work(items[0])]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
             return list(pool.map(work, items))
 
-    def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return fn(self.conn, *args, **kwargs)
+    # -- steps (each for one chunk: open HITs, and the row range (lo, hi] they lie in) --------
+    def collect(self, batch_id: uuid.UUID, hits: list[tuple[str, int, int]], outcome: BatchOutcome) -> None:
+        """Page through the chunk's HITs' assignments and store them (answers parsed once)."""
 
-    # -- steps -------------------------------------------------------------------------------
-    def collect(self, batch_id: uuid.UUID, outcome: BatchOutcome) -> None:
-        """Page through every open HIT's assignments and store them (answers parsed once)."""
-
-        def one(hit: tuple[str, int]) -> tuple[int, int]:
-            hit_id, row_id = hit
-            seen = flagged = 0
+        def one(hit: tuple[str, int, int]) -> list[tuple[int, dict[str, Any], int | None, str | None]]:
+            hit_id, row_id, _ = hit
+            found = []
             for assignment in self.mturk.list_assignments_for_hit(hit_id):
                 parsed = parse_age(assignment.get("Answer"))
-                self._db(
-                    store.upsert_assignment,
-                    batch_id=batch_id,
-                    row_id=row_id,
-                    assignment=assignment,
-                    age=parsed.age,
-                    problem=parsed.problem,
-                )
-                seen += 1
-                flagged += parsed.problem is not None
-            return seen, flagged
+                found.append((row_id, assignment, parsed.age, parsed.problem))
+            return found
 
-        for seen, flagged in self._parallel(self._db(store.open_hits, batch_id), one):
-            outcome.assignments_seen += seen
-            outcome.flagged += flagged
+        items = [item for found in self._parallel(hits, one) for item in found]
+        store.upsert_assignments(self.conn, batch_id, items)
+        outcome.assignments_seen += len(items)
+        outcome.flagged += sum(1 for *_, problem in items if problem is not None)
 
-    def review(self, batch_id: uuid.UUID, outcome: BatchOutcome) -> None:
+    def review(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:
         """Approve or reject what hitflow has not decided on; record what MTurk already decided."""
 
-        def one(item: tuple[str, str, str | None]) -> str:
+        def one(item: tuple[str, str, str | None]) -> tuple[str, str, str | None, str, str]:
             assignment_id, status, problem = item
             if status != "Submitted":  # auto-approved, or decided by a run that died before writing it down
-                self._db(
-                    store.record_review, assignment_id, "approve" if status == "Approved" else "reject", None, status
-                )
-                return "already"
+                return assignment_id, "approve" if status == "Approved" else "reject", None, status, "already"
             action, feedback = self.policy.review(problem)
             try:
                 if action == "approve":
@@ -124,16 +130,12 @@ class BatchCollector:
                 if current == "Submitted":
                     raise
                 log.info("assignment %s is already %s (%s); recording it", assignment_id, current, _error_code(err))
-                self._db(
-                    store.record_review, assignment_id, "approve" if current == "Approved" else "reject", None, current
-                )
-                return "already"
-            self._db(
-                store.record_review, assignment_id, action, feedback, "Approved" if action == "approve" else "Rejected"
-            )
-            return action
+                return assignment_id, "approve" if current == "Approved" else "reject", None, current, "already"
+            return assignment_id, action, feedback, "Approved" if action == "approve" else "Rejected", action
 
-        for result in self._parallel(self._db(store.unreviewed, batch_id), one):
+        decided = self._parallel(store.unreviewed(self.conn, batch_id, lo, hi), one)
+        store.record_reviews(self.conn, [item[:4] for item in decided])
+        for *_, result in decided:
             if result == "approve":
                 outcome.approved += 1
             elif result == "reject":
@@ -141,24 +143,26 @@ class BatchCollector:
             else:
                 outcome.already_reviewed += 1
 
-    def aggregate(self, batch_id: uuid.UUID, outcome: BatchOutcome) -> None:
-        for row_id, ages in self._db(store.valid_ages_by_row, batch_id).items():
+    def aggregate(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:
+        results = []
+        for row_id, ages in store.valid_ages_by_row(self.conn, batch_id, lo, hi).items():
             result = consensus(
                 ages, min_answers=self.policy.min_answers, agreement_mad_years=self.policy.agreement_mad_years
             )
             if result is not None:
-                self._db(store.save_result, batch_id, row_id, ages, result)
-                outcome.results += 1
+                results.append((row_id, ages, result))
+        store.save_results(self.conn, batch_id, results)
+        outcome.results += len(results)
 
-    def pay_bonuses(self, batch_id: uuid.UUID, outcome: BatchOutcome) -> None:
+    def pay_bonuses(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:
         if self.policy.bonus_amount is None:
             return
         amount = self.policy.bonus_amount
 
-        def one(item: tuple[str, str, int, float]) -> bool:
+        def one(item: tuple[str, str, int, float]) -> str | None:
             assignment_id, worker_id, age, median = item
             if not self.policy.earns_bonus(age, median):
-                return False
+                return None
             try:
                 self.mturk.send_bonus(
                     worker_id=worker_id,
@@ -172,22 +176,20 @@ class BatchCollector:
                 if not self.mturk.list_bonus_payments(assignment_id):
                     raise
                 log.info("bonus for assignment %s was already paid; recording it", assignment_id)
-            self._db(store.record_bonus, assignment_id, amount)
-            return True
+            return assignment_id
 
-        outcome.bonuses += sum(self._parallel(self._db(store.bonus_candidates, batch_id), one))
+        paid = [a for a in self._parallel(store.bonus_candidates(self.conn, batch_id, lo, hi), one) if a]
+        store.record_bonuses(self.conn, paid, amount)
+        outcome.bonuses += len(paid)
 
-    def _extend_if_short(self, hit_id: str, info: dict[str, Any]) -> bool:
-        """Ask for more assignments when rejections left the HIT short of ``min_answers``."""
-        valid, extra = self._db(store.hit_answers, hit_id)
-        missing = self.policy.min_answers - valid
+    def _short_by(self, valid: int, extra: int, current: int) -> int:
+        """How many more assignments to ask for when rejections left a HIT short of ``min_answers``."""
         room = self.policy.max_extra_assignments - extra
-        current = info["MaxAssignments"]
         if current < 10:
             room = min(room, 9 - current)  # MTurk refuses to take a HIT from < 10 to >= 10 assignments
-        count = min(missing, room)
-        if count <= 0:
-            return False
+        return max(0, min(self.policy.min_answers - valid, room))
+
+    def _extend(self, hit_id: str, count: int, extra: int, current: int) -> None:
         token = f"hitflow-extra-{hashlib.sha256(hit_id.encode()).hexdigest()[:32]}-{extra + count}"
         try:
             self.mturk.create_additional_assignments_for_hit(hit_id, count, token)
@@ -195,50 +197,75 @@ class BatchCollector:
             if self.mturk.get_hit(hit_id)["MaxAssignments"] < current + count:
                 raise
             log.info("HIT %s was already extended; recording it", hit_id)
-        self._db(store.add_extra_assignments, hit_id, count)
-        return True
 
-    def close_hits(self, batch_id: uuid.UUID, outcome: BatchOutcome) -> None:
-        """Expire, then delete, every HIT whose work is all in and reviewed (extending short ones first)."""
+    def _delete(self, hit_id: str) -> None:
+        try:
+            self.mturk.delete_hit(hit_id)
+        except Exception as err:
+            if "DoesNotExist" not in _error_code(err) and self.mturk.get_hit(hit_id)["HITStatus"] != "Disposed":
+                raise
+
+    def close_hits(self, hits: list[tuple[str, int, int]], outcome: BatchOutcome) -> None:
+        """Delete every HIT whose work is all in and reviewed (extending short ones first).
+
+        A HIT with as many reviewed assignments as it has slots is Reviewable: it is deleted
+        without asking GetHIT. Any other HIT is looked at (GetHIT): one that expired with no
+        work pending is expired-then-deleted the same way; the rest stay open.
+        """
         now = datetime.now(UTC)
+        counts = store.hit_counts(self.conn, [hit_id for hit_id, _, _ in hits])
 
-        def one(hit: tuple[str, int]) -> str:
-            hit_id, _ = hit
+        def one(hit: tuple[str, int, int]) -> tuple[str, str, int]:
+            hit_id, _, extra = hit
+            seen, reviewed, valid = counts.get(hit_id, (0, 0, 0))
+            if seen != reviewed:
+                return hit_id, "open", 0
+            slots = None if self.max_assignments is None else self.max_assignments + extra
+            if slots is not None and seen >= slots and not self._short_by(valid, extra, slots):
+                self._delete(hit_id)
+                return hit_id, "disposed", 0
             info = self.mturk.get_hit(hit_id)
             if info["HITStatus"] == "Disposed":
-                self._db(store.mark_disposed, hit_id, "Disposed")
-                return "disposed"
-            seen, reviewed = self._db(store.reviewed_count, hit_id)
+                return hit_id, "disposed", 0
             expired = info["Expiration"] <= now
             all_in = info.get("NumberOfAssignmentsPending", 0) == 0 and (
                 info.get("NumberOfAssignmentsAvailable", 0) == 0 or expired
             )
-            if not all_in or seen != reviewed:
-                return "open"
-            if not expired and self._extend_if_short(hit_id, info):
-                return "extended"
-            if not expired:
+            if not all_in:
+                return hit_id, "open", 0
+            current = info["MaxAssignments"]
+            count = 0 if expired else self._short_by(valid, extra, current)
+            if count:
+                self._extend(hit_id, count, extra, current)
+                return hit_id, "extended", count
+            if info["HITStatus"] not in ("Reviewable", "Reviewing"):
                 self.mturk.update_expiration_for_hit(hit_id, EXPIRE_NOW)
-            try:
-                self.mturk.delete_hit(hit_id)
-            except Exception as err:
-                if self.mturk.get_hit(hit_id)["HITStatus"] != "Disposed" and "DoesNotExist" not in _error_code(err):
-                    raise
-            self._db(store.mark_disposed, hit_id, "Disposed")
-            return "disposed"
+            self._delete(hit_id)
+            return hit_id, "disposed", 0
 
-        results = self._parallel(self._db(store.open_hits, batch_id), one)
-        outcome.hits_disposed += results.count("disposed")
-        outcome.hits_extended += results.count("extended")
+        results = self._parallel(hits, one)
+        store.add_extra_assignments(self.conn, [(h, n) for h, result, n in results if result == "extended"])
+        store.mark_disposed(self.conn, [h for h, result, _ in results if result == "disposed"])
+        outcome.hits_disposed += sum(1 for _, result, _ in results if result == "disposed")
+        outcome.hits_extended += sum(1 for _, result, _ in results if result == "extended")
 
     def run(self, batch_id: uuid.UUID) -> BatchOutcome:
+        """Every step, chunk after chunk; then the rows after the last open HIT (work left by earlier runs)."""
         outcome = BatchOutcome(batch_id=str(batch_id))
-        self.collect(batch_id, outcome)
-        self.review(batch_id, outcome)
-        self.aggregate(batch_id, outcome)
-        self.pay_bonuses(batch_id, outcome)
-        self.close_hits(batch_id, outcome)
-        outcome.complete = self._db(store.complete_if_done, batch_id)
+        lo = 0
+        while hits := store.open_hits(self.conn, batch_id, lo, self.chunk_hits):
+            hi = hits[-1][1]
+            self.collect(batch_id, hits, outcome)
+            self.review(batch_id, lo, hi, outcome)
+            self.aggregate(batch_id, lo, hi, outcome)
+            self.pay_bonuses(batch_id, lo, hi, outcome)
+            self.close_hits(hits, outcome)
+            log.info("batch %s: rows up to %s done: %s", batch_id, hi, outcome.to_dict())
+            lo = hi
+        self.review(batch_id, lo, None, outcome)
+        self.aggregate(batch_id, lo, None, outcome)
+        self.pay_bonuses(batch_id, lo, None, outcome)
+        outcome.complete = store.complete_if_done(self.conn, batch_id)
         log.info("batch %s: %s", batch_id, outcome.to_dict())
         return outcome
 

@@ -19,21 +19,33 @@ def open_batches(conn: Any) -> list[dict[str, Any]]:
     return [{"batch_id": str(batch_id), "params": params, "open_hits": n} for batch_id, params, n in rows]
 
 
-def open_hits(conn: Any, batch_id: uuid.UUID) -> list[tuple[str, int]]:
-    """(hit_id, row_id) of the batch's HITs not yet disposed of."""
+def open_hits(conn: Any, batch_id: uuid.UUID, after_row: int = 0, limit: int = 500) -> list[tuple[str, int, int]]:
+    """(hit_id, row_id, extra_assignments) of the next ``limit`` HITs not yet disposed of, after ``after_row``."""
     return conn.execute(
-        """SELECT hit_id, row_id FROM hitflow.batch_rows
-            WHERE batch_id = %s AND hit_id IS NOT NULL AND disposed_at IS NULL ORDER BY row_id""",
-        (batch_id,),
+        """SELECT hit_id, row_id, extra_assignments FROM hitflow.batch_rows
+            WHERE batch_id = %s AND row_id > %s AND hit_id IS NOT NULL AND disposed_at IS NULL
+            ORDER BY row_id LIMIT %s""",
+        (batch_id, after_row, limit),
     ).fetchall()
 
 
-def upsert_assignment(
-    conn: Any, *, batch_id: uuid.UUID, row_id: int, assignment: dict[str, Any], age: int | None, problem: str | None
+def _rows(lo: int, hi: int | None, alias: str = "") -> tuple[str, dict[str, Any]]:
+    """A ``row_id`` range (lo, hi] as SQL and its parameters (hi None: no upper end)."""
+    column = f"{alias}.row_id" if alias else "row_id"
+    return f"{column} > %(lo)s" + ("" if hi is None else f" AND {column} <= %(hi)s"), {"lo": lo, "hi": hi}
+
+
+def upsert_assignments(
+    conn: Any, batch_id: uuid.UUID, items: list[tuple[int, dict[str, Any], int | None, str | None]]
 ) -> None:
-    """Store an assignment once; later runs refresh its status, never its review or bonus."""
-    with conn.transaction():
-        conn.execute(
+    """Store assignments once, in one transaction; later runs refresh the status, never the review or bonus.
+
+    ``items`` are (row_id, assignment, age, problem).
+    """
+    if not items:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
             """INSERT INTO hitflow.assignments (assignment_id, hit_id, row_id, batch_id, worker_id, status,
                                                 accept_time, submit_time, answer_xml, age, answer_problem)
                VALUES (%(id)s, %(hit)s, %(row)s, %(batch)s, %(worker)s, %(status)s, %(accept)s, %(submit)s,
@@ -41,123 +53,151 @@ def upsert_assignment(
                ON CONFLICT (assignment_id) DO UPDATE
                   SET status = EXCLUDED.status, submit_time = EXCLUDED.submit_time, updated_at = now()
                 WHERE hitflow.assignments.status IS DISTINCT FROM EXCLUDED.status""",
-            {
-                "id": assignment["AssignmentId"],
-                "hit": assignment["HITId"],
-                "row": row_id,
-                "batch": batch_id,
-                "worker": assignment["WorkerId"],
-                "status": assignment["AssignmentStatus"],
-                "accept": assignment.get("AcceptTime"),
-                "submit": assignment.get("SubmitTime"),
-                "xml": assignment.get("Answer"),
-                "age": age,
-                "problem": problem,
-            },
+            [
+                {
+                    "id": assignment["AssignmentId"],
+                    "hit": assignment["HITId"],
+                    "row": row_id,
+                    "batch": batch_id,
+                    "worker": assignment["WorkerId"],
+                    "status": assignment["AssignmentStatus"],
+                    "accept": assignment.get("AcceptTime"),
+                    "submit": assignment.get("SubmitTime"),
+                    "xml": assignment.get("Answer"),
+                    "age": age,
+                    "problem": problem,
+                }
+                for row_id, assignment, age, problem in items
+            ],
         )
 
 
-def unreviewed(conn: Any, batch_id: uuid.UUID) -> list[tuple[str, str, str | None]]:
-    """(assignment_id, status, answer_problem) of assignments hitflow has not decided on."""
+def unreviewed(conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | None = None) -> list[tuple[str, str, str | None]]:
+    """(assignment_id, status, answer_problem) of assignments hitflow has not decided on, rows (lo, hi]."""
+    rows, params = _rows(lo, hi)
     return conn.execute(
-        """SELECT assignment_id, status, answer_problem FROM hitflow.assignments
-            WHERE batch_id = %s AND review_action IS NULL AND status IN ('Submitted', 'Approved', 'Rejected')
-            ORDER BY assignment_id""",
-        (batch_id,),
+        f"""SELECT assignment_id, status, answer_problem FROM hitflow.assignments
+             WHERE batch_id = %(batch)s AND {rows} AND review_action IS NULL
+               AND status IN ('Submitted', 'Approved', 'Rejected')
+             ORDER BY assignment_id""",
+        params | {"batch": batch_id},
     ).fetchall()
 
 
-def record_review(conn: Any, assignment_id: str, action: str, feedback: str | None, status: str) -> None:
-    with conn.transaction():
-        conn.execute(
+def record_reviews(conn: Any, items: list[tuple[str, str, str | None, str]]) -> None:
+    """Record (assignment_id, action, feedback, status) decisions, in one transaction."""
+    if not items:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
             """UPDATE hitflow.assignments SET review_action = %s, requester_feedback = %s, status = %s,
                       reviewed_at = now(), updated_at = now()
                 WHERE assignment_id = %s AND review_action IS NULL""",
-            (action, feedback, status, assignment_id),
+            [(action, feedback, status, assignment_id) for assignment_id, action, feedback, status in items],
         )
 
 
-def valid_ages_by_row(conn: Any, batch_id: uuid.UUID) -> dict[int, list[int]]:
-    """Approved, valid ages per row of the batch."""
-    rows = conn.execute(
-        """SELECT row_id, array_agg(age ORDER BY assignment_id) FROM hitflow.assignments
-            WHERE batch_id = %s AND age IS NOT NULL AND status = 'Approved' GROUP BY row_id""",
-        (batch_id,),
+def valid_ages_by_row(conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | None = None) -> dict[int, list[int]]:
+    """Approved, valid ages per row of the batch, rows (lo, hi]."""
+    rows, params = _rows(lo, hi)
+    found = conn.execute(
+        f"""SELECT row_id, array_agg(age ORDER BY assignment_id) FROM hitflow.assignments
+             WHERE batch_id = %(batch)s AND {rows} AND age IS NOT NULL AND status = 'Approved'
+             GROUP BY row_id""",
+        params | {"batch": batch_id},
     ).fetchall()
-    return dict(rows)
+    return dict(found)
 
 
-def save_result(conn: Any, batch_id: uuid.UUID, row_id: int, ages: list[int], result: Consensus) -> None:
-    with conn.transaction():
-        conn.execute(
+def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int], Consensus]]) -> None:
+    """Upsert the consensus of each (row_id, ages, result), in one transaction."""
+    if not items:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
             """INSERT INTO hitflow.results (row_id, batch_id, person_id, image_url, hit_id, answers, median_age,
                                             mad_years, agreement, ages)
                SELECT row_id, batch_id, person_id, image_url, hit_id, %(n)s, %(median)s, %(mad)s, %(agree)s, %(ages)s
                  FROM hitflow.batch_rows WHERE row_id = %(row)s AND batch_id = %(batch)s
                ON CONFLICT (row_id) DO UPDATE SET answers = EXCLUDED.answers, median_age = EXCLUDED.median_age,
                       mad_years = EXCLUDED.mad_years, agreement = EXCLUDED.agreement, ages = EXCLUDED.ages,
-                      computed_at = now()""",
-            {
-                "n": result.answers,
-                "median": result.median_age,
-                "mad": result.mad_years,
-                "agree": result.agreement,
-                "ages": ages,
-                "row": row_id,
-                "batch": batch_id,
-            },
+                      computed_at = now()
+                WHERE (hitflow.results.answers, hitflow.results.median_age, hitflow.results.mad_years,
+                       hitflow.results.agreement, hitflow.results.ages)
+                      IS DISTINCT FROM (EXCLUDED.answers, EXCLUDED.median_age, EXCLUDED.mad_years,
+                                        EXCLUDED.agreement, EXCLUDED.ages)""",
+            [
+                {
+                    "n": result.answers,
+                    "median": result.median_age,
+                    "mad": result.mad_years,
+                    "agree": result.agreement,
+                    "ages": ages,
+                    "row": row_id,
+                    "batch": batch_id,
+                }
+                for row_id, ages, result in items
+            ],
         )
 
 
-def bonus_candidates(conn: Any, batch_id: uuid.UUID) -> list[tuple[str, str, int, float]]:
-    """(assignment_id, worker_id, age, median_age) of approved answers with a result and no bonus yet."""
+def bonus_candidates(
+    conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | None = None
+) -> list[tuple[str, str, int, float]]:
+    """(assignment_id, worker_id, age, median_age) of approved answers with a result and no bonus yet, rows (lo, hi]."""
+    rows, params = _rows(lo, hi, "a")
     return conn.execute(
-        """SELECT a.assignment_id, a.worker_id, a.age, r.median_age::float FROM hitflow.assignments a
-             JOIN hitflow.results r ON r.row_id = a.row_id
-            WHERE a.batch_id = %s AND a.status = 'Approved' AND a.age IS NOT NULL AND a.bonus_paid_at IS NULL
-            ORDER BY a.assignment_id""",
-        (batch_id,),
+        f"""SELECT a.assignment_id, a.worker_id, a.age, r.median_age::float FROM hitflow.assignments a
+              JOIN hitflow.results r ON r.row_id = a.row_id
+             WHERE a.batch_id = %(batch)s AND {rows} AND a.status = 'Approved' AND a.age IS NOT NULL
+               AND a.bonus_paid_at IS NULL
+             ORDER BY a.assignment_id""",
+        params | {"batch": batch_id},
     ).fetchall()
 
 
-def record_bonus(conn: Any, assignment_id: str, amount: str) -> None:
-    with conn.transaction():
-        conn.execute(
+def record_bonuses(conn: Any, assignment_ids: list[str], amount: str) -> None:
+    """Record the bonus of each assignment, in one transaction."""
+    if not assignment_ids:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
             """UPDATE hitflow.assignments SET bonus_amount = %s, bonus_paid_at = now(), updated_at = now()
                 WHERE assignment_id = %s AND bonus_paid_at IS NULL""",
-            (amount, assignment_id),
+            [(amount, assignment_id) for assignment_id in assignment_ids],
         )
 
 
-def reviewed_count(conn: Any, hit_id: str) -> tuple[int, int]:
-    """(assignments seen, assignments hitflow reviewed) of one HIT."""
-    return conn.execute(
-        "SELECT count(*), count(review_action) FROM hitflow.assignments WHERE hit_id = %s", (hit_id,)
-    ).fetchone()
+def hit_counts(conn: Any, hit_ids: list[str]) -> dict[str, tuple[int, int, int]]:
+    """{hit_id: (assignments seen, reviewed by hitflow, approved valid answers)} of some HITs."""
+    found = conn.execute(
+        """SELECT hit_id, count(*), count(review_action),
+                  count(*) FILTER (WHERE status = 'Approved' AND age IS NOT NULL)
+             FROM hitflow.assignments WHERE hit_id = ANY(%s) GROUP BY hit_id""",
+        (hit_ids,),
+    ).fetchall()
+    return {hit_id: (seen, reviewed, valid) for hit_id, seen, reviewed, valid in found}
 
 
-def hit_answers(conn: Any, hit_id: str) -> tuple[int, int]:
-    """(approved valid answers, extra assignments already asked for) of one HIT."""
-    return conn.execute(
-        """SELECT (SELECT count(*) FROM hitflow.assignments
-                    WHERE hit_id = %(hit)s AND status = 'Approved' AND age IS NOT NULL),
-                  (SELECT extra_assignments FROM hitflow.batch_rows WHERE hit_id = %(hit)s)""",
-        {"hit": hit_id},
-    ).fetchone()
-
-
-def add_extra_assignments(conn: Any, hit_id: str, count: int) -> None:
-    with conn.transaction():
-        conn.execute(
+def add_extra_assignments(conn: Any, items: list[tuple[str, int]]) -> None:
+    """Count (hit_id, count) assignments asked for on top, in one transaction."""
+    if not items:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
             "UPDATE hitflow.batch_rows SET extra_assignments = extra_assignments + %s WHERE hit_id = %s",
-            (count, hit_id),
+            [(count, hit_id) for hit_id, count in items],
         )
 
 
-def mark_disposed(conn: Any, hit_id: str, status: str) -> None:
-    with conn.transaction():
-        conn.execute(
-            "UPDATE hitflow.batch_rows SET hit_status = %s, disposed_at = now() WHERE hit_id = %s", (status, hit_id)
+def mark_disposed(conn: Any, hit_ids: list[str]) -> None:
+    """Record HITs as disposed of, in one transaction."""
+    if not hit_ids:
+        return
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            "UPDATE hitflow.batch_rows SET hit_status = 'Disposed', disposed_at = now() WHERE hit_id = %s",
+            [(hit_id,) for hit_id in hit_ids],
         )
 
 

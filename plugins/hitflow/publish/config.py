@@ -80,21 +80,22 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Submitted work is approved automatically after this delay (0 to 30 days).",
     },
     "chunk_size": {
-        "default": 100,
-        "type": "integer",
+        "default": None,
+        "type": ["null", "integer"],
         "minimum": 1,
         "maximum": 10000,
         "title": "Rows per chunk",
-        "description": "Rows per mapped publish task. Raised automatically if a batch would need "
-        f"more than {MAX_CHUNKS} chunks.",
+        "description": "Rows per mapped publish task. Empty: one chunk per 2,500 rows, at most 50 chunks. "
+        f"Raised automatically if a batch would need more than {MAX_CHUNKS} chunks.",
     },
     "concurrency": {
-        "default": 8,
-        "type": "integer",
+        "default": None,
+        "type": ["null", "integer"],
         "minimum": 1,
         "maximum": 64,
         "title": "API calls in flight per chunk",
-        "description": "Concurrent CreateHITWithHITType calls inside one chunk task.",
+        "description": "Concurrent CreateHITWithHITType calls inside one chunk task. Empty: up to 64, "
+        "halved whenever the API throttles and raised again as calls succeed.",
     },
     "mode": {
         "default": "api",
@@ -163,8 +164,8 @@ class PublishConfig:
     lifetime_seconds: int = 259200
     assignment_duration_seconds: int = 600
     auto_approval_delay_seconds: int = 259200
-    chunk_size: int = 100
-    concurrency: int = 8
+    chunk_size: int | None = None  # None: chosen from the batch size (hitflow.publish.autotune)
+    concurrency: int | None = None  # None: adaptive, up to autotune.MAX_IN_FLIGHT
     mode: Literal["api", "csv", "both"] = "api"
     layout_id: str | None = None
     task_ui: Literal["plain", "crowd"] = "plain"
@@ -174,6 +175,13 @@ class PublishConfig:
     dry_run: bool = False
     max_rows: int | None = None
     scope: Literal["pending", "interval"] = "pending"
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most calls a chunk has in flight (the HTTP pool is sized for it)."""
+        from hitflow.publish.autotune import MAX_IN_FLIGHT
+
+        return self.concurrency or MAX_IN_FLIGHT
 
     @property
     def reward_amount(self) -> Decimal:

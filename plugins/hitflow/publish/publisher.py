@@ -23,6 +23,7 @@ from string import Template
 from typing import Any
 
 from hitflow.publish import questions, store
+from hitflow.publish.autotune import InFlight
 from hitflow.publish.config import PublishConfig
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ class ChunkPublisher:
         self._db_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._db_lost = threading.Event()  # once hitflow cannot record HITs, stop creating them
+        self.in_flight = InFlight(config.concurrency)
 
     def hit_request(self, row_id: int, person_id: str, image_url: str) -> dict[str, Any]:
         """The CreateHITWithHITType arguments for one row."""
@@ -181,7 +183,9 @@ class ChunkPublisher:
         failures = throttles = 0  # throttling has its own, larger budget: it only means "slower"
         while True:
             try:
-                hit = self.mturk.create_hit_with_hit_type(**request)
+                with self.in_flight.slot():
+                    hit = self.mturk.create_hit_with_hit_type(**request)
+                self.in_flight.succeeded()
                 return hit["HITId"], "created"
             except (ClientError, BotoCoreError) as err:
                 code, turk_code, message = error_details(err)
@@ -193,6 +197,7 @@ class ChunkPublisher:
                 throttled = code in THROTTLING_ERRORS
                 if throttled:
                     throttles += 1
+                    self.in_flight.throttled()
                 else:
                     failures += 1
                 if (
@@ -246,7 +251,8 @@ class ChunkPublisher:
         store.fast_commits(self.conn)
         _ = getattr(self.mturk, "conn", None)  # build the client once, outside the threads
         result = ChunkResult(chunk=chunk_no)
-        workers = max(1, min(self.config.concurrency, len(rows)))
+        self.in_flight = InFlight(self.config.concurrency)  # a fresh limit per chunk
+        workers = max(1, min(self.config.max_in_flight, len(rows)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"chunk{chunk_no}") as pool:
             futures = [pool.submit(self._publish_row, row, result) for row in rows]
             errors: list[BaseException] = []
@@ -259,13 +265,18 @@ class ChunkPublisher:
                 if hit_id:
                     result.hit_ids.append(hit_id)
         log.info(
-            "chunk %s: %s created, %s already existed, %s already recorded, %s quarantined, %s retries",
+            "chunk %s: %s created, %s already existed, %s already recorded, %s quarantined, %s retries; "
+            "calls in flight: up to %s%s",
             chunk_no,
             result.created,
             result.already_existed,
             result.already_recorded,
             result.quarantined,
             result.retries,
+            self.in_flight.ceiling,
+            f" (adaptive: throttling cut it {self.in_flight.cuts} times, to {self.in_flight.lowest} at the least)"
+            if self.in_flight.adaptive
+            else " (as set)",
         )
         if errors:
             skipped = sum(isinstance(err, RowSkipped) for err in errors)

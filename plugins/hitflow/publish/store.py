@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from hitflow.paths import include_dir
+from hitflow.publish.autotune import chunk_size_for
 from hitflow.publish.rows import SourceRow
 
 SOURCE_TABLE = "public.person_images"
@@ -27,7 +28,7 @@ def batch_uuid(dag_id: str, run_id: str) -> uuid.UUID:
     return uuid.uuid5(BATCH_NAMESPACE, f"{dag_id}/{run_id}")
 
 
-SCHEMA_VERSION = 4  # bump with every change to include/sql/hitflow_schema.sql
+SCHEMA_VERSION = 5  # bump with every change to include/sql/hitflow_schema.sql
 
 
 def _applied_version(conn: Any) -> int | None:
@@ -248,8 +249,12 @@ class Chunk:
         return {"chunk": self.chunk, "of": self.of, "first_row": self.first_row, "next_first": self.next_first}
 
 
-def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int) -> tuple[list[Chunk], int, int]:
+def plan_chunks(
+    conn: Any, batch_id: uuid.UUID, chunk_size: int | None, max_chunks: int
+) -> tuple[list[Chunk], int, int]:
     """Cut the batch's publishable rows into row-ID ranges: (chunks, rows, largest chunk size).
+
+    ``chunk_size`` None chooses it from the batch size (:func:`hitflow.publish.autotune.chunk_size_for`).
 
     Deterministic by row ID, so a resumed batch gets the same chunks, and nothing is written per
     row. If the batch would need more than ``max_chunks`` mapped tasks, the chunk size grows.
@@ -261,6 +266,7 @@ def plan_chunks(conn: Any, batch_id: uuid.UUID, chunk_size: int, max_chunks: int
             WHERE batch_id = %s AND status IN ('ready', 'published', 'exported')""",
         (batch_id,),
     ).fetchone()[0]
+    chunk_size = chunk_size_for(rows, chunk_size)
     if not rows:
         return [], 0, chunk_size
     count = math.ceil(rows / max(chunk_size, math.ceil(rows / max_chunks)))
