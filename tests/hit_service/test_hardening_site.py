@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,16 @@ def test_access_log_has_no_query_strings_and_no_assignment_ids(service: Any, cli
 # -- sign-in: equal work, throttling -------------------------------------------------------------
 
 FORGET = 24 * 3600 + 60  # sign-in failures are forgotten a day after the last one
+
+
+@pytest.fixture(autouse=True)
+def forget_sign_in_failures(service: Any, db: Any) -> Iterator[None]:
+    """Clear throttling state after each test: failures are stamped with the service's clock,
+    which ``advance`` moves back at teardown, so a day-long block would outlive the test and
+    refuse the operator (or an address) in whichever test runs next. It needs the running
+    service, which also makes sure the schema exists for the tests that only use its database."""
+    yield
+    db.execute("DELETE FROM mturk.signin_failures")
 
 
 def from_address() -> dict[str, str]:
