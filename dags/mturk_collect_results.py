@@ -115,7 +115,7 @@ def mturk_collect_results() -> None:
         batch_id = uuid.UUID(batch["batch_id"])
         with hitflow_db() as conn:
             collector = BatchCollector(
-                mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS),
+                mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS, validate_parameters=False),
                 conn=conn,
                 policy=policy,
                 concurrency=params["concurrency"],

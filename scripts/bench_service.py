@@ -195,9 +195,11 @@ def run(
     workers: int | None = None,
     warmup_seconds: float = 1.0,
     loads: tuple[float, ...] = (),
+    rates: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """The service at full load (calls/s, p50/p95/p99 ms, errors, CPU per call); then, for each
-    fraction in ``loads``, the latency with the clients paced at that share of the full rate."""
+    fraction in ``loads``, the latency with the clients paced at that share of the full rate, and
+    for each of ``rates`` (calls/s) paced at that rate — when it is below the full rate."""
     workers = workers or int(os.environ.get("HITFLOW_HIT_SERVICE_WORKERS", "2"))
     name = f"hitflow_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -243,6 +245,22 @@ def run(
                 )
                 for share in loads
             }
+            at_rates = {
+                f"{rate:g}/s": drive(
+                    service.url,
+                    key,
+                    secret,
+                    hit_type,
+                    seconds=seconds,
+                    threads=threads,
+                    rate=rate,
+                    warmup_seconds=warmup_seconds,
+                    server_pid=service.pid,
+                )
+                if rate < full["calls_per_second"]
+                else {"reachable": False, "full_calls_per_second": full["calls_per_second"]}
+                for rate in rates
+            }
             with psycopg.connect(db_url) as conn:
                 row = conn.execute("SELECT count(*) FROM mturk.hits").fetchone()
         finally:
@@ -258,6 +276,7 @@ def run(
         "hits_in_database": int(row[0]) if row else 0,
         "cpus": os.cpu_count(),
         "at_share_of_max": at_loads,
+        "at_rate": at_rates,
     }
 
 
@@ -301,13 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None, help="uvicorn worker processes (default 2)")
     parser.add_argument("--loads", default="", help="shares of the full rate to pace at too, e.g. 0.5,0.75")
+    parser.add_argument("--rates", default="", help="calls/s to pace at too, e.g. 500")
     parser.add_argument("--minimal", action="store_true", help="drive scripts.minimal_endpoint instead")
     args = parser.parse_args(argv)
     if args.minimal:
         print(json.dumps(run_minimal(seconds=args.seconds, threads=args.threads), indent=2))
         return 0
     loads = tuple(float(x) for x in args.loads.split(",") if x)
-    result = run(args.admin_url, seconds=args.seconds, threads=args.threads, workers=args.workers, loads=loads)
+    rates = tuple(float(x) for x in args.rates.split(",") if x)
+    result = run(
+        args.admin_url, seconds=args.seconds, threads=args.threads, workers=args.workers, loads=loads, rates=rates
+    )
     print(json.dumps(result, indent=2))
     return 0
 

@@ -27,6 +27,7 @@ working in every process within that time. Secrets are never logged or echoed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -179,8 +180,9 @@ def canonical_request(
     )
 
 
+@functools.lru_cache(maxsize=256)
 def signing_key(secret: str, date: str, region: str = REGION, service: str = SERVICE) -> bytes:
-    """``kSigning`` of the SigV4 spec."""
+    """``kSigning`` of the SigV4 spec (four HMACs, the same for a key all day: cached)."""
     key = hmac.new(f"AWS4{secret}".encode(), date.encode(), hashlib.sha256).digest()
     for part in (region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -232,6 +234,18 @@ class KeyRing:
             self._cache.clear()
 
 
+_AMZ_DATE_RE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z", re.ASCII)
+
+
+def _parse_amz_date(text: str) -> datetime:
+    """``YYYYMMDDTHHMMSSZ`` as an aware datetime (strptime's result, at a tenth of its CPU), or ValueError."""
+    match = _AMZ_DATE_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(text)
+    year, month, day, hour, minute, second = map(int, match.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
 def _amz_date(headers: Sequence[tuple[str, str]]) -> str:
     for name, value in headers:
         if name.lower() == "x-amz-date":
@@ -254,7 +268,7 @@ def verify(
     credential = parse_authorization(header)
     amz_date = _amz_date(headers)
     try:
-        moment = datetime.strptime(amz_date, _AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        moment = _parse_amz_date(amz_date)
     except ValueError:
         raise incomplete(f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.") from None
     if "x-amz-target" not in credential.signed_headers and any(name.lower() == "x-amz-target" for name, _ in headers):

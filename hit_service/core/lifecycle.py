@@ -127,15 +127,16 @@ class Lifecycle:
     def settle(self) -> None:
         """Abandon overdue accepted assignments and auto-approve due submitted ones."""
         now = self.clock.now()
+        # Nearly every call finds nothing due: ask in one round trip, outside a transaction.
+        row = self.store.read_one(
+            """SELECT EXISTS (SELECT 1 FROM mturk.assignments WHERE status = 'Accepted' AND deadline <= %(now)s)
+                   OR EXISTS (SELECT 1 FROM mturk.assignments
+                              WHERE status = 'Submitted' AND auto_approval_time <= %(now)s) AS due""",
+            {"now": now},
+        )
+        if not row or not row["due"]:
+            return
         with self.store.transaction() as conn:
-            row = conn.execute(
-                """SELECT EXISTS (SELECT 1 FROM mturk.assignments WHERE status = 'Accepted' AND deadline <= %(now)s)
-                       OR EXISTS (SELECT 1 FROM mturk.assignments
-                                  WHERE status = 'Submitted' AND auto_approval_time <= %(now)s) AS due""",
-                {"now": now},
-            ).fetchone()
-            if not row or not row["due"]:
-                return
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETTLE_LOCK_KEY,))
             conn.execute(
                 """SELECT 1 FROM mturk.hits WHERE hit_id IN (

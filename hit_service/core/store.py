@@ -19,7 +19,7 @@ Methods take an open connection so a caller can compose several of them in one t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -481,6 +481,20 @@ class Store:
         """A pooled connection in a transaction: committed on success, rolled back on error."""
         with self.pool.connection() as conn:
             yield conn
+
+    def read_one(self, query: str, params: dict[str, Any] | Sequence[Any] = ()) -> Row | None:
+        """The first row of one read-only statement, in one round trip (no BEGIN, no COMMIT).
+
+        For checks made on every API call; anything that writes, or reads twice and relies on
+        both reads agreeing, belongs in :meth:`transaction`.
+        """
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                return conn.execute(query, params).fetchone()
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
 
     def ping(self) -> None:
         """Raise unless the database answers (for /health)."""

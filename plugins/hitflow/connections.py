@@ -30,9 +30,9 @@ def mturk_hook(max_pool_connections: int = 10, *, validate_parameters: bool = Tr
     no backoff of their own — the collection's are (see ``hitflow.collect.collector``).
 
     ``validate_parameters=False`` skips botocore's client-side check of each request against the
-    API model. The publish chunks do, for requests they build themselves: the service checks
-    every request anyway (and answers MTurk's errors), and the check was ~12 % of the client's
-    CPU per CreateHIT call in ``make bench``.
+    API model. The publish chunks and the collection do, for requests they build themselves: the
+    service checks every request anyway (and answers MTurk's errors), and the check was ~12 % of
+    the client's CPU per CreateHIT call in ``make bench``.
     """
     from botocore.config import Config
 
