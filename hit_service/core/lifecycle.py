@@ -310,9 +310,14 @@ class Lifecycle:
         return {"Assignment": self.assignment_dict(row), "HIT": self.hit_dict(hit)}
 
     def _locked_assignment(self, conn: psycopg.Connection[Row], requester: str, assignment_id: str) -> tuple[Row, Row]:
-        """(HIT, assignment), both locked in the global order."""
-        first = self._own_assignment(conn, requester, assignment_id)
-        hit = self._own_hit(conn, requester, first["hit_id"], lock=True)
+        """(HIT, assignment), both locked in the global order (HIT first), in two round trips."""
+        hit = conn.execute(
+            """SELECT * FROM mturk.hits
+                WHERE hit_id = (SELECT hit_id FROM mturk.assignments WHERE assignment_id = %s) FOR UPDATE""",
+            (assignment_id,),
+        ).fetchone()
+        if hit is None or hit["requester"] != requester:
+            raise RequestError(f"Assignment {assignment_id} does not exist.", ASSIGNMENT_DOES_NOT_EXIST)
         row = self._own_assignment(conn, requester, assignment_id, lock=True)
         return hit, row
 
