@@ -207,7 +207,8 @@ def run(
     rows: int = 10_000, *, chunk_size: int = CHUNK_SIZE, concurrency: int = CONCURRENCY, keep_logs: bool = False
 ) -> dict[str, Any]:
     """Start a stack with ``rows`` rows, publish them in one manual run, return the figures."""
-    stack = Stack()
+    # 100,000 HITs cost $36,000 at the defaults: more than the service's default balance
+    stack = Stack(service_env={"HITFLOW_HIT_SERVICE_INITIAL_BALANCE": "9999999.00"})
     ok = False
     out: dict[str, Any] = {"rows": rows, "chunk_size": chunk_size, "concurrency": concurrency}
     try:

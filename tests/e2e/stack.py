@@ -198,6 +198,7 @@ class Stack:
     source_url: str = ""
     service_url: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    service_env: dict[str, str] = field(default_factory=dict)  # extra settings for the HIT service
     _token: str | None = None
     _stopped: bool = False
 
@@ -252,6 +253,7 @@ class Stack:
                 MARKER: self.run_id,
                 "HITFLOW_LAYOUTS_DIR": str(REPO / "include" / "layouts"),
                 "HITFLOW_HIT_SERVICE_WORKERS": "2",
+                **self.service_env,
             },
             log_path=self.logs / "hit_service.log",
         )
