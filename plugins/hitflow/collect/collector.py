@@ -2,8 +2,10 @@
 
 A batch is worked through in chunks of HITs (``chunk_hits``, by row ID), each chunk through
 every step, so memory stays bounded whatever the batch's size. Inside a step the API calls run
-in a thread pool (``concurrency`` in flight); the threads only call the API, and the task's one
-database connection writes each step's outcome for the whole chunk in one transaction.
+in one thread pool (``concurrency`` in flight); the threads only call the API, and the task's one
+database connection writes each step's outcome for the whole chunk in one transaction. While a
+chunk is reviewed, paid and closed, the next chunk's assignments are already being listed, so the
+API has work while the task writes to its database (at most two chunks are in memory).
 
 Every step, and every API call in it, is safe to repeat (so botocore may retry any of them).
 Assignments are upserted; a review is recorded once and never repeated (an assignment MTurk
@@ -20,7 +22,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,30 +86,47 @@ class BatchCollector:
         self.concurrency = concurrency
         self.max_assignments = max_assignments  # what the batch published with (None: ask GetHIT)
         self.chunk_hits = chunk_hits or CHUNK_HITS
+        self._pool: ThreadPoolExecutor | None = None  # the run's one pool (see run)
 
     def _parallel(self, items: Iterable[Any], work: Callable[[Any], Any]) -> list[Any]:
         _ = getattr(self.mturk, "conn", None)  # build the boto3 client before the threads
         items = list(items)
         if not items:
             return []
+        if self._pool is not None:
+            return list(self._pool.map(work, items))
         if len(items) == 1:
             return [work(items[0])]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
             return list(pool.map(work, items))
 
+    def _list_one(self, hit: tuple[str, int, int]) -> list[tuple[int, dict[str, Any], int | None, str | None]]:
+        """Every assignment of one HIT, its answer parsed (run in the pool: API calls only)."""
+        hit_id, row_id, _ = hit
+        found = []
+        for assignment in self.mturk.list_assignments_for_hit(hit_id):
+            parsed = parse_age(assignment.get("Answer"))
+            found.append((row_id, assignment, parsed.age, parsed.problem))
+        return found
+
+    def _start_listing(self, hits: list[tuple[str, int, int]]) -> list[Future[Any]]:
+        """Start listing ``hits``' assignments in the run's pool; :meth:`collect` takes the results."""
+        _ = getattr(self.mturk, "conn", None)  # build the boto3 client before the threads
+        assert self._pool is not None
+        return [self._pool.submit(self._list_one, hit) for hit in hits]
+
     # -- steps (each for one chunk: open HITs, and the row range (lo, hi] they lie in) --------
-    def collect(self, batch_id: uuid.UUID, hits: list[tuple[str, int, int]], outcome: BatchOutcome) -> None:
-        """Page through the chunk's HITs' assignments and store them (answers parsed once)."""
-
-        def one(hit: tuple[str, int, int]) -> list[tuple[int, dict[str, Any], int | None, str | None]]:
-            hit_id, row_id, _ = hit
-            found = []
-            for assignment in self.mturk.list_assignments_for_hit(hit_id):
-                parsed = parse_age(assignment.get("Answer"))
-                found.append((row_id, assignment, parsed.age, parsed.problem))
-            return found
-
-        items = [item for found in self._parallel(hits, one) for item in found]
+    def collect(
+        self,
+        batch_id: uuid.UUID,
+        hits: list[tuple[str, int, int]],
+        outcome: BatchOutcome,
+        listing: list[Future[Any]] | None = None,
+    ) -> None:
+        """Page through the chunk's HITs' assignments (or take ``listing``, started earlier) and
+        store them (answers parsed once)."""
+        found = [f.result() for f in listing] if listing is not None else self._parallel(hits, self._list_one)
+        items = [item for per_hit in found for item in per_hit]
         store.upsert_assignments(self.conn, batch_id, items)
         outcome.assignments_seen += len(items)
         outcome.flagged += sum(1 for *_, problem in items if problem is not None)
@@ -253,18 +272,29 @@ class BatchCollector:
         """Every step, chunk after chunk; then the rows after the last open HIT (work left by earlier runs)."""
         outcome = BatchOutcome(batch_id=str(batch_id))
         lo = 0
-        while hits := store.open_hits(self.conn, batch_id, lo, self.chunk_hits):
-            hi = hits[-1][1]
-            self.collect(batch_id, hits, outcome)
-            self.review(batch_id, lo, hi, outcome)
-            self.aggregate(batch_id, lo, hi, outcome)
-            self.pay_bonuses(batch_id, lo, hi, outcome)
-            self.close_hits(hits, outcome)
-            log.info("batch %s: rows up to %s done: %s", batch_id, hi, outcome.to_dict())
-            lo = hi
-        self.review(batch_id, lo, None, outcome)
-        self.aggregate(batch_id, lo, None, outcome)
-        self.pay_bonuses(batch_id, lo, None, outcome)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
+            self._pool = pool
+            try:
+                hits = store.open_hits(self.conn, batch_id, lo, self.chunk_hits)
+                listing = self._start_listing(hits)
+                while hits:
+                    hi = hits[-1][1]
+                    self.collect(batch_id, hits, outcome, listing)
+                    # the next chunk's listing runs in the pool while this one is reviewed and closed
+                    following = store.open_hits(self.conn, batch_id, hi, self.chunk_hits)
+                    listing = self._start_listing(following)
+                    self.review(batch_id, lo, hi, outcome)
+                    self.aggregate(batch_id, lo, hi, outcome)
+                    self.pay_bonuses(batch_id, lo, hi, outcome)
+                    self.close_hits(hits, outcome)
+                    log.info("batch %s: rows up to %s done: %s", batch_id, hi, outcome.to_dict())
+                    hits, lo = following, hi
+                self.review(batch_id, lo, None, outcome)
+                self.aggregate(batch_id, lo, None, outcome)
+                self.pay_bonuses(batch_id, lo, None, outcome)
+            finally:
+                self._pool = None
+                pool.shutdown(wait=True, cancel_futures=True)  # a failed step: stop what was queued
         outcome.complete = store.complete_if_done(self.conn, batch_id)
         log.info("batch %s: %s", batch_id, outcome.to_dict())
         return outcome
