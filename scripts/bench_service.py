@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +222,8 @@ def run(
         )
         try:
             hit_type = _hit_type(service.url, key, secret)
-            full = drive(
+            load = partial(
+                drive,
                 service.url,
                 key,
                 secret,
@@ -231,32 +233,10 @@ def run(
                 warmup_seconds=warmup_seconds,
                 server_pid=service.pid,
             )
-            at_loads = {
-                f"{round(share * 100)}%": drive(
-                    service.url,
-                    key,
-                    secret,
-                    hit_type,
-                    seconds=seconds,
-                    threads=threads,
-                    rate=share * full["calls_per_second"],
-                    warmup_seconds=warmup_seconds,
-                    server_pid=service.pid,
-                )
-                for share in loads
-            }
+            full = load()
+            at_loads = {f"{round(share * 100)}%": load(rate=share * full["calls_per_second"]) for share in loads}
             at_rates = {
-                f"{rate:g}/s": drive(
-                    service.url,
-                    key,
-                    secret,
-                    hit_type,
-                    seconds=seconds,
-                    threads=threads,
-                    rate=rate,
-                    warmup_seconds=warmup_seconds,
-                    server_pid=service.pid,
-                )
+                f"{rate:g}/s": load(rate=rate)
                 if rate < full["calls_per_second"]
                 else {"reachable": False, "full_calls_per_second": full["calls_per_second"]}
                 for rate in rates
