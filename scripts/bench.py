@@ -926,6 +926,9 @@ def print_table(results: dict[str, Any]) -> None:
         add(f"collect {r['rows'] * 3} answers: seconds", first["seconds"], "goal <= 60")
         add("  API calls / calls/s", f"{first['api_calls']} / {first['calls_per_second']}")
         add("  share of the service alone", f"{first['share_of_service_alone']:.0%}", "aim >= 60 %")
+        if "postgres_cpu_seconds" in first:
+            cpu = f"{first['cpu_seconds']} / {first['service_cpu_seconds']} / {first['postgres_cpu_seconds']}"
+            add("  CPU s: task / service / PostgreSQL", cpu, f"machine {first['machine_busy_share']:.0%} busy")
         add("  task instances / XCom bytes", f"{first['task_instances']} / {first['xcom_bytes']}")
         add("  peak RSS MB (dag.test process)", first["peak_rss_mb"])
         add("  second run: mutating calls", r["second_run"]["mutating_calls"], "target 0")
