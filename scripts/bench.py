@@ -594,7 +594,8 @@ def bench_scale_curve(admin_url: str, quick: bool) -> dict[str, Any]:
             chunk = chunk_size_for(rows, None)
             figures = bench_scheduler.run(rows, chunk_size=chunk, concurrency=64)
             out["scheduler"][str(rows)] = {
-                k: figures.get(k) for k in ("seconds", "hits_per_second", "task_instances", "failed_tries")
+                k: figures.get(k)
+                for k in ("seconds", "hits_per_second", "task_instances", "failed_tries", "peak_rss_mb")
             }
     return out
 
@@ -946,6 +947,9 @@ def print_table(results: dict[str, Any]) -> None:
         for rows, f in r.get("scheduler", {}).items():
             figures = f"{f['seconds']} / {f['hits_per_second']} / {f['task_instances']}"
             add(f"{rows} rows, real scheduler: seconds / HITs/s / TIs", figures)
+            if f.get("peak_rss_mb"):
+                peak = f"{f['peak_rss_mb']['task_process']} / {f['peak_rss_mb']['service']}"
+                add("  peak RSS MB: a task process / the service", peak)
     if "extract_1m" in results:
         r = results["extract_1m"]
         add(f"{r['rows']}-row interval: claim+validate+plan seconds", r["total_seconds"])

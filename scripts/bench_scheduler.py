@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
+import threading
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -92,6 +94,58 @@ def refill(spans: list[tuple[datetime, datetime]], slots: int) -> dict[str, floa
     starts, ends = sorted(s for s, _ in spans), sorted(e for _, e in spans)
     gaps = [max(0.0, (starts[i] - ends[i - slots]).total_seconds()) for i in range(slots, len(starts))]
     return {"sum": round(sum(gaps), 2), "max": round(max(gaps, default=0.0), 2)}
+
+
+def _rss_by_parent() -> tuple[dict[int, list[int]], dict[int, float]]:
+    """(children of each pid, RSS in MB of each pid), from /proc."""
+    children: dict[int, list[int]] = defaultdict(list)
+    rss: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children[int(fields[1])].append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return children, rss
+
+
+class PeakMemory:
+    """Samples (every ``interval`` s, in a thread) the largest RSS of one process under each root.
+
+    Task processes come and go (Celery forks one per task), so their own peak (VmHWM) is lost
+    when they exit; sampling the tree catches them while they run.
+    """
+
+    def __init__(self, roots: dict[str, int], interval: float = 0.5) -> None:
+        self.roots = roots
+        self.interval = interval
+        self.peak = dict.fromkeys(roots, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            children, rss = _rss_by_parent()
+            for name, root in self.roots.items():
+                todo, seen = [root], []
+                while todo:
+                    pid = todo.pop()
+                    seen.append(pid)
+                    todo += children.get(pid, [])
+                self.peak[name] = max(self.peak[name], *(rss.get(pid, 0.0) for pid in seen))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def worker_concurrency(stack: Stack) -> int | None:
@@ -219,14 +273,19 @@ def run(
         out["warmup_scheduled_run"] = warm_up(stack)
 
         conf = {"chunk_size": chunk_size, "concurrency": concurrency}
-        triggered = time.monotonic()
-        response = stack.api(
-            "POST", f"/dags/{PUBLISH_DAG}/dagRuns", json={"logical_date": None, "conf": conf, "note": "bench"}
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"trigger answered {response.status_code}: {response.text}")
-        run_id = response.json()["dag_run_id"]
-        finished = wait_done(stack, run_id, timeout=max(600.0, rows / 5))
+        worker = next(c.pid for c in stack.components if c.name == "celery-worker" and c.pid)
+        with PeakMemory({"task_process": worker, "service": stack.hit_service.pid}) as memory:
+            triggered = time.monotonic()
+            response = stack.api(
+                "POST", f"/dags/{PUBLISH_DAG}/dagRuns", json={"logical_date": None, "conf": conf, "note": "bench"}
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"trigger answered {response.status_code}: {response.text}")
+            run_id = response.json()["dag_run_id"]
+            finished = wait_done(stack, run_id, timeout=max(600.0, rows / 5))
+        # the largest single process under the Celery worker (a task process or the worker
+        # itself), and under the HIT service (its supervisor or one of its worker processes)
+        out["peak_rss_mb"] = {name: round(mb, 1) for name, mb in memory.peak.items()}
         out["seconds_from_trigger"] = round(time.monotonic() - triggered, 1)
         out["run_id"] = run_id
         out["state"] = finished["state"]
