@@ -408,6 +408,7 @@ class Lifecycle:
         if not params["Reason"].strip():
             raise RequestError("Reason must not be empty.", MISSING_PARAMETERS)
         worker_id = params["WorkerId"]
+        request_id = REQUEST_ID.get()  # read here: ``write`` may run in another request's thread
         self.settle()
 
         def write(conn: psycopg.Connection[Row]) -> None:
@@ -419,7 +420,7 @@ class Lifecycle:
             token = params.get("UniqueRequestToken")
             if token is not None:
                 # MTurk: a repeat "will return an error with a message containing the request ID".
-                existing = self._claim_op_token(conn, requester, "SendBonus", token, REQUEST_ID.get(), now)
+                existing = self._claim_op_token(conn, requester, "SendBonus", token, request_id, now)
                 if existing is not None:
                     raise RequestError(
                         f"The bonus with UniqueRequestToken {token!r} was already granted by request {existing}; "

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -316,6 +318,36 @@ def test_send_bonus_repeat_token_names_the_first_request(service: Any, requester
     kind, _code, message = fails(client.send_bonus, **args)
     assert kind == "RequestError" and request_id in message
     assert len(client.list_bonus_payments(AssignmentId=assignment_id)["BonusPayments"]) == 1
+
+
+def test_bonuses_sent_at_once_each_name_their_own_first_request(service: Any, requester: Any, new_worker: Any) -> None:
+    """Bonuses share one group commit (one thread writes the others'): a repeated token must
+    still name the request that first used it, not the request whose thread wrote it."""
+    _, client = requester
+    hit_id = client.create_hit(**hit_args(MaxAssignments=9))["HIT"]["HITId"]
+    workers = [new_worker() for _ in range(9)]
+    calls = [
+        {
+            "WorkerId": worker["worker_id"],
+            "BonusAmount": "0.05",
+            "AssignmentId": work(service, worker, hit_id),
+            "Reason": "good",
+            "UniqueRequestToken": f"at-once-{n}",
+        }
+        for n, worker in enumerate(workers)
+    ]
+    start = threading.Barrier(len(calls))
+
+    def send(args: dict[str, str]) -> str:
+        start.wait()
+        return client.send_bonus(**args)["ResponseMetadata"]["RequestId"]
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        first_ids = list(pool.map(send, calls))
+    assert len(set(first_ids)) == len(calls)
+    for args, request_id in zip(calls, first_ids, strict=True):
+        kind, _code, message = fails(client.send_bonus, **args)
+        assert kind == "RequestError" and request_id in message, (request_id, message)
 
 
 def test_x_amz_target_must_be_signed(service: Any) -> None:
