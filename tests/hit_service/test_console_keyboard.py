@@ -1,0 +1,286 @@
+"""The requester console by keyboard alone, in Chromium: sign in, make a project, publish, review.
+
+Every page on the way is swept with Tab: each control it offers must be reached, must have an
+accessible name and must show where the focus is. The flow itself then goes only by Tab,
+Shift+Tab, Enter, Space and typing — the way a requester without a mouse works. Screenshots of
+the home, projects, project and batch pages at 1280 and 390 px go to ``$HITFLOW_SCREENSHOT_DIR``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hit_service.site.crowd import submit_answer_over_http
+from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium, new_page, shots
+
+__all__ = ["chromium", "shots"]  # fixtures
+pytestmark = pytest.mark.integration
+
+CONTROLS = (
+    "a[href], button, input:not([type=hidden]), select, textarea, summary, iframe, [tabindex]:not([tabindex='-1'])"
+)
+
+# What has the focus: its tag, whether the console draws a focus ring on it (2 px or more of a
+# solid outline or a shadow: not the browser's thin "auto" ring, which is dark on dark in the
+# header), and whether it is the keyboard's focus (:focus-visible). Each element seen gets a
+# number, so a sweep knows when Tab has come round again.
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  if (!el.dataset.kb) el.dataset.kb = String(document.querySelectorAll('[data-kb]').length + 1);
+  const style = getComputedStyle(el);
+  const outline = !['none', 'auto'].includes(style.outlineStyle) && parseFloat(style.outlineWidth) >= 2;
+  const ring = style.boxShadow !== 'none';
+  const box = el.getBoundingClientRect();
+  return {
+    kb: el.dataset.kb, tag: el.tagName.toLowerCase(), id: el.id, outline: outline || ring,
+    visible: el.matches(':focus-visible'), width: box.width, height: box.height,
+    html: el.outerHTML.slice(0, 120),
+  };
+}"""
+
+# Every control a sweep should have reached: shown, enabled, and not yet focused.
+MISSED = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((el) => !el.dataset.kb && !el.disabled && el.checkVisibility() && el.tabIndex >= 0)
+  .map((el) => el.outerHTML.slice(0, 120))"""
+
+FIELDS = ("textbox", "spinbutton", "combobox", "listbox", "checkbox", "radio", "slider", "searchbox")
+ROLE_AND_NAME = re.compile(r'(?P<role>[\w-]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?')
+
+
+def role_and_name(snapshot: str) -> tuple[str, str]:
+    """The role and accessible name at the top of Playwright's ARIA snapshot (YAML) of one element."""
+    top = yaml.safe_load(snapshot)[0]
+    match = ROLE_AND_NAME.match(next(iter(top)) if isinstance(top, dict) else str(top))
+    assert match is not None, snapshot
+    return match["role"], (match["name"] or "").replace('\\"', '"').strip()
+
+
+def focused(page: Any) -> dict[str, Any] | None:
+    """The focused element, checked: it is named, and the focus on it can be seen."""
+    info: dict[str, Any] | None = page.evaluate(FOCUSED)
+    if info is None:
+        return None
+    if info["tag"] == "iframe":  # the focus is inside the task (the requester's own HTML): its title names it
+        title = page.locator(f"[data-kb='{info['kb']}']").get_attribute("title") or ""
+        assert title.strip(), f"a task frame without a title: {info['html']}"
+        info["name"] = title
+        return info
+    element = page.locator(f"[data-kb='{info['kb']}']")
+    if info["tag"] == "summary":  # Chromium names a <summary> by its text; Playwright's snapshot gives it no role
+        info["role"], info["name"] = "summary", " ".join(element.inner_text().split())
+    else:
+        info["role"], info["name"] = role_and_name(element.aria_snapshot())
+    assert info["name"], f"no accessible name: {info['html']}"
+    assert info["visible"] and info["outline"], f"focus not shown on {info['role']} {info['name']!r}: {info['html']}"
+    assert info["width"] > 0 and info["height"] > 0, f"focus on an element that takes no room: {info['html']}"
+    return info
+
+
+def sweep(page: Any) -> list[str]:
+    """Tab through the whole page once: every control is reached, and no two fields share a name.
+
+    Returns the names, in tab order.
+    """
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    names: list[str] = []
+    fields: list[str] = []
+    seen: set[str] = set()
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        info = focused(page)
+        if info is None:
+            if names:
+                break  # past the last control: back to the document
+            continue
+        if info["tag"] == "iframe":
+            if info["kb"] not in seen:
+                names.append(info["name"])
+                seen.add(info["kb"])
+            continue  # Tab walks through the task's own fields, then out of the frame
+        if info["kb"] in seen:
+            break  # round again
+        seen.add(info["kb"])
+        names.append(info["name"])
+        if info["role"] in FIELDS:
+            fields.append(info["name"])
+    else:
+        pytest.fail(f"Tab never came round on {page.url}")
+    missed = page.evaluate(MISSED, CONTROLS)
+    assert missed == [], f"not reachable by Tab on {page.url}: {missed}"
+    twice = sorted({name for name in fields if fields.count(name) > 1})
+    assert twice == [], f"fields that a screen reader cannot tell apart on {page.url}: {twice}"
+    return names
+
+
+def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 150) -> None:
+    """Press Tab (Shift+Tab with ``back``) until ``selector`` has the focus, checking each stop."""
+    target = page.locator(selector)
+    target.wait_for(state="attached")
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focused(page)
+        if target.evaluate("el => el === document.activeElement"):
+            return
+    pytest.fail(f"{'Shift+' if back else ''}Tab never reached {selector} on {page.url}")
+
+
+# Table cells that end beyond the window: cut off, or left to a sideways scroll nobody sees coming.
+CUT_CELLS = """(width) => [...document.querySelectorAll('th, td')]
+  .filter((cell) => cell.checkVisibility() && cell.getBoundingClientRect().right > width + 1)
+  .map((cell) => cell.textContent.trim().slice(0, 40))"""
+
+
+def screenshots(page: Any, directory: Path, name: str) -> None:
+    """The page at 1280 and 390 px; at either width the page and its tables fit the window."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(directory / f"console-{name}-{size['width']}.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name} scrolls sideways at {size['width']} px: {width} px wide"
+        cut = page.evaluate(CUT_CELLS, size["width"])
+        assert cut == [], f"{name} at {size['width']} px: table cells beyond the window: {cut}"
+    page.set_viewport_size(DESKTOP)
+
+
+def test_console_journey_by_keyboard(
+    account: dict[str, Any], service: Any, new_worker: Any, chromium: Any, shots: Path, tmp_path: Path
+) -> None:
+    """Sign in → project from a starter → upload → publish → batch → approve one, reject one."""
+    from playwright.sync_api import expect
+
+    base = service.url
+    client = account["client"]
+    photo = f"{base}/static/console/sample-photo.svg"
+    csv_file = tmp_path / "photos.csv"
+    csv_file.write_text(f"person_id,image_url\nK1,{photo}\nK2,{photo}\n")
+    offline = Offline(base)
+    page = new_page(chromium, offline)
+
+    # Sign in: the form's fields in order, Enter on the button.
+    page.goto(f"{base}/requester")
+    page.wait_for_url(f"{base}/requester/login*")
+    assert sweep(page)[:3] == ["hitflow requester", "User name", "Password"]
+    tab_to(page, "#name")
+    page.keyboard.type(account["user"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(account["password"])
+    tab_to(page, "#signin")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester")
+    sweep(page)
+
+    # A project from the age-guess starter, with one assignment per HIT.
+    tab_to(page, "nav >> text=Projects")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester/projects")
+    sweep(page)
+    tab_to(page, "text=Age guess (plain HTML form)")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester/projects/new*")
+    names = sweep(page)
+    assert {"Project name", "Reward per assignment ($)", "Qualification 1", "Sign out"} <= set(names), names
+    tab_to(page, "input[name=max_assignments]")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1")
+    tab_to(page, "#save-project")
+    page.keyboard.press("Enter")
+    expect(page.locator(".note")).to_contain_text("Project created")
+    layout_id = page.locator("#layout-id").inner_text()
+    sweep(page)
+    screenshots(page, shots, "project")
+
+    # Upload the CSV: Space on the file field opens the file chooser.
+    tab_to(page, "#publish-batch")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester/projects/{layout_id}/publish")
+    sweep(page)
+    tab_to(page, "#batch-name")
+    page.keyboard.type("Keyboard photos")
+    tab_to(page, "#csv-file")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(csv_file))
+    tab_to(page, "#upload")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester/batches/*/confirm")
+    expect(page.locator("#row-count")).to_have_text("2")
+    assert "Row 1" in sweep(page)  # the task frame is a stop of its own, named by its title
+
+    # Publish, then the batch page fills in as HITs are made.
+    tab_to(page, "#publish")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/requester/batches/\d+$"))
+    batch_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("#p-status")).to_have_text("published", timeout=30_000)
+
+    # Two workers answer (through the worker site's forms); the page shows their work.
+    hits = [h["HITId"] for h in client.list_hits()["HITs"]]
+    assert len(hits) == 2
+    for hit_id, age in zip(hits, ("41", "7"), strict=True):
+        worker = new_worker()
+        submit_answer_over_http(base, worker["name"], worker["password"], hit_id, {"age": age})
+    page.reload()
+    expect(page.locator("#assignments tbody tr")).to_have_count(2)
+    names = sweep(page)
+    assert {"Select all shown", "Approve selected", "Reject selected", "Reviewed CSV"} <= set(names), names
+
+    # Approve the first: Space ticks its box, Enter on "Approve selected".
+    first, second = page.locator("#assignments tbody tr").evaluate_all("rows => rows.map(r => r.dataset.assignment)")
+    tab_to(page, f"input[name=assignment][value='{first}']")
+    page.keyboard.press("Space")
+    assert page.locator(f"input[name=assignment][value='{first}']").is_checked()
+    tab_to(page, "#approve-selected")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-summary")).to_contain_text("1 applied")
+    sweep(page)
+    tab_to(page, "text=Back to the batch")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester/batches/{batch_id}")
+
+    # Reject the second: a rejection needs feedback, so back up from the button with Shift+Tab.
+    tab_to(page, f"input[name=assignment][value='{second}']")
+    page.keyboard.press("Space")
+    tab_to(page, "#reject-selected")
+    tab_to(page, "#feedback", back=True)
+    page.keyboard.type("The photo shows an adult.")
+    tab_to(page, "#reject-selected")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-summary")).to_contain_text("1 applied")
+    tab_to(page, "text=Back to the batch")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester/batches/{batch_id}")
+    expect(page.locator("#p-approved")).to_have_text("1")
+    expect(page.locator("#p-rejected")).to_have_text("1")
+
+    # "More" opens with Enter; what it holds is reachable and named too.
+    tab_to(page, "details.card > summary")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cancel-batch")).to_be_visible()
+    assert "Cancel batch (expire its HITs now)" in sweep(page)
+    screenshots(page, shots, "batch")
+    tab_to(page, "a.brand")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/requester")
+    expect(page.locator("#batches tbody tr")).to_have_count(1)
+    screenshots(page, shots, "home")
+    tab_to(page, "nav >> text=Projects")
+    page.keyboard.press("Enter")
+    expect(page.locator("#projects tbody tr")).to_have_count(1)
+    screenshots(page, shots, "projects")
+
+    # The API says the same.
+    statuses = {
+        a["AssignmentId"]: (a["AssignmentStatus"], a.get("RequesterFeedback"))
+        for hit_id in hits
+        for a in client.list_assignments_for_hit(HITId=hit_id)["Assignments"]
+    }
+    assert statuses == {first: ("Approved", None), second: ("Rejected", "The photo shows an adult.")}
+    assert offline.blocked == []
+    page.context.close()
