@@ -46,7 +46,7 @@ FOCUSED = """() => {
 
 # Every control a sweep should have reached: shown, enabled, and not yet focused.
 MISSED = """(selector) => [...document.querySelectorAll(selector)]
-  .filter((el) => !el.dataset.kb && !el.disabled && el.checkVisibility() && el.tabIndex >= 0)
+  .filter((el) => !el.dataset.kb && !el.disabled && el.checkVisibility())
   .map((el) => el.outerHTML.slice(0, 120))"""
 
 FIELDS = ("textbox", "spinbutton", "combobox", "listbox", "checkbox", "radio", "slider", "searchbox")
