@@ -284,3 +284,97 @@ def test_console_journey_by_keyboard(
     assert statuses == {first: ("Approved", None), second: ("Rejected", "The photo shows an adult.")}
     assert offline.blocked == []
     page.context.close()
+
+
+def sign_in_by_keyboard(page: Any, base: str, account: dict[str, Any], target: str) -> None:
+    """The console's sign-in form by keyboard, landing on ``target`` (a /requester path)."""
+    page.goto(f"{base}/requester/login?next={target}")
+    tab_to(page, "#name")
+    page.keyboard.type(account["user"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(account["password"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}{target}")
+
+
+def replace_text(page: Any, selector: str, text: str) -> None:
+    """Tab to a text field, select what it holds, type ``text`` over it."""
+    tab_to(page, selector)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+
+
+def choose(page: Any, selector: str, label: str) -> None:
+    """Tab to a closed menu and type the start of an option's label: the browser picks that option."""
+    tab_to(page, selector)
+    page.keyboard.type(label)
+    chosen = page.locator(selector).evaluate("el => el.selectedOptions[0].textContent")
+    assert chosen == label, (selector, chosen)
+
+
+def test_project_edited_and_copied_by_keyboard(
+    account: dict[str, Any], service: Any, chromium: Any, shots: Path
+) -> None:
+    """Edit a project (a refused value first, kept in the form), copy it; the copy's HITs carry the edits."""
+    from playwright.sync_api import expect
+
+    from hit_service.core.quals import APPROVAL_RATE, LOCALE
+    from tests.hit_service.helpers import CONSOLE_CSV
+
+    base = service.url
+    console = account["console"]
+    layout_id = account["console"].create_project("age_guess", max_assignments="1")
+    page = new_page(chromium, Offline(base))
+    sign_in_by_keyboard(page, base, account, f"/requester/projects/{layout_id}")
+    template = page.input_value("#template")
+
+    # Edit: a new name and reward, a Locale requirement and an approval rate that is not a number.
+    replace_text(page, "input[name=name]", "Age guess (adults)")
+    replace_text(page, "#reward", "0.25")
+    choose(page, "select[name=q0_type]", "Worker Locale")
+    choose(page, "select[name=q0_comparator]", "In")
+    replace_text(page, "input[name=q0_values]", "US, us-ca")
+    choose(page, "select[name=q1_type]", "Worker PercentAssignmentsApproved")
+    replace_text(page, "input[name=q1_values]", "high")
+    tab_to(page, "#save-project")
+    page.keyboard.press("Enter")
+    expect(page.locator("#form-error")).to_contain_text("Requirement 2: values must be whole numbers")
+    assert page.input_value("input[name=name]") == "Age guess (adults)"  # nothing typed is lost
+    assert page.input_value("#reward") == "0.25"
+    screenshots(page, shots, "project-error")
+    replace_text(page, "input[name=q1_values]", "95")
+    tab_to(page, "#save-project")
+    page.keyboard.press("Enter")
+    expect(page.locator(".note")).to_contain_text("Saved")
+    assert page.url.startswith(f"{base}/requester/projects/{layout_id}?")
+    expect(page.locator("h1")).to_have_text("Age guess (adults)")
+    assert page.input_value("select[name=q0_type]") == LOCALE
+    assert page.input_value("input[name=q0_values]") == "US, US-CA"
+    assert page.input_value("select[name=q1_type]") == APPROVAL_RATE
+
+    # Copy: a new project with every setting and the same template; the original stays.
+    tab_to(page, "form[action$='/copy'] button")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf".*/requester/projects/(?!{layout_id})\w+\?note=Copied\.$"))
+    copy_id = page.locator("#layout-id").inner_text()
+    expect(page.locator("h1")).to_have_text("Copy of Age guess (adults)")
+    assert page.input_value("#reward") == "0.25"
+    assert page.input_value("input[name=q0_values]") == "US, US-CA"
+    assert page.input_value("input[name=q1_values]") == "95"
+    assert page.input_value("#template") == template
+    tab_to(page, "nav >> text=Projects")
+    page.keyboard.press("Enter")
+    expect(page.locator("#projects tbody tr")).to_have_count(2)
+    expect(page.locator("#projects")).to_contain_text("Copy of Age guess (adults)")
+    page.context.close()
+
+    # The copy's HITs: the edited reward and both requirements, as the API reports them.
+    batch_id = console.upload(copy_id, CONSOLE_CSV)
+    console.publish(batch_id)
+    console.wait_published(batch_id)
+    hits = account["client"].list_hits()["HITs"]
+    assert len(hits) == 2 and {h["Reward"] for h in hits} == {"0.25"}
+    requirements = {r["QualificationTypeId"]: r for r in hits[0]["QualificationRequirements"]}
+    assert requirements[LOCALE]["Comparator"] == "In"
+    assert requirements[LOCALE]["LocaleValues"] == [{"Country": "US"}, {"Country": "US", "Subdivision": "CA"}]
+    assert requirements[APPROVAL_RATE]["IntegerValues"] == [95]
