@@ -87,6 +87,7 @@ def sweep(page: Any) -> list[str]:
 
     Returns the names, in tab order.
     """
+    page.wait_for_load_state()  # the stylesheets too: a ring is checked against the console's CSS
     page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
     names: list[str] = []
     fields: list[str] = []
@@ -95,9 +96,7 @@ def sweep(page: Any) -> list[str]:
         page.keyboard.press("Tab")
         info = focused(page)
         if info is None:
-            if names:
-                break  # past the last control: back to the document
-            continue
+            continue  # the document itself (past the last control): the next Tab starts again
         if info["tag"] == "iframe":
             if info["kb"] not in seen:
                 names.append(info["name"])
@@ -120,6 +119,7 @@ def sweep(page: Any) -> list[str]:
 
 def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 150) -> None:
     """Press Tab (Shift+Tab with ``back``) until ``selector`` has the focus, checking each stop."""
+    page.wait_for_load_state()
     target = page.locator(selector)
     target.wait_for(state="attached")
     for _ in range(limit):
@@ -211,6 +211,8 @@ def test_console_journey_by_keyboard(
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/requester/batches/*/confirm")
     expect(page.locator("#row-count")).to_have_text("2")
+    # The first row's task, loaded (focus inside a frame that is still loading would be lost).
+    expect(page.frame_locator("iframe").first.locator("figcaption")).to_have_text("Person K1")
     assert "Row 1" in sweep(page)  # the task frame is a stop of its own, named by its title
 
     # Publish, then the batch page fills in as HITs are made.
