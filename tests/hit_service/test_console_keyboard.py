@@ -130,6 +130,36 @@ def tab_to(page: Any, selector: str, *, back: bool = False, limit: int = 150) ->
     pytest.fail(f"{'Shift+' if back else ''}Tab never reached {selector} on {page.url}")
 
 
+def enter_on(page: Any, selector: str) -> None:
+    """Tab to a link or button and press Enter."""
+    tab_to(page, selector)
+    page.keyboard.press("Enter")
+
+
+def sign_in_by_keyboard(page: Any, account: dict[str, Any]) -> None:
+    """The console's sign-in form (on screen) filled in and sent by keyboard."""
+    tab_to(page, "#name")
+    page.keyboard.type(account["user"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(account["password"])
+    enter_on(page, "#signin")
+
+
+def replace_text(page: Any, selector: str, text: str) -> None:
+    """Tab to a text field, select what it holds, type ``text`` over it."""
+    tab_to(page, selector)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+
+
+def choose(page: Any, selector: str, label: str) -> None:
+    """Tab to a closed menu and type the start of an option's label: the browser picks that option."""
+    tab_to(page, selector)
+    page.keyboard.type(label)
+    chosen = page.locator(selector).evaluate("el => el.selectedOptions[0].textContent")
+    assert chosen == label, (selector, chosen)
+
+
 # Table cells that end beyond the window: cut off, or left to a sideways scroll nobody sees coming.
 CUT_CELLS = """(width) => [...document.querySelectorAll('th, td')]
   .filter((cell) => cell.checkVisibility() && cell.getBoundingClientRect().right > width + 1)
@@ -167,38 +197,27 @@ def test_console_journey_by_keyboard(
     page.goto(f"{base}/requester")
     page.wait_for_url(f"{base}/requester/login*")
     assert sweep(page)[:3] == ["hitflow requester", "User name", "Password"]
-    tab_to(page, "#name")
-    page.keyboard.type(account["user"])
-    page.keyboard.press("Tab")
-    page.keyboard.type(account["password"])
-    tab_to(page, "#signin")
-    page.keyboard.press("Enter")
+    sign_in_by_keyboard(page, account)
     page.wait_for_url(f"{base}/requester")
     sweep(page)
 
     # A project from the age-guess starter, with one assignment per HIT.
-    tab_to(page, "nav >> text=Projects")
-    page.keyboard.press("Enter")
+    enter_on(page, "nav >> text=Projects")
     page.wait_for_url(f"{base}/requester/projects")
     sweep(page)
-    tab_to(page, "text=Age guess (plain HTML form)")
-    page.keyboard.press("Enter")
+    enter_on(page, "text=Age guess (plain HTML form)")
     page.wait_for_url(f"{base}/requester/projects/new*")
     names = sweep(page)
     assert {"Project name", "Reward per assignment ($)", "Qualification 1", "Sign out"} <= set(names), names
-    tab_to(page, "input[name=max_assignments]")
-    page.keyboard.press("Control+A")
-    page.keyboard.type("1")
-    tab_to(page, "#save-project")
-    page.keyboard.press("Enter")
+    replace_text(page, "input[name=max_assignments]", "1")
+    enter_on(page, "#save-project")
     expect(page.locator(".note")).to_contain_text("Project created")
     layout_id = page.locator("#layout-id").inner_text()
     sweep(page)
     screenshots(page, shots, "project")
 
     # Upload the CSV: Space on the file field opens the file chooser.
-    tab_to(page, "#publish-batch")
-    page.keyboard.press("Enter")
+    enter_on(page, "#publish-batch")
     page.wait_for_url(f"{base}/requester/projects/{layout_id}/publish")
     sweep(page)
     tab_to(page, "#batch-name")
@@ -207,8 +226,7 @@ def test_console_journey_by_keyboard(
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files(str(csv_file))
-    tab_to(page, "#upload")
-    page.keyboard.press("Enter")
+    enter_on(page, "#upload")
     page.wait_for_url(f"{base}/requester/batches/*/confirm")
     expect(page.locator("#row-count")).to_have_text("2")
     # The first row's task, loaded (focus inside a frame that is still loading would be lost).
@@ -216,8 +234,7 @@ def test_console_journey_by_keyboard(
     assert "Row 1" in sweep(page)  # the task frame is a stop of its own, named by its title
 
     # Publish, then the batch page fills in as HITs are made.
-    tab_to(page, "#publish")
-    page.keyboard.press("Enter")
+    enter_on(page, "#publish")
     page.wait_for_url(re.compile(r".*/requester/batches/\d+$"))
     batch_id = int(page.url.rsplit("/", 1)[1])
     expect(page.locator("#p-status")).to_have_text("published", timeout=30_000)
@@ -238,12 +255,10 @@ def test_console_journey_by_keyboard(
     tab_to(page, f"input[name=assignment][value='{first}']")
     page.keyboard.press("Space")
     assert page.locator(f"input[name=assignment][value='{first}']").is_checked()
-    tab_to(page, "#approve-selected")
-    page.keyboard.press("Enter")
+    enter_on(page, "#approve-selected")
     expect(page.locator("#review-summary")).to_contain_text("1 applied")
     sweep(page)
-    tab_to(page, "text=Back to the batch")
-    page.keyboard.press("Enter")
+    enter_on(page, "text=Back to the batch")
     page.wait_for_url(f"{base}/requester/batches/{batch_id}")
 
     # Reject the second: a rejection needs feedback, so back up from the button with Shift+Tab.
@@ -252,28 +267,23 @@ def test_console_journey_by_keyboard(
     tab_to(page, "#reject-selected")
     tab_to(page, "#feedback", back=True)
     page.keyboard.type("The photo shows an adult.")
-    tab_to(page, "#reject-selected")
-    page.keyboard.press("Enter")
+    enter_on(page, "#reject-selected")
     expect(page.locator("#review-summary")).to_contain_text("1 applied")
-    tab_to(page, "text=Back to the batch")
-    page.keyboard.press("Enter")
+    enter_on(page, "text=Back to the batch")
     page.wait_for_url(f"{base}/requester/batches/{batch_id}")
     expect(page.locator("#p-approved")).to_have_text("1")
     expect(page.locator("#p-rejected")).to_have_text("1")
 
     # "More" opens with Enter; what it holds is reachable and named too.
-    tab_to(page, "details.card > summary")
-    page.keyboard.press("Enter")
+    enter_on(page, "details.card > summary")
     expect(page.locator("#cancel-batch")).to_be_visible()
     assert "Cancel batch (expire its HITs now)" in sweep(page)
     screenshots(page, shots, "batch")
-    tab_to(page, "a.brand")
-    page.keyboard.press("Enter")
+    enter_on(page, "a.brand")
     page.wait_for_url(f"{base}/requester")
     expect(page.locator("#batches tbody tr")).to_have_count(1)
     screenshots(page, shots, "home")
-    tab_to(page, "nav >> text=Projects")
-    page.keyboard.press("Enter")
+    enter_on(page, "nav >> text=Projects")
     expect(page.locator("#projects tbody tr")).to_have_count(1)
     screenshots(page, shots, "projects")
 
@@ -286,32 +296,6 @@ def test_console_journey_by_keyboard(
     assert statuses == {first: ("Approved", None), second: ("Rejected", "The photo shows an adult.")}
     assert offline.blocked == []
     page.context.close()
-
-
-def sign_in_by_keyboard(page: Any, base: str, account: dict[str, Any], target: str) -> None:
-    """The console's sign-in form by keyboard, landing on ``target`` (a /requester path)."""
-    page.goto(f"{base}/requester/login?next={target}")
-    tab_to(page, "#name")
-    page.keyboard.type(account["user"])
-    page.keyboard.press("Tab")
-    page.keyboard.type(account["password"])
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{base}{target}")
-
-
-def replace_text(page: Any, selector: str, text: str) -> None:
-    """Tab to a text field, select what it holds, type ``text`` over it."""
-    tab_to(page, selector)
-    page.keyboard.press("Control+A")
-    page.keyboard.type(text)
-
-
-def choose(page: Any, selector: str, label: str) -> None:
-    """Tab to a closed menu and type the start of an option's label: the browser picks that option."""
-    tab_to(page, selector)
-    page.keyboard.type(label)
-    chosen = page.locator(selector).evaluate("el => el.selectedOptions[0].textContent")
-    assert chosen == label, (selector, chosen)
 
 
 def test_project_edited_and_copied_by_keyboard(
@@ -327,7 +311,9 @@ def test_project_edited_and_copied_by_keyboard(
     console = account["console"]
     layout_id = account["console"].create_project("age_guess", max_assignments="1")
     page = new_page(chromium, Offline(base))
-    sign_in_by_keyboard(page, base, account, f"/requester/projects/{layout_id}")
+    page.goto(f"{base}/requester/login?next=/requester/projects/{layout_id}")
+    sign_in_by_keyboard(page, account)
+    page.wait_for_url(f"{base}/requester/projects/{layout_id}")
     template = page.input_value("#template")
 
     # Edit: a new name and reward, a Locale requirement and an approval rate that is not a number.
@@ -338,15 +324,13 @@ def test_project_edited_and_copied_by_keyboard(
     replace_text(page, "input[name=q0_values]", "US, us-ca")
     choose(page, "select[name=q1_type]", "Worker PercentAssignmentsApproved")
     replace_text(page, "input[name=q1_values]", "high")
-    tab_to(page, "#save-project")
-    page.keyboard.press("Enter")
+    enter_on(page, "#save-project")
     expect(page.locator("#form-error")).to_contain_text("Requirement 2: values must be whole numbers")
     assert page.input_value("input[name=name]") == "Age guess (adults)"  # nothing typed is lost
     assert page.input_value("#reward") == "0.25"
     screenshots(page, shots, "project-error")
     replace_text(page, "input[name=q1_values]", "95")
-    tab_to(page, "#save-project")
-    page.keyboard.press("Enter")
+    enter_on(page, "#save-project")
     expect(page.locator(".note")).to_contain_text("Saved")
     assert page.url.startswith(f"{base}/requester/projects/{layout_id}?")
     expect(page.locator("h1")).to_have_text("Age guess (adults)")
@@ -355,8 +339,7 @@ def test_project_edited_and_copied_by_keyboard(
     assert page.input_value("select[name=q1_type]") == APPROVAL_RATE
 
     # Copy: a new project with every setting and the same template; the original stays.
-    tab_to(page, "form[action$='/copy'] button")
-    page.keyboard.press("Enter")
+    enter_on(page, "form[action$='/copy'] button")
     page.wait_for_url(re.compile(rf".*/requester/projects/(?!{layout_id})\w+\?note=Copied\.$"))
     copy_id = page.locator("#layout-id").inner_text()
     expect(page.locator("h1")).to_have_text("Copy of Age guess (adults)")
@@ -364,8 +347,7 @@ def test_project_edited_and_copied_by_keyboard(
     assert page.input_value("input[name=q0_values]") == "US, US-CA"
     assert page.input_value("input[name=q1_values]") == "95"
     assert page.input_value("#template") == template
-    tab_to(page, "nav >> text=Projects")
-    page.keyboard.press("Enter")
+    enter_on(page, "nav >> text=Projects")
     expect(page.locator("#projects tbody tr")).to_have_count(2)
     expect(page.locator("#projects")).to_contain_text("Copy of Age guess (adults)")
     page.context.close()
