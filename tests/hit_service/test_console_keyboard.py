@@ -44,6 +44,8 @@ FOCUSED = """() => {
   };
 }"""
 
+HAS_FOCUS = "() => ![null, document.body, document.documentElement].includes(document.activeElement)"
+
 # Every control a sweep should have reached: shown, enabled, and not yet focused.
 MISSED = """(selector) => [...document.querySelectorAll(selector)]
   .filter((el) => !el.dataset.kb && !el.disabled && el.checkVisibility())
@@ -63,7 +65,16 @@ def role_and_name(snapshot: str) -> tuple[str, str]:
 
 def focused(page: Any) -> dict[str, Any] | None:
     """The focused element, checked: it is named, and the focus on it can be seen."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     info: dict[str, Any] | None = page.evaluate(FOCUSED)
+    if info is None:
+        # The document itself, or focus on its way into a task frame (another process): wait a moment.
+        try:
+            page.wait_for_function(HAS_FOCUS, timeout=300)
+        except PlaywrightTimeout:
+            return None
+        info = page.evaluate(FOCUSED)
     if info is None:
         return None
     if info["tag"] == "iframe":  # the focus is inside the task (the requester's own HTML): its title names it
@@ -192,6 +203,9 @@ def test_console_journey_by_keyboard(
     csv_file.write_text(f"person_id,image_url\nK1,{photo}\nK2,{photo}\n")
     offline = Offline(base)
     page = new_page(chromium, offline)
+    # File choosers are caught from the start: asked for only around the key press, the browser
+    # may get the key first and open nothing (seen under load).
+    page.on("filechooser", lambda chooser: None)
 
     # Sign in: the form's fields in order, Enter on the button.
     page.goto(f"{base}/requester")
