@@ -12,12 +12,14 @@ site shows it: the requester's scripts never run with the service's origin.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -37,6 +39,7 @@ PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 FRAME_SANDBOX = HTML_SANDBOX  # the worker site's: a requester's preview is what a worker gets
 HEADERS = PAGE_HEADERS
 STATUSES = ("Submitted", "Approved", "Rejected")
+T = TypeVar("T")
 
 
 class User:
@@ -52,10 +55,33 @@ class User:
         return str(self.row["requester"])
 
 
+class Refusal(Exception):
+    """Ends a console route with ``response``: the sign-in redirect, an expired form, "not found"."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class ConsoleRoute(APIRoute):
+    """A route whose handler may raise ``Refusal``, so each states only what is its own."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def refusable(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Refusal as refusal:
+                return refusal.response
+
+        return refusable
+
+
 def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> tuple[APIRouter, Console]:
     """The console's routes and the ``Console`` behind them."""
     console = Console(backend)
-    site = APIRouter(prefix="/requester")
+    site = APIRouter(prefix="/requester", route_class=ConsoleRoute)
 
     def page(request: Request, template: str, user: User | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         """``templates/console/<template>`` through the service's one Jinja2 environment."""
@@ -94,22 +120,28 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         form = await request.form()
         return {key: value for key, value in form.multi_items()}
 
-    async def posted(request: Request) -> tuple[User, dict[str, Any]] | Response:
-        """The signed-in user and the form, or the response that refuses the post."""
+    async def signed_in(request: Request) -> User:
+        """The signed-in user; anyone else is sent to sign in (and back here afterwards)."""
         user = await current(request)
         if user is None:
-            return to_login(request)
+            raise Refusal(to_login(request))
+        return user
+
+    async def posted(request: Request) -> tuple[User, dict[str, Any]]:
+        """The signed-in user and the form of a post whose CSRF token is good; any other post is refused."""
+        user = await signed_in(request)
         fields = await form_of(request)
         if not sessions.check_csrf(user.cookie, fields.get("csrf") if isinstance(fields.get("csrf"), str) else None):
-            return page(
-                request,
-                "problem.html",
-                user,
-                403,
-                title="Expired form",
-                message="This form has expired (or came from another site). Go back, reload the page and try again.",
-            )
+            expired = "This form has expired (or came from another site). Go back, reload the page and try again."
+            raise Refusal(page(request, "problem.html", user, 403, title="Expired form", message=expired))
         return user, fields
+
+    async def owned(request: Request, user: User, what: str, call: Callable[..., T], *args: Any) -> T:
+        """``call(user.requester, *args)`` in a thread; the "not found" page naming ``what`` when it is not theirs."""
+        try:
+            return await run_in_threadpool(call, user.requester, *args)
+        except NotFound:
+            raise Refusal(not_found(request, user, what)) from None
 
     def back(url: str, note: str = "") -> RedirectResponse:
         return RedirectResponse(url + (("&" if "?" in url else "?") + urlencode({"note": note}) if note else ""), 303)
@@ -172,10 +204,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.post("/logout")
     async def logout(request: Request) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        await run_in_threadpool(identity.close_session, backend.store, sessions, checked[0].cookie)
+        user, _fields = await posted(request)
+        await run_in_threadpool(identity.close_session, backend.store, sessions, user.cookie)
         response = RedirectResponse("/requester/login", status_code=303)
         response.delete_cookie(COOKIE, path="/requester")
         return response
@@ -184,9 +214,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         balance = await run_in_threadpool(console.balance, user.requester)
         batches = await run_in_threadpool(console.batches, user.requester)
         projects = await run_in_threadpool(console.projects, user.requester)
@@ -196,9 +224,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/projects", response_class=HTMLResponse)
     async def projects(request: Request) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         rows = await run_in_threadpool(console.projects, user.requester)
         return page(request, "projects.html", user, projects=rows, starters=starters.choices())
 
@@ -222,19 +248,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/projects/new", response_class=HTMLResponse)
     async def new_project(request: Request, starter: str = "age_guess") -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         values = starters.starter(starter) or starters.starter("age_guess")
         assert values is not None
         return await project_page(request, user, forms.project_form(values), None)
 
     @site.post("/projects/new")
     async def create_project(request: Request) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
+        user, fields = await posted(request)
         try:
             values = forms.project_values(fields)
             layout_id = await run_in_threadpool(console.save_project, user.requester, None, values)
@@ -244,54 +265,33 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/projects/{layout_id}", response_class=HTMLResponse)
     async def edit_project(request: Request, layout_id: str) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            project = await run_in_threadpool(console.project, user.requester, layout_id)
-        except NotFound:
-            return not_found(request, user, "That project")
+        user = await signed_in(request)
+        project = await owned(request, user, "That project", console.project, layout_id)
         return await project_page(request, user, forms.project_form(project), layout_id)
 
     @site.post("/projects/{layout_id}")
     async def save_project(request: Request, layout_id: str) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
+        user, fields = await posted(request)
+        await owned(request, user, "That project", console.project, layout_id)
         try:
-            await run_in_threadpool(console.project, user.requester, layout_id)  # theirs, or "not found"
             values = forms.project_values(fields)
             await run_in_threadpool(console.save_project, user.requester, layout_id, values)
-        except NotFound:
-            return not_found(request, user, "That project")
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), layout_id, str(exc), 400)
         return back(f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings.")
 
     @site.post("/projects/{layout_id}/copy")
     async def copy_project(request: Request, layout_id: str) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, _fields = checked
-        try:
-            project = await run_in_threadpool(console.project, user.requester, layout_id)
-        except NotFound:
-            return not_found(request, user, "That project")
+        user, _fields = await posted(request)
+        project = await owned(request, user, "That project", console.project, layout_id)
         values = forms.project_values({**_flat(forms.project_form(project)), "name": f"Copy of {project['name']}"})
         new_id = await run_in_threadpool(console.save_project, user.requester, None, values)
         return back(f"/requester/projects/{new_id}", "Copied.")
 
     @site.get("/projects/{layout_id}/preview", response_class=HTMLResponse)
     async def preview_project(request: Request, layout_id: str) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            project = await run_in_threadpool(console.project, user.requester, layout_id)
-        except NotFound:
-            return not_found(request, user, "That project")
+        user = await signed_in(request)
+        project = await owned(request, user, "That project", console.project, layout_id)
         variables = csvfiles.layouts.placeholders(project["template"])
         samples = project["sample_values"] or {}
         values = {name: request.query_params.get(name, samples.get(name, "")) for name in variables}
@@ -323,26 +323,15 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/projects/{layout_id}/publish", response_class=HTMLResponse)
     async def upload_form(request: Request, layout_id: str) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            project = await run_in_threadpool(console.project, user.requester, layout_id)
-        except NotFound:
-            return not_found(request, user, "That project")
+        user = await signed_in(request)
+        project = await owned(request, user, "That project", console.project, layout_id)
         variables = csvfiles.layouts.placeholders(project["template"])
         return page(request, "upload.html", user, project=project, variables=variables, checked=None, name="")
 
     @site.post("/projects/{layout_id}/publish")
     async def upload(request: Request, layout_id: str) -> Response:
-        checked_post = await posted(request)
-        if isinstance(checked_post, Response):
-            return checked_post
-        user, fields = checked_post
-        try:
-            project = await run_in_threadpool(console.project, user.requester, layout_id)
-        except NotFound:
-            return not_found(request, user, "That project")
+        user, fields = await posted(request)
+        project = await owned(request, user, "That project", console.project, layout_id)
         variables = csvfiles.layouts.placeholders(project["template"])
         upload_file = fields.get("file")
         name = str(fields.get("name") or "").strip()
@@ -365,13 +354,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/batches/{batch_id}/confirm", response_class=HTMLResponse)
     async def confirm(request: Request, batch_id: int) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            batch = await run_in_threadpool(console.batch, user.requester, batch_id)
-        except NotFound:
-            return not_found(request, user, "That batch")
+        user = await signed_in(request)
+        batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] != "draft":
             return back(f"/requester/batches/{batch_id}")
         rows = await run_in_threadpool(console.batch_rows, batch_id, 3)
@@ -405,14 +389,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.post("/batches/{batch_id}/publish")
     async def publish(request: Request, batch_id: int) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
-        try:
-            batch = await run_in_threadpool(console.batch, user.requester, batch_id)
-        except NotFound:
-            return not_found(request, user, "That batch")
+        user, fields = await posted(request)
+        batch = await owned(request, user, "That batch", console.batch, batch_id)
         duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
         if duplicates and fields.get("publish_again") != "yes":
             return back(
@@ -427,10 +405,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.post("/batches/{batch_id}/discard")
     async def discard(request: Request, batch_id: int) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, _fields = checked
+        user, _fields = await posted(request)
         await run_in_threadpool(console.delete_draft, user.requester, batch_id)
         return back("/requester/batches", "The unpublished batch was discarded.")
 
@@ -438,18 +413,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/batches", response_class=HTMLResponse)
     async def batches(request: Request) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         rows = await run_in_threadpool(console.batches, user.requester)
         api_hits = await run_in_threadpool(console.api_hits, user.requester, 1)
         return page(request, "batches.html", user, batches=rows, has_api=bool(api_hits))
 
     @site.get("/batches/api", response_class=HTMLResponse)
     async def api_batch(request: Request, status: str = "") -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         hits = await run_in_threadpool(console.api_hits, user.requester)
         wanted = status if status in STATUSES else None
         assignments = await run_in_threadpool(console.assignments, user.requester, None, wanted)
@@ -471,13 +442,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/batches/{batch_id}", response_class=HTMLResponse)
     async def batch_page(request: Request, batch_id: int, status: str = "", offset: int = 0) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            batch = await run_in_threadpool(console.batch, user.requester, batch_id)
-        except NotFound:
-            return not_found(request, user, "That batch")
+        user = await signed_in(request)
+        batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] == "draft":
             return back(f"/requester/batches/{batch_id}/confirm")
         progress = await run_in_threadpool(console.progress, user.requester, batch_id)
@@ -511,20 +477,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return JSONResponse(data, headers=HEADERS)
 
     async def review_post(request: Request, batch_id: int | None) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, _ = checked
+        user, _ = await posted(request)
         form = await request.form()
         ids = [str(v) for v in form.getlist("assignment")]
         action = str(form.get("action", ""))
         feedback = str(form.get("feedback", "")).strip()
         target = f"/requester/batches/{batch_id if batch_id is not None else 'api'}"
         if batch_id is not None:
-            try:
-                await run_in_threadpool(console.batch, user.requester, batch_id)
-            except NotFound:
-                return not_found(request, user, "That batch")
+            await owned(request, user, "That batch", console.batch, batch_id)
         if action not in ("approve", "reject", "approve_all"):
             return back(target, "Choose Approve or Reject.")
         if action == "approve_all":
@@ -543,13 +503,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/batches/{batch_id}/results.csv")
     async def results_csv(request: Request, batch_id: int) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            batch = await run_in_threadpool(console.batch, user.requester, batch_id)
-        except NotFound:
-            return not_found(request, user, "That batch")
+        user = await signed_in(request)
+        batch = await owned(request, user, "That batch", console.batch, batch_id)
         stream = console.results_csv(user.requester, batch_id)
         filename = f"Batch_{batch['batch_id']}_batch_results.csv"
         return StreamingResponse(
@@ -560,14 +515,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.post("/batches/{batch_id}/reviewed")
     async def reviewed(request: Request, batch_id: int) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
-        try:
-            await run_in_threadpool(console.batch, user.requester, batch_id)
-        except NotFound:
-            return not_found(request, user, "That batch")
+        user, fields = await posted(request)
+        await owned(request, user, "That batch", console.batch, batch_id)
         upload_file = fields.get("file")
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
             return back(f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
@@ -597,33 +546,23 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.post("/batches/{batch_id}/cancel")
     async def cancel(request: Request, batch_id: int) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, _fields = checked
+        user, _fields = await posted(request)
         try:
-            expired = await run_in_threadpool(console.cancel, user.requester, batch_id)
-        except NotFound:
-            return not_found(request, user, "That batch")
+            expired = await owned(request, user, "That batch", console.cancel, batch_id)
         except RequestError as exc:
             return back(f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
         return back(f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
 
     @site.post("/batches/{batch_id}/assignments")
     async def more_assignments(request: Request, batch_id: int) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
+        user, fields = await posted(request)
         try:
             extra = int(str(fields.get("extra", "")))
         except ValueError:
             return back(f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
         nonce = str(fields.get("nonce", ""))[:24] or secrets.token_hex(8)
         try:
-            done, problems = await run_in_threadpool(console.add_assignments, user.requester, batch_id, extra, nonce)
-        except NotFound:
-            return not_found(request, user, "That batch")
+            done, problems = await owned(request, user, "That batch", console.add_assignments, batch_id, extra, nonce)
         except RequestError as exc:
             return back(f"/requester/batches/{batch_id}", exc.message)
         note = f"Added {extra} assignment(s) to {done} HIT(s)."
@@ -635,35 +574,22 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/workers", response_class=HTMLResponse)
     async def workers(request: Request) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         rows = await run_in_threadpool(console.workers, user.requester)
         return page(request, "workers.html", user, workers=rows)
 
     @site.get("/workers/{worker_id}", response_class=HTMLResponse)
     async def worker_page(request: Request, worker_id: str) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            worker = await run_in_threadpool(console.worker, user.requester, worker_id)
-        except NotFound:
-            return not_found(request, user, "That worker")
+        user = await signed_in(request)
+        worker = await owned(request, user, "That worker", console.worker, worker_id)
         types = await run_in_threadpool(console.qualification_types, user.requester)
         return page(request, "worker.html", user, worker=worker, types=types, nonce=secrets.token_hex(8))
 
     @site.post("/workers/{worker_id}/{action}")
     async def worker_action(request: Request, worker_id: str, action: str) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
+        user, fields = await posted(request)
         target = f"/requester/workers/{quote(worker_id)}"
-        try:
-            await run_in_threadpool(console.worker, user.requester, worker_id)
-        except NotFound:
-            return not_found(request, user, "That worker")
+        await owned(request, user, "That worker", console.worker, worker_id)
         reason = str(fields.get("reason", "")).strip()
         try:
             if action == "block":
@@ -733,9 +659,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/quals", response_class=HTMLResponse)
     async def quals(request: Request) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         rows = await run_in_threadpool(console.qualification_types, user.requester)
         return page(request, "quals.html", user, types=rows, form={}, error="")
 
@@ -763,10 +687,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.post("/quals")
     async def create_qual(request: Request) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
+        user, fields = await posted(request)
         try:
             params = qual_params(fields, create=True)
             await run_in_threadpool(console.call, user.requester, "CreateQualificationType", params)
@@ -778,25 +699,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/quals/{type_id}", response_class=HTMLResponse)
     async def qual_page(request: Request, type_id: str) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
-        try:
-            row = await run_in_threadpool(console.qualification_type, user.requester, type_id)
-        except NotFound:
-            return not_found(request, user, "That qualification type")
+        user = await signed_in(request)
+        row = await owned(request, user, "That qualification type", console.qualification_type, type_id)
         return page(request, "qual.html", user, qual=row, error="")
 
     @site.post("/quals/{type_id}")
     async def update_qual(request: Request, type_id: str) -> Response:
-        checked = await posted(request)
-        if isinstance(checked, Response):
-            return checked
-        user, fields = checked
-        try:
-            row = await run_in_threadpool(console.qualification_type, user.requester, type_id)
-        except NotFound:
-            return not_found(request, user, "That qualification type")
+        user, fields = await posted(request)
+        row = await owned(request, user, "That qualification type", console.qualification_type, type_id)
         try:
             if fields.get("retire") == "yes":
                 await run_in_threadpool(
@@ -814,9 +724,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/money", response_class=HTMLResponse)
     async def money(request: Request) -> Response:
-        user = await current(request)
-        if user is None:
-            return to_login(request)
+        user = await signed_in(request)
         balance = await run_in_threadpool(console.balance, user.requester)
         ledger = await run_in_threadpool(console.ledger, user.requester)
         return page(request, "money.html", user, balance=balance, ledger=ledger)
