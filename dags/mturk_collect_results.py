@@ -147,21 +147,10 @@ def mturk_collect_results() -> None:
     @task(trigger_rule="none_failed", outlets=[AGE_RESULTS], multiple_outputs=False)
     def summarize(outcomes: Any, blocked: list[str], **context: Any) -> dict[str, Any]:
         """Say which batches progressed and which are complete; emit the results asset."""
+        from hitflow.collect.collector import OUTCOME_COUNTS
+
         outcomes = list(outcomes[:]) if outcomes else []  # one request, not one per item
-        totals = {
-            key: sum(o[key] for o in outcomes)
-            for key in (
-                "assignments_seen",
-                "approved",
-                "rejected",
-                "already_reviewed",
-                "flagged",
-                "results",
-                "bonuses",
-                "hits_disposed",
-                "hits_extended",
-            )
-        }
+        totals = {key: sum(o[key] for o in outcomes) for key in OUTCOME_COUNTS}
         complete = [o["batch_id"] for o in outcomes if o["complete"]]
         for outcome in outcomes:
             state = "complete" if outcome["complete"] else "still open"

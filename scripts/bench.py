@@ -66,6 +66,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
+from hitflow.collect.collector import OUTCOME_COUNTS  # noqa: E402
 from hitflow.publish.autotune import chunk_size_for  # noqa: E402
 from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
 from tests.integration.helpers import hits_per_row, service_hits, set_faults  # noqa: E402
@@ -440,20 +441,7 @@ def collect_figures(seconds: float, result: dict[str, Any]) -> dict[str, Any]:
         "cpu_seconds": stats.get("cpu_seconds"),
         "failed_tries": stats["failed_tries"],
         "seconds_by_task": stats["seconds_by_task"],
-        "summary": {
-            k: summary.get(k)
-            for k in (
-                "assignments_seen",
-                "approved",
-                "rejected",
-                "already_reviewed",
-                "flagged",
-                "results",
-                "bonuses",
-                "hits_disposed",
-                "hits_extended",
-            )
-        }
+        "summary": {k: summary.get(k) for k in OUTCOME_COUNTS}
         | {"blocked": len(summary.get("blocked") or []), "complete": len(summary.get("complete") or [])},
     }
 

@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +62,10 @@ class BatchOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: The counts a collection adds up per batch (every ``BatchOutcome`` field but the ID and the flag).
+OUTCOME_COUNTS = tuple(f.name for f in fields(BatchOutcome) if f.name not in ("batch_id", "complete"))
 
 
 CHUNK_HITS = 500  # HITs per chunk: up to 1,500 assignments in memory with 3 per HIT
