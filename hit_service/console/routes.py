@@ -11,6 +11,7 @@ site shows it: the requester's scripts never run with the service's origin.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -35,6 +36,7 @@ from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render
 
 COOKIE = "hitflow_requester"
+LOGIN_COOKIE = "hitflow_requester_login"  # the sign-in form's CSRF nonce (double submit)
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 FRAME_SANDBOX = HTML_SANDBOX  # the worker site's: a requester's preview is what a worker gets
 HEADERS = PAGE_HEADERS
@@ -85,7 +87,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     def page(request: Request, template: str, user: User | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         """``templates/console/<template>`` through the service's one Jinja2 environment."""
-        context.update(user=user, note=request.query_params.get("note", ""), active=template)
+        note = request.query_params.get("note", "")
+        if user is None or not hmac.compare_digest(request.query_params.get("ok", ""), note_mac(user, note)):
+            note = ""  # only the server's own messages, never a link's text
+        context.update(user=user, note=note, active=template)
         return render(f"console/{template}", status, None, **context)  # never framed (PAGE_HEADERS)
 
     def base_url(request: Request) -> str:
@@ -143,17 +148,42 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             raise Refusal(not_found(request, user, what)) from None
 
-    def back(url: str, note: str = "") -> RedirectResponse:
-        return RedirectResponse(url + (("&" if "?" in url else "?") + urlencode({"note": note}) if note else ""), 303)
+    def note_mac(user: User, note: str) -> str:
+        """The note's signature, bound to the user's session: only notes this service made for
+        this session are shown (a link elsewhere cannot put its own text in the status line)."""
+        return sessions.csrf(f"note:{user.cookie}\x00{note}")
+
+    def back(user: User, url: str, note: str = "") -> RedirectResponse:
+        """Redirect to ``url`` (post/redirect/get), with ``note`` for the status line there."""
+        query = urlencode({"note": note, "ok": note_mac(user, note)}) if note else ""
+        return RedirectResponse(url + (("&" if "?" in url else "?") + query if query else ""), 303)
 
     def frame(html: str) -> HTMLResponse:
         return HTMLResponse(html, headers={**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP})
 
     # -- sign in ------------------------------------------------------------------------------
 
+    def login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+        """The sign-in form with a CSRF token bound to a fresh nonce cookie (login CSRF: a page
+        elsewhere cannot sign this browser in to another account), as the worker site's."""
+        nonce = secrets.token_urlsafe(18)
+        response = page(
+            request, "login.html", None, status, next=next_url, error=error, csrf=sessions.csrf("login:" + nonce)
+        )
+        response.set_cookie(
+            LOGIN_COOKIE,
+            nonce,
+            max_age=3600,
+            httponly=True,
+            samesite="strict",
+            secure=settings.secure_cookies,
+            path="/requester/login",
+        )
+        return response
+
     @site.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request, next: str = "/requester") -> Response:
-        return page(request, "login.html", None, next=next, error="")
+        return login_page(request, next)
 
     @site.post("/login")
     async def login(request: Request) -> Response:
@@ -161,19 +191,16 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = str(fields.get("next") or "/requester")
         if not next_url.startswith("/requester") or next_url.startswith("//"):
             next_url = "/requester"
+        nonce = request.cookies.get(LOGIN_COOKIE)
+        token = fields.get("csrf")
+        if not nonce or not sessions.check_csrf("login:" + nonce, token if isinstance(token, str) else None):
+            return login_page(request, next_url, "This sign-in form has expired. Please sign in again.", 403)
         name = str(fields.get("name", "")).strip()
         keys = throttle.keys(f"requester-user:{name.lower()}", request.client.host if request.client else None)
         now = backend.clock.now()
         wait = await run_in_threadpool(throttle.wait, keys, now)
         if wait:
-            refused = page(
-                request,
-                "login.html",
-                None,
-                429,
-                next=next_url,
-                error=f"Too many failed sign-ins. Try again in {wait} seconds.",
-            )
+            refused = login_page(request, next_url, f"Too many failed sign-ins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         row = await run_in_threadpool(
@@ -184,12 +211,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             error = "Wrong user name or password." + (
                 f" Too many failed sign-ins. Try again in {wait} seconds." if wait else ""
             )
-            return page(request, "login.html", None, 401, next=next_url, error=error)
+            return login_page(request, next_url, error, 401)
         await run_in_threadpool(throttle.succeeded, f"requester-user:{name.lower()}")
         cookie = await run_in_threadpool(
             identity.open_session, backend.store, sessions, identity.REQUESTER_SUBJECT + row["user_id"], now
         )
         response = RedirectResponse(next_url, status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path="/requester/login")
         base = settings.public_url or str(request.base_url)
         response.set_cookie(
             COOKIE,
@@ -261,7 +289,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             layout_id = await run_in_threadpool(console.save_project, user.requester, None, values)
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), None, str(exc), 400)
-        return back(f"/requester/projects/{layout_id}", "Project created. Preview it, then publish a batch.")
+        return back(user, f"/requester/projects/{layout_id}", "Project created. Preview it, then publish a batch.")
 
     @site.get("/projects/{layout_id}", response_class=HTMLResponse)
     async def edit_project(request: Request, layout_id: str) -> Response:
@@ -278,7 +306,9 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(console.save_project, user.requester, layout_id, values)
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), layout_id, str(exc), 400)
-        return back(f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings.")
+        return back(
+            user, f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings."
+        )
 
     @site.post("/projects/{layout_id}/copy")
     async def copy_project(request: Request, layout_id: str) -> Response:
@@ -286,7 +316,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         project = await owned(request, user, "That project", console.project, layout_id)
         values = forms.project_values({**_flat(forms.project_form(project)), "name": f"Copy of {project['name']}"})
         new_id = await run_in_threadpool(console.save_project, user.requester, None, values)
-        return back(f"/requester/projects/{new_id}", "Copied.")
+        return back(user, f"/requester/projects/{new_id}", "Copied.")
 
     @site.get("/projects/{layout_id}/preview", response_class=HTMLResponse)
     async def preview_project(request: Request, layout_id: str) -> Response:
@@ -350,14 +380,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         batch_id = await run_in_threadpool(
             console.create_draft, user.requester, project, name or file_name or project["name"], file_name, checked
         )
-        return back(f"/requester/batches/{batch_id}/confirm")
+        return back(user, f"/requester/batches/{batch_id}/confirm")
 
     @site.get("/batches/{batch_id}/confirm", response_class=HTMLResponse)
     async def confirm(request: Request, batch_id: int) -> Response:
         user = await signed_in(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] != "draft":
-            return back(f"/requester/batches/{batch_id}")
+            return back(user, f"/requester/batches/{batch_id}")
         rows = await run_in_threadpool(console.batch_rows, batch_id, 3)
         duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
         balance = await run_in_threadpool(console.balance, user.requester)
@@ -394,20 +424,24 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
         if duplicates and fields.get("publish_again") != "yes":
             return back(
+                user,
                 f"/requester/batches/{batch_id}/confirm",
                 "This file was published before: tick “Publish it again” to create a second set of HITs.",
             )
         try:
             await run_in_threadpool(console.publish, user.requester, batch_id)
         except FormError as exc:
-            return back(f"/requester/batches/{batch_id}", str(exc))
-        return back(f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(user, f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
 
     @site.post("/batches/{batch_id}/discard")
     async def discard(request: Request, batch_id: int) -> Response:
         user, _fields = await posted(request)
-        await run_in_threadpool(console.delete_draft, user.requester, batch_id)
-        return back("/requester/batches", "The unpublished batch was discarded.")
+        try:
+            await owned(request, user, "That batch", console.delete_draft, batch_id)
+        except FormError as exc:
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(user, "/requester/batches", "The unpublished batch was discarded.")
 
     # -- managing batches ---------------------------------------------------------------------
 
@@ -445,7 +479,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         user = await signed_in(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] == "draft":
-            return back(f"/requester/batches/{batch_id}/confirm")
+            return back(user, f"/requester/batches/{batch_id}/confirm")
         progress = await run_in_threadpool(console.progress, user.requester, batch_id)
         wanted = status if status in STATUSES else None
         offset = min(max(offset, 0), 10**9)
@@ -486,14 +520,14 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if batch_id is not None:
             await owned(request, user, "That batch", console.batch, batch_id)
         if action not in ("approve", "reject", "approve_all"):
-            return back(target, "Choose Approve or Reject.")
+            return back(user, target, "Choose Approve or Reject.")
         if action == "approve_all":
             rows = await run_in_threadpool(console.assignments, user.requester, batch_id, "Submitted", 100_000)
             ids, action = [r["assignment_id"] for r in rows], "approve"
         if not ids:
-            return back(target, "Select at least one assignment.")
+            return back(user, target, "Select at least one assignment.")
         if action == "reject" and not feedback:
-            return back(target, "A rejection needs feedback for the worker.")
+            return back(user, target, "A rejection needs feedback for the worker.")
         results = await run_in_threadpool(console.review, user.requester, ids, action, feedback, batch_id=batch_id)
         return page(request, "review_results.html", user, results=results, errors=[], back_url=target, title="Review")
 
@@ -519,7 +553,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         await owned(request, user, "That batch", console.batch, batch_id)
         upload_file = fields.get("file")
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
-            return back(f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
+            return back(user, f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
         data = await upload_file.read(MAX_REVIEW_CSV_BYTES + 1)
         decisions, errors = await run_in_threadpool(csvfiles.read_review, data)
         if errors:
@@ -550,8 +584,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         try:
             expired = await owned(request, user, "That batch", console.cancel, batch_id)
         except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
-        return back(f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
+            return back(user, f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
+        return back(user, f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
 
     @site.post("/batches/{batch_id}/assignments")
     async def more_assignments(request: Request, batch_id: int) -> Response:
@@ -559,16 +593,16 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         try:
             extra = int(str(fields.get("extra", "")))
         except ValueError:
-            return back(f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
+            return back(user, f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
         nonce = str(fields.get("nonce", ""))[:24] or secrets.token_hex(8)
         try:
             done, problems = await owned(request, user, "That batch", console.add_assignments, batch_id, extra, nonce)
         except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", exc.message)
+            return back(user, f"/requester/batches/{batch_id}", exc.message)
         note = f"Added {extra} assignment(s) to {done} HIT(s)."
         if problems:
             note += f" {len(problems)} not changed: {problems[0]}"
-        return back(f"/requester/batches/{batch_id}", note)
+        return back(user, f"/requester/batches/{batch_id}", note)
 
     # -- workers --------------------------------------------------------------------------------
 
@@ -594,7 +628,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         try:
             if action == "block":
                 if not reason:
-                    return back(target, "Give a reason for the block.")
+                    return back(user, target, "Give a reason for the block.")
                 await run_in_threadpool(
                     console.call, user.requester, "CreateWorkerBlock", {"WorkerId": worker_id, "Reason": reason}
                 )
@@ -606,7 +640,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 note = "Unblocked."
             elif action == "bonus":
                 if not reason:
-                    return back(target, "Give a reason for the bonus: the worker sees it.")
+                    return back(user, target, "Give a reason for the bonus: the worker sees it.")
                 await run_in_threadpool(
                     console.call,
                     user.requester,
@@ -649,11 +683,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 return not_found(request, user)
         except RequestError as exc:
             if exc.turk_error_code.endswith("DuplicateRequest"):
-                return back(target, "That bonus was already paid (the form was sent twice); it was not paid again.")
-            return back(target, exc.message)
+                return back(
+                    user, target, "That bonus was already paid (the form was sent twice); it was not paid again."
+                )
+            return back(user, target, exc.message)
         except ValueError:
-            return back(target, "The score must be a whole number.")
-        return back(target, note)
+            return back(user, target, "The score must be a whole number.")
+        return back(user, target, note)
 
     # -- qualification types --------------------------------------------------------------------
 
@@ -695,7 +731,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             rows = await run_in_threadpool(console.qualification_types, user.requester)
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
             return page(request, "quals.html", user, 400, types=rows, form=fields, error=message)
-        return back("/requester/quals", "Qualification type created.")
+        return back(user, "/requester/quals", "Qualification type created.")
 
     @site.get("/quals/{type_id}", response_class=HTMLResponse)
     async def qual_page(request: Request, type_id: str) -> Response:
@@ -712,13 +748,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 await run_in_threadpool(
                     console.call, user.requester, "DeleteQualificationType", {"QualificationTypeId": type_id}
                 )
-                return back("/requester/quals", f"“{row['name']}” retired.")
+                return back(user, "/requester/quals", f"“{row['name']}” retired.")
             params = {**qual_params(fields, create=False), "QualificationTypeId": type_id}
             await run_in_threadpool(console.call, user.requester, "UpdateQualificationType", params)
         except (RequestError, ValueError) as exc:
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
             return page(request, "qual.html", user, 400, qual=row, error=message)
-        return back(f"/requester/quals/{quote(type_id)}", "Saved.")
+        return back(user, f"/requester/quals/{quote(type_id)}", "Saved.")
 
     # -- money --------------------------------------------------------------------------------
 

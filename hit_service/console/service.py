@@ -326,11 +326,17 @@ class Console:
         }
 
     def delete_draft(self, requester: str, batch_id: int) -> None:
+        """Discard the account's unpublished batch: NotFound when it has no such batch (another
+        account's is not found either), FormError when the batch is already published."""
+        batch = self.batch(requester, batch_id)
         with self.store.transaction() as conn:
-            conn.execute(
-                "DELETE FROM mturk.batches WHERE batch_id = %s AND requester = %s AND status = 'draft'",
+            deleted = conn.execute(
+                """DELETE FROM mturk.batches WHERE batch_id = %s AND requester = %s AND status = 'draft'
+                   RETURNING batch_id""",
                 (batch_id, requester),
-            )
+            ).fetchone()
+        if deleted is None:
+            raise FormError(f"Batch {batch['batch_id']} is published: it can be cancelled, not discarded.")
 
     # -- batches: publishing ------------------------------------------------------------------
 
