@@ -30,7 +30,7 @@ def elsewhere(pages: dict[str, str]) -> Iterator[Elsewhere]:
     site: Elsewhere
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             site.requests.append(self.path)
             body = site.pages.get(self.path.split("?")[0], "<!DOCTYPE html><title>elsewhere</title><p>elsewhere</p>")
             data = body.encode()
@@ -40,7 +40,7 @@ def elsewhere(pages: dict[str, str]) -> Iterator[Elsewhere]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's name
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer((HOST, 0), Handler)

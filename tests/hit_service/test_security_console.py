@@ -17,12 +17,12 @@ import pytest
 
 from hit_service.console.client import ConsoleClient
 from hit_service.launcher import ServiceProcess
-from tests.hit_service.browser import CHROMIUM_ARGS, chromium
+from tests.hit_service.browser import chromium
 from tests.hit_service.elsewhere import elsewhere
 from tests.hit_service.helpers import CONSOLE_CSV, add_user, make_client, new_access_key
 
 pytestmark = pytest.mark.integration
-__all__ = ["chromium", "CHROMIUM_ARGS"]  # fixtures
+__all__ = ["chromium"]  # fixtures
 
 FORGET = 24 * 3600 + 60  # sign-in failures are forgotten a day after the last one
 
