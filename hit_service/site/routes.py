@@ -59,9 +59,12 @@ from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, ren
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+# No allow-top-navigation of any kind: a task may never send the worker's tab elsewhere (links
+# open in a new tab, static/mturk/frame-links.js); its popups stay sandboxed (no
+# allow-popups-to-escape-sandbox), so they cannot navigate this tab either.
+HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
-FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+FRAME_CSP = "sandbox " + HTML_SANDBOX
 _HEADERS = PAGE_HEADERS
 LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
 with_query = pages.with_query

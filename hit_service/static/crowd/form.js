@@ -265,7 +265,7 @@ class CrowdButton extends CrowdElement {
     if (this.disabled) return;
     const href = this.getAttribute("href");
     if (href) {
-      window.open(href, this.getAttribute("target") || "_self");
+      window.open(href, "_blank", "noopener"); // a task never navigates the worker's tab (frame-links.js)
       return;
     }
     const form = this.closest("crowd-form") || (this.getRootNode().host && this.getRootNode().querySelector("crowd-form"));
