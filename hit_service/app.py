@@ -136,13 +136,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app.add_middleware(ApiFastPath, responses=responses, faults=faults, sessions=sessions, executor=executor)
 
+    @app.get("/health/live")
+    def live() -> JSONResponse:
+        """Liveness: the process answers HTTP (restart it only when this fails)."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/health/ready")
     @app.get("/health")
-    def health() -> JSONResponse:
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and accepts writes (send traffic only when this is 200)."""
         try:
-            store.ping()
-        except Exception:
-            logger.exception("health check: database unreachable")
-            return JSONResponse({"status": "error", "detail": "database unreachable"}, status_code=503)
+            store.ready()
+        except Exception as exc:
+            logger.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "error", "detail": "database unreachable or not accepting writes"}, status_code=503
+            )
         return JSONResponse({"status": "ok"})
 
     app.state.sessions = sessions
