@@ -21,19 +21,21 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.api.auth import KeyRecord, KeyRing
+from hit_service.api.auth import KeyRing
 from hit_service.api.faults import FaultConfig, Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
-from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
 from hit_service.console.routes import COOKIE as CONSOLE_COOKIE
 from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
-from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
-from hit_service.core.store import Store
+from hit_service.core.database import Store
+from hit_service.core.identity import KeyRecord
+from hit_service.core.models import MONEY_LIMIT, MTurkBackend
 from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, UPLOAD_PATHS
+from hit_service.settings import ACCESS_KEY_RE, SECRET_KEY_RE, Settings
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
+from mturk_money import cents, format_money, is_money
 
 logger = logging.getLogger("hit_service")
 _ASSIGNMENT_PATH = re.compile(r"^/work/[^/?]+")
@@ -364,9 +366,9 @@ def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyR
         balance = data.get("balance")
         if requester is not None and (not isinstance(requester, str) or not requester):
             return bad("requester must be a non-empty string or omitted")
-        if not isinstance(balance, str) or not MONEY_RE.match(balance):
+        if not isinstance(balance, str) or not is_money(balance):
             return bad('balance must be a string like "1.00"')
-        amount = Decimal(balance).quantize(Decimal("0.01"))
+        amount = cents(Decimal(balance))
         if amount > MONEY_LIMIT:
             return bad(f"balance must be at most {MONEY_LIMIT}")
         if requester is not None:

@@ -159,10 +159,10 @@ class Stack:
 
 def serial_loop(stack: Stack, calls: int) -> float:
     """The seed-style loop: one CreateHIT after another; returns seconds per call."""
-    from hitflow.publish import questions
+    from hitflow.publish import question_html
 
     client = stack.client()
-    template = questions.load_template()
+    template = question_html.load_template()
     start = time.perf_counter()
     for i in range(calls):
         client.create_hit(
@@ -172,7 +172,7 @@ def serial_loop(stack: Stack, calls: int) -> float:
             MaxAssignments=3,
             LifetimeInSeconds=259200,
             AssignmentDurationInSeconds=600,
-            Question=questions.html_question(
+            Question=question_html.html_question(
                 template, {"person_id": f"S{i}", "image_url": f"https://images.hitflow.example/s/{i}.jpg"}
             ),
         )
@@ -618,29 +618,31 @@ def extract_worker(url: str) -> None:
 
     import psycopg
 
-    from hitflow.publish import store
+    from hitflow.publish import batch_store
     from hitflow.publish.rows import row_problem
 
     batch_id = uuid.uuid4()
-    scope = store.Scope(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+    scope = batch_store.Scope(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
     timings: dict[str, float] = {}
     with psycopg.connect(url, autocommit=True) as conn:
-        store.open_batch(conn, batch_id=batch_id, dag_id="bench", run_id="bench", scope=scope, params={})
+        batch_store.open_batch(conn, batch_id=batch_id, dag_id="bench", run_id="bench", scope=scope, params={})
         t = time.perf_counter()
-        claim = store.claim_rows(conn, batch_id=batch_id, scope=scope, max_rows=None)
+        claim = batch_store.claim_rows(conn, batch_id=batch_id, scope=scope, max_rows=None)
         timings["claim"] = time.perf_counter() - t
         t = time.perf_counter()
         problems = [
-            (row.id, reason) for row in store.iter_unvalidated_rows(conn, batch_id) if (reason := row_problem(row))
+            (row.id, reason)
+            for row in batch_store.iter_unvalidated_rows(conn, batch_id)
+            if (reason := row_problem(row))
         ]
-        quarantined = store.quarantine(conn, batch_id, problems)
+        quarantined = batch_store.quarantine(conn, batch_id, problems)
         timings["validate"] = time.perf_counter() - t
         t = time.perf_counter()
-        duplicates = store.quarantine_duplicates(conn, batch_id)
-        store.mark_validated(conn, batch_id)
+        duplicates = batch_store.quarantine_duplicates(conn, batch_id)
+        batch_store.mark_validated(conn, batch_id)
         timings["duplicates"] = time.perf_counter() - t
         t = time.perf_counter()
-        chunks, _, size = store.plan_chunks(conn, batch_id, 500, 1000)
+        chunks, _, size = batch_store.plan_chunks(conn, batch_id, 500, 1000)
         timings["plan_chunks"] = time.perf_counter() - t
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(

@@ -127,9 +127,9 @@ def answer_through_backend(
     from datetime import UTC, datetime
 
     from hit_service.core.clock import SystemClock
+    from hit_service.core.database import Store
     from hit_service.core.identity import add_worker
     from hit_service.core.models import MTurkBackend
-    from hit_service.core.store import Store
 
     store = Store(service_db_url, max_size=threads + 1)
     store.open()

@@ -345,7 +345,7 @@ class Stack:
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-                # hitflow prices with hit_service.core.fees, as the image's PYTHONPATH=/opt/hitflow allows.
+                # hitflow prices with mturk_money (repository root), as the image's PYTHONPATH=/opt/hitflow allows.
                 "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",

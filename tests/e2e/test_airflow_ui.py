@@ -77,7 +77,7 @@ def test_sign_in_and_the_dag_details_show_its_description(stack: Stack, ui: Airf
 
 
 def test_the_trigger_form_refuses_a_zero_reward_with_its_description(stack: Stack, ui: AirflowUI) -> None:
-    from hitflow.publish.config import PARAM_SPECS
+    from hitflow.publish.batch_config import PARAM_SPECS
 
     runs_before, hits_before = len(stack.dag_runs(PUBLISH_DAG)), len(all_hits(stack))
     dialog = ui.open_trigger_dialog(PUBLISH_DAG)

@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from hit_service.core.store import MIGRATIONS, Store
+from hit_service.core.database import MIGRATIONS, Store
 from hit_service.launcher import ServiceProcess, ServiceStartError, start_service, stop_pid
 from tests import pg
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, hit_args, make_client

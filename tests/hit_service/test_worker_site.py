@@ -392,14 +392,14 @@ def test_external_question_gets_mturks_parameters(
 
 
 def test_external_question_needs_https_outside_test_mode() -> None:
-    from hit_service.core import questions
+    from hit_service.core import question_xml
     from hit_service.core.exceptions import RequestError
 
     plain = f'<ExternalQuestion xmlns="{EXTERNAL_QUESTION_NS}"><ExternalURL>http://x.example/t</ExternalURL>'
     plain += "<FrameHeight>1</FrameHeight></ExternalQuestion>"
     with pytest.raises(RequestError, match="https"):
-        questions.parse_question(plain)
-    assert questions.parse_question(plain, allow_http=True).external_url == "http://x.example/t"
+        question_xml.parse_question(plain)
+    assert question_xml.parse_question(plain, allow_http=True).external_url == "http://x.example/t"
 
 
 def test_question_form_selections(
