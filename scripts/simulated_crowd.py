@@ -81,7 +81,7 @@ def open_hits(source_url: str) -> list[tuple[str, str]]:
 
 def answer_open_hits(base_url: str, source_url: str, passwords: dict[str, str], per_hit: int = 3) -> dict[str, Any]:
     """Each open HIT gets up to ``per_hit`` answers from different workers; returns counts."""
-    from hit_service.site.crowd import CrowdError, submit_answer_over_http
+    from hitflow_support.crowd_client import CrowdError, submit_answer_over_http
 
     hits = open_hits(source_url)
     jobs = [

@@ -28,8 +28,8 @@ import psycopg
 import pytest
 import requests
 
+from hitflow_support.airflow_stack import COLLECT_DAG, PUBLISH_DAG, REPO, Stack, annotations_by_row, wait_for
 from tests.e2e.plan import Plan
-from tests.e2e.stack import COLLECT_DAG, PUBLISH_DAG, REPO, Stack, annotations_by_row, wait_for
 
 ASSET = "hitflow_published_hits"
 COLLECT_DAG_FILE = REPO / "dags" / "mturk_collect_results.py"

@@ -27,8 +27,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from hitflow_support.airflow_stack import ADMIN_USER, PUBLISH_DAG, Stack, wait_for
 from tests.e2e.plan import Plan
-from tests.e2e.stack import ADMIN_USER, PUBLISH_DAG, Stack, wait_for
 from tests.e2e.test_airflow_e2e import (
     ASSET,
     all_hits,

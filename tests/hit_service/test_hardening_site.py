@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hit_service.settings import REPO_ROOT, Settings, SettingsError
-from hit_service.site.crowd import CrowdError, accept_hit, sign_in
+from hitflow_support.crowd_client import CrowdError, accept_hit, sign_in
 from tests.hit_service.browser import chromium, shots
 from tests.hit_service.helpers import OPERATOR_PASSWORD, hit_args
 

@@ -472,8 +472,8 @@ def test_frames_get_an_in_memory_local_storage(
 
 def test_frame_html_is_rewritten_and_question_kept(service: Any, requester_client: Any, new_worker: Any) -> None:
     """The frame's HTML points at the service; GetHIT returns the Question byte for byte."""
-    from hit_service.site.crowd import accept_hit
-    from hit_service.site.crowd import sign_in as crowd_sign_in
+    from hitflow_support.crowd_client import accept_hit
+    from hitflow_support.crowd_client import sign_in as crowd_sign_in
 
     page = (
         "<!DOCTYPE html><html><head>"

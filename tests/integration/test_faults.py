@@ -170,7 +170,7 @@ def own_postgres() -> Any:
         shutil.chown(data, "nobody")
         shutil.chown(sock, "nobody")
         os.chmod(tmp_path, 0o755)
-    from hit_service.launcher import free_port
+    from hitflow_support.service_process import free_port
 
     port = free_port()
     subprocess.run(

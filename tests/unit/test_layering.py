@@ -39,6 +39,16 @@ def test_the_airflow_side_never_imports_the_hit_service() -> None:
     assert offenders(["plugins", "dags"], ("hit_service",)) == []
 
 
+def test_the_product_never_imports_test_tooling() -> None:
+    """hitflow_support (and tests) drive the product from outside; the product ships without them."""
+    assert offenders(["hit_service", "plugins", "dags", "mturk_money"], ("hitflow_support", "tests")) == []
+
+
+def test_scripts_never_import_tests() -> None:
+    """The demo and the bench share tooling with the tests through hitflow_support, not tests/."""
+    assert offenders(["scripts"], ("tests",)) == []
+
+
 def test_mturk_money_needs_nothing_but_the_standard_library() -> None:
     """Both sides import it, so it must not pull either side's dependencies in."""
     outside = [
