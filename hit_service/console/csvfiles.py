@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hit_service import csvsafe
-from hit_service.core import layouts, questions
+import hitflow_csv
+from hit_service.core import layouts, question_xml
 from hit_service.limits import MAX_CSV_BYTES, MAX_REVIEW_CSV_BYTES
 
 MAX_ROWS = 50_000
@@ -165,7 +165,7 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         if len(values) != len(header):
             checked.error(row_number, start_line, f"{len(values)} value(s), but the header has {len(header)} column(s)")
             continue
-        values = [csvsafe.restore(value) for value in values]  # a file csvsafe wrote (the DAG's input.csv)
+        values = [hitflow_csv.restore(value) for value in values]  # a file hitflow_csv wrote (the DAG's input.csv)
         row = dict(zip(header, values, strict=True))
         if any("\x00" in value for value in values):
             checked.error(row_number, start_line, "a value holds a NUL character (byte 0x00)")
@@ -193,7 +193,7 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
 
 def render_question(template: str, values: dict[str, str]) -> str:
     """The HTMLQuestion a row becomes, as the API would build it from the layout."""
-    return questions.html_question(layouts.PLACEHOLDER.sub(lambda m: _escape(values.get(m.group(1), "")), template))
+    return question_xml.html_question(layouts.PLACEHOLDER.sub(lambda m: _escape(values.get(m.group(1), "")), template))
 
 
 def render_page(template: str, values: dict[str, str]) -> str:
@@ -339,7 +339,7 @@ def csv_lines(rows: Iterable[list[str]], chunk_bytes: int = 64 * 1024) -> Iterat
     One chunk per row would cost a thread hop and a socket write per row when streamed.
     """
     buffer = io.StringIO()
-    writer = csvsafe.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")  # no cell runs as a formula
+    writer = hitflow_csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")  # no cell runs as a formula
     for row in rows:
         writer.writerow(row)
         if buffer.tell() >= chunk_bytes:
@@ -387,10 +387,10 @@ def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     try:
         for record in reader:
             number += 1
-            # A spreadsheet may keep or drop the apostrophe csvsafe wrote: both read back the same.
-            assignment_id = csvsafe.restore((record.get("AssignmentId") or "").strip())
-            approve = csvsafe.restore((record.get("Approve") or "").strip())
-            reject = csvsafe.restore((record.get("Reject") or "").strip())
+            # A spreadsheet may keep or drop the apostrophe hitflow_csv wrote: both read back the same.
+            assignment_id = hitflow_csv.restore((record.get("AssignmentId") or "").strip())
+            approve = hitflow_csv.restore((record.get("Approve") or "").strip())
+            reject = hitflow_csv.restore((record.get("Reject") or "").strip())
             decision = Decision(number, assignment_id, "")
             if approve and reject:
                 decision.error = "both Approve and Reject are filled in; choose one"

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hit_service.launcher import ServiceProcess, _healthy, start_service
-from tests import pg
+from hitflow_support import pg
+from hitflow_support.service_process import ServiceProcess, _healthy, start_service
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, make_client
 
 pytestmark = pytest.mark.integration

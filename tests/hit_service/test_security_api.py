@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from hit_service.api import paging
 from hit_service.core.rules import encode_token
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import error_of, hit_args
 
 pytestmark = pytest.mark.integration

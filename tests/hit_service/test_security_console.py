@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hit_service.console.client import ConsoleClient
-from hit_service.launcher import ServiceProcess
+from hitflow_support.console_client import ConsoleClient
+from hitflow_support.service_process import ServiceProcess
 from tests.hit_service.browser import chromium
 from tests.hit_service.elsewhere import elsewhere
 from tests.hit_service.helpers import CONSOLE_CSV, add_user, make_client, new_access_key

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hit_service import csvsafe
-from hit_service.console.client import ConsoleClient
-from hit_service.launcher import ServiceProcess
-from hit_service.site.crowd import submit_answer_over_http
+import hitflow_csv
+from hitflow_support.console_client import ConsoleClient
+from hitflow_support.crowd_client import submit_answer_over_http
+from hitflow_support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ INPUT = b'person_id,image_url\r\n"=1+2",https://img.example.org/1.jpg\r\n'
 
 
 def dangerous(value: str) -> bool:
-    return bool(value) and value[0] in csvsafe.FORMULA_START and not csvsafe._NUMBER.fullmatch(value)
+    return bool(value) and value[0] in hitflow_csv.FORMULA_START and not hitflow_csv._NUMBER.fullmatch(value)
 
 
 def as_csv(rows: list[dict[str, str]]) -> bytes:
@@ -57,7 +57,7 @@ def test_results_csv_cells_never_run_as_formulas(
     assert not [(name, v) for row in table for name, v in row.items() if dangerous(v)]  # no cell is a formula
     assert {row["Answer.age"] for row in table} == {"'" + answer for answer in ANSWERS}
     assert {row["Input.person_id"] for row in table} == {"'=1+2"}  # the input went in as written, out as text
-    assert {csvsafe.restore(row["Answer.age"]) for row in table} == set(ANSWERS)
+    assert {hitflow_csv.restore(row["Answer.age"]) for row in table} == set(ANSWERS)
 
     # Reviewed in a spreadsheet that kept the apostrophes, and in one that dropped them: the same rows.
     kept = [dict(row) for row in table[:2]]
@@ -73,6 +73,6 @@ def test_results_csv_cells_never_run_as_formulas(
         assert "2 applied · 0 skipped (already done) · 0 failed" in page, page[-2000:]
     statuses = {a["AssignmentId"]: a for a in client.list_assignments_for_hit(HITId=hit["HITId"])["Assignments"]}
     for rows in (kept, dropped):
-        assert statuses[csvsafe.restore(rows[0]["AssignmentId"])]["AssignmentStatus"] == "Approved"
-        rejected = statuses[csvsafe.restore(rows[1]["AssignmentId"])]
+        assert statuses[hitflow_csv.restore(rows[0]["AssignmentId"])]["AssignmentStatus"] == "Approved"
+        rejected = statuses[hitflow_csv.restore(rows[1]["AssignmentId"])]
         assert rejected["AssignmentStatus"] == "Rejected" and rejected["RequesterFeedback"] == "-1 is not an age"

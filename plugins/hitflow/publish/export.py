@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from hit_service import csvsafe
+import hitflow_csv
 
 MANIFEST_HEADER = ["row_id", "person_id", "hit_id", "hit_type_id", "batch_id"]
 
@@ -34,7 +34,7 @@ def write_batch_csvs(
         open(tmp_upload, "w", newline="", encoding="utf-8") as up,
         open(tmp_manifest, "w", newline="", encoding="utf-8") as man,
     ):
-        upload, manifest = csvsafe.writer(up), csvsafe.writer(man)  # safe to open in a spreadsheet
+        upload, manifest = hitflow_csv.writer(up), hitflow_csv.writer(man)  # safe to open in a spreadsheet
         upload.writerow(variables)
         manifest.writerow(MANIFEST_HEADER)
         for row_id, person_id, image_url, hit_id, hit_type_id in rows:

