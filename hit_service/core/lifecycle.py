@@ -28,11 +28,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
-from hit_service.core.database import Row
+from hit_service.core.clock import Clock
+from hit_service.core.database import Row, Store
 from hit_service.core.exceptions import (
     ASSIGNMENT_DOES_NOT_EXIST,
     DUPLICATE_REQUEST,
@@ -47,6 +48,7 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.hit_records import HitRecords
 from hit_service.core.rules import (
     REQUEST_ID,
     decode_token,
@@ -56,10 +58,6 @@ from hit_service.core.rules import (
     status_sql,
 )
 from mturk_money import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee, format_money
-
-if TYPE_CHECKING:
-    from hit_service.core.clock import Clock
-    from hit_service.core.database import GroupCommit, Store
 
 OVERRIDE_WINDOW = timedelta(days=30)
 TOKEN_WINDOW = timedelta(hours=24)
@@ -109,17 +107,12 @@ def _ts(value: Any) -> datetime:
 
 
 class Lifecycle:
-    """Mixin of ``MTurkBackend``: assignment and HIT-lifecycle operations."""
+    """Assignment and HIT-lifecycle operations, handed the store, the clock and the HIT side."""
 
-    store: Store
-    clock: Clock
-    token_key: bytes  # signs NextTokens (set from the service's key at startup)
-
-    if TYPE_CHECKING:
-
-        def hit_dict(self, row: Row) -> dict[str, Any]: ...
-        def status(self, row: Row, now: datetime | None = None) -> str: ...
-        def _group(self, requester: str) -> GroupCommit: ...
+    def __init__(self, store: Store, clock: Clock, hits: HitRecords) -> None:
+        self.store = store
+        self.clock = clock
+        self.hits = hits
 
     # -- lazy, time-driven transitions ----------------------------------------------------
 
@@ -281,7 +274,7 @@ class Lifecycle:
         query = {"hit": hit_id, "statuses": statuses, "limit": limit + 1}
         keyset = ""
         if "NextToken" in params:
-            micros, last_id = decode_token(self.token_key, "assignments:" + hit_id, params["NextToken"])
+            micros, last_id = decode_token(self.hits.token_key, "assignments:" + hit_id, params["NextToken"])
             query["t"] = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros))
             query["i"] = str(last_id)
             keyset = "AND (submit_time, assignment_id) > (%(t)s, %(i)s)"
@@ -297,7 +290,9 @@ class Lifecycle:
         if len(rows) > limit:
             last = page[-1]
             micros = int((last["submit_time"] - datetime.fromtimestamp(0, UTC)) / timedelta(microseconds=1))
-            result["NextToken"] = encode_token(self.token_key, "assignments:" + hit_id, micros, last["assignment_id"])
+            result["NextToken"] = encode_token(
+                self.hits.token_key, "assignments:" + hit_id, micros, last["assignment_id"]
+            )
         return result
 
     def get_assignment(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +301,7 @@ class Lifecycle:
         with self.store.transaction() as conn:
             row = self._own_assignment(conn, requester, params["AssignmentId"])
             hit = self._own_hit(conn, requester, row["hit_id"])
-        return {"Assignment": self.assignment_dict(row), "HIT": self.hit_dict(hit)}
+        return {"Assignment": self.assignment_dict(row), "HIT": self.hits.hit_dict(hit)}
 
     def _locked_assignment(self, conn: psycopg.Connection[Row], requester: str, assignment_id: str) -> tuple[Row, Row]:
         """(HIT, assignment), both locked in the global order (HIT first), in two round trips."""
@@ -434,7 +429,7 @@ class Lifecycle:
                 (requester, worker_id, row["assignment_id"], row["hit_id"], amount, fee, params["Reason"], now),
             )
 
-        self._group(requester).run(write)
+        self.hits.group_commit(requester).run(write)
         return {}
 
     def list_bonus_payments(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -445,7 +440,7 @@ class Lifecycle:
             raise RequestError("Specify exactly one of HITId and AssignmentId.", MISSING_PARAMETERS)
         limit = self._page(params)
         kind = f"bonus:{hit_id or assignment_id}"
-        after = int(decode_token(self.token_key, kind, params["NextToken"])[0]) if "NextToken" in params else 0
+        after = int(decode_token(self.hits.token_key, kind, params["NextToken"])[0]) if "NextToken" in params else 0
         with self.store.transaction() as conn:
             if hit_id is not None:
                 self._own_hit(conn, requester, hit_id)
@@ -473,7 +468,7 @@ class Lifecycle:
             ],
         }
         if len(rows) > limit:
-            result["NextToken"] = encode_token(self.token_key, kind, page[-1]["bonus_id"])
+            result["NextToken"] = encode_token(self.hits.token_key, kind, page[-1]["bonus_id"])
         return result
 
     # -- HIT lifecycle ----------------------------------------------------------------------
@@ -528,7 +523,7 @@ class Lifecycle:
             filters += " AND h.hit_type_id = %(type)s"
             query["type"] = params["HITTypeId"]
         if "NextToken" in params:
-            micros, last_id = decode_token(self.token_key, f"reviewable:{status}", params["NextToken"])
+            micros, last_id = decode_token(self.hits.token_key, f"reviewable:{status}", params["NextToken"])
             query["t"] = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros))
             query["i"] = str(last_id)
             filters += " AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
@@ -540,11 +535,11 @@ class Lifecycle:
                 query,
             ).fetchall()
         page = rows[:limit]
-        result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hit_dict(r) for r in page]}
+        result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hits.hit_dict(r) for r in page]}
         if len(rows) > limit:
             last = page[-1]
             micros = int((last["creation_time"] - datetime.fromtimestamp(0, UTC)) / timedelta(microseconds=1))
-            result["NextToken"] = encode_token(self.token_key, f"reviewable:{status}", micros, last["hit_id"])
+            result["NextToken"] = encode_token(self.hits.token_key, f"reviewable:{status}", micros, last["hit_id"])
         return result
 
     def update_expiration_for_hit(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -583,7 +578,7 @@ class Lifecycle:
         revert = bool(params.get("Revert", False))
         with self.store.transaction() as conn:
             hit = self._own_hit(conn, requester, params["HITId"], lock=True)
-            status = self.status(hit, now)
+            status = self.hits.status(hit, now)
             wanted = "Reviewing" if revert else "Reviewable"
             if status != wanted:
                 raise RequestError(
@@ -651,7 +646,7 @@ class Lifecycle:
         now = self.clock.now()
         with self.store.transaction() as conn:
             hit = self._own_hit(conn, requester, params["HITId"], lock=True)
-            status = self.status(hit, now)
+            status = self.hits.status(hit, now)
             if status not in ("Reviewable", "Reviewing"):
                 raise RequestError(
                     f"This HIT is currently in the state '{status}'. This operation can be called with a status "
@@ -704,7 +699,9 @@ class Lifecycle:
     def list_worker_blocks(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """The requester's blocks by worker ID, paged."""
         limit = self._page(params)
-        after = str(decode_token(self.token_key, "blocks", params["NextToken"])[0]) if "NextToken" in params else ""
+        after = (
+            str(decode_token(self.hits.token_key, "blocks", params["NextToken"])[0]) if "NextToken" in params else ""
+        )
         with self.store.transaction() as conn:
             rows = conn.execute(
                 """SELECT worker_id, reason FROM mturk.worker_blocks WHERE requester = %s AND worker_id > %s
@@ -717,7 +714,7 @@ class Lifecycle:
             "WorkerBlocks": [{"WorkerId": r["worker_id"], "Reason": r["reason"]} for r in page],
         }
         if len(rows) > limit:
-            result["NextToken"] = encode_token(self.token_key, "blocks", page[-1]["worker_id"])
+            result["NextToken"] = encode_token(self.hits.token_key, "blocks", page[-1]["worker_id"])
         return result
 
     def notify_workers(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:

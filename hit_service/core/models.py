@@ -120,8 +120,14 @@ def _insufficient_funds(cost: Decimal, reward: Decimal, max_assignments: int, ba
 # -- the backend ---------------------------------------------------------------------------------
 
 
-class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
-    """The requester API's state machine; one per process, safe to share between threads."""
+class MTurkBackend:
+    """The requester API's state machine; one per process, safe to share between threads.
+
+    It owns HIT types and HITs (creation, lookup, shaping, status) and holds the domain objects
+    for the rest, each handed the store, the clock and this object as its ``HitRecords``:
+    ``lifecycle`` (assignments, review, money, blocks), ``quals`` (qualifications) and ``site``
+    (what the worker site does). ``handlers()`` maps every API operation to whichever owns it.
+    """
 
     def __init__(self, store: Store, clock: Clock, layouts_dir: Path, initial_balance: Decimal) -> None:
         self.store = store
@@ -134,12 +140,31 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self._groups_lock = threading.Lock()
         # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
         self.allow_http_external_urls = False
+        self.lifecycle = Lifecycle(store, clock, self)
+        self.quals = Qualifications(store, clock, self, self.lifecycle.settle)
+        self.site = WorkerSite(store, clock, self, self.lifecycle.settle)
+
+    def settle(self) -> None:
+        """Apply the time-driven transitions that are due (``Lifecycle.settle``)."""
+        self.lifecycle.settle()
+
+    # The worker-site calls that tests, the demo and the simulated crowd make on the backend.
+    def worker(self, worker_id: str) -> Row | None:
+        return self.site.worker(worker_id)
+
+    def accept(self, worker: Row, hit_id: str) -> str:
+        return self.site.accept(worker, hit_id)
+
+    def submit_assignment(
+        self, assignment_id: str, fields: list[tuple[str, str]], worker_id: str | None = None
+    ) -> tuple[Row, Row]:
+        return self.site.submit_assignment(assignment_id, fields, worker_id)
 
     def install_key(self, service_key: bytes) -> None:
         """Derive the NextToken signing key from the service's shared key (same in every process)."""
         self.token_key = hmac.new(service_key, b"hitflow next-token key", hashlib.sha256).digest()
 
-    def _group(self, requester: str) -> GroupCommit:
+    def group_commit(self, requester: str) -> GroupCommit:
         """The requester's group committer (one per requester: a batch locks one account row)."""
         group = self._groups.get(requester)
         if group is None:
@@ -147,15 +172,17 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
                 group = self._groups.setdefault(requester, GroupCommit(self.store))
         return group
 
+    _group = group_commit  # the name tests and older callers use
+
     def handlers(self) -> dict[str, Any]:
         """Operation name → ``handler(requester, params)`` for every implemented operation."""
         names = {
             "GetAccountBalance": lambda requester, _params: self.get_account_balance(requester),
         }
         for operation in OPERATIONS:
-            if operation not in names:
-                method = getattr(self, _snake(operation), None)
-                if method is not None:
+            for owner in (self, self.lifecycle, self.quals):
+                method = getattr(owner, _snake(operation), None)
+                if operation not in names and method is not None:
                     names[operation] = method
         return names
 
@@ -327,7 +354,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         # Without a new HIT type, ``write`` leaves nothing behind when it raises: a live token
         # is found before anything is written, and a token claimed for a HIT the balance cannot
         # pay for is released again. So it needs no savepoint (two round trips fewer per HIT).
-        row = self._group(requester).run(write, atomic=new_hit_type is None)
+        row = self.group_commit(requester).run(write, atomic=new_hit_type is None)
         return {"HIT": self.hit_dict(row)}
 
     # GetHIT / ListHITs ---------------------------------------------------------------------

@@ -39,12 +39,14 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
-from hit_service.core.database import Row
+from hit_service.core.clock import Clock
+from hit_service.core.database import Row, Store
 from hit_service.core.exceptions import (
     MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,
@@ -54,11 +56,8 @@ from hit_service.core.exceptions import (
     QUALIFICATION_TYPE_DOES_NOT_EXIST,
     RequestError,
 )
+from hit_service.core.hit_records import HitRecords
 from hit_service.core.rules import decode_token, encode_token, new_id
-
-if TYPE_CHECKING:
-    from hit_service.core.clock import Clock
-    from hit_service.core.database import Store
 
 LOCALE = "00000000000000000071"
 APPROVAL_RATE = "000000000000000000L0"
@@ -318,16 +317,13 @@ REQUEST_NOTES = {
 
 
 class Qualifications:
-    """Mixin of ``MTurkBackend``: the qualification operations."""
+    """The qualification operations, handed the store, the clock and the HIT side."""
 
-    store: Store
-    clock: Clock
-    token_key: bytes  # signs NextTokens (set from the service's key at startup)
-
-    if TYPE_CHECKING:
-
-        def hit_dict(self, row: Row) -> dict[str, Any]: ...
-        def settle(self) -> None: ...
+    def __init__(self, store: Store, clock: Clock, hits: HitRecords, settle: Callable[[], None]) -> None:
+        self.store = store
+        self.clock = clock
+        self.hits = hits
+        self.settle = settle  # the lifecycle's time-driven transitions, run before reading state
 
     @staticmethod
     def _page_size(params: dict[str, Any]) -> int:
@@ -471,7 +467,7 @@ class Qualifications:
             filters.append("(name ILIKE %(q)s OR description ILIKE %(q)s OR coalesce(keywords, '') ILIKE %(q)s)")
             query["q"] = "%" + params["Query"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         if "NextToken" in params:
-            query["after"] = str(decode_token(self.token_key, "qualtypes", params["NextToken"])[0])
+            query["after"] = str(decode_token(self.hits.token_key, "qualtypes", params["NextToken"])[0])
             filters.append("qualification_type_id > %(after)s")
         with self.store.transaction() as conn:
             rows = conn.execute(
@@ -488,7 +484,7 @@ class Qualifications:
             types.append(shaped)
         result: dict[str, Any] = {"NumResults": len(page), "QualificationTypes": types}
         if len(rows) > limit:
-            result["NextToken"] = encode_token(self.token_key, "qualtypes", page[-1]["qualification_type_id"])
+            result["NextToken"] = encode_token(self.hits.token_key, "qualtypes", page[-1]["qualification_type_id"])
         return result
 
     def update_qualification_type(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -604,7 +600,7 @@ class Qualifications:
             row = self._own_type(conn, requester, params["QualificationTypeId"])
             after = ""
             if "NextToken" in params:
-                after = str(decode_token(self.token_key, "qualworkers", params["NextToken"])[0])
+                after = str(decode_token(self.hits.token_key, "qualworkers", params["NextToken"])[0])
             rows = conn.execute(
                 """SELECT * FROM mturk.qualifications WHERE qualification_type_id = %s AND status = %s
                        AND worker_id > %s ORDER BY worker_id LIMIT %s""",
@@ -613,7 +609,7 @@ class Qualifications:
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "Qualifications": [self.qualification_dict(r) for r in page]}
         if len(rows) > limit:
-            result["NextToken"] = encode_token(self.token_key, "qualworkers", page[-1]["worker_id"])
+            result["NextToken"] = encode_token(self.hits.token_key, "qualworkers", page[-1]["worker_id"])
         return result
 
     def list_hits_for_qualification_type(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -626,7 +622,7 @@ class Qualifications:
         query: dict[str, Any] = {"r": requester, "limit": limit + 1, "req": [{"QualificationTypeId": type_id}]}
         keyset = ""
         if "NextToken" in params:
-            query["t"], query["i"] = decode_next_token(self.token_key, params["NextToken"])
+            query["t"], query["i"] = decode_next_token(self.hits.token_key, params["NextToken"])
             keyset = "AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
         with self.store.transaction() as conn:
             if type_id not in SYSTEM_TYPES:
@@ -641,9 +637,9 @@ class Qualifications:
                 query,
             ).fetchall()
         page = rows[:limit]
-        result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hit_dict(r) for r in page]}
+        result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hits.hit_dict(r) for r in page]}
         if len(rows) > limit:
-            result["NextToken"] = encode_next_token(self.token_key, page[-1]["creation_time"], page[-1]["hit_id"])
+            result["NextToken"] = encode_next_token(self.hits.token_key, page[-1]["creation_time"], page[-1]["hit_id"])
         return result
 
     # -- qualification requests -------------------------------------------------------------
@@ -673,7 +669,7 @@ class Qualifications:
                 extra = "AND qualification_type_id = %(t)s"
                 query["t"] = params["QualificationTypeId"]
             if "NextToken" in params:
-                query["after"] = str(decode_token(self.token_key, "qualrequests", params["NextToken"])[0])
+                query["after"] = str(decode_token(self.hits.token_key, "qualrequests", params["NextToken"])[0])
             rows = conn.execute(
                 f"""SELECT * FROM mturk.qualification_requests WHERE requester = %(r)s AND status = 'Pending' {extra}
                         AND qualification_request_id > %(after)s
@@ -686,7 +682,9 @@ class Qualifications:
             "QualificationRequests": [self.request_dict(r) for r in page],
         }
         if len(rows) > limit:
-            result["NextToken"] = encode_token(self.token_key, "qualrequests", page[-1]["qualification_request_id"])
+            result["NextToken"] = encode_token(
+                self.hits.token_key, "qualrequests", page[-1]["qualification_request_id"]
+            )
         return result
 
     def _pending_request(self, conn: psycopg.Connection[Row], requester: str, request_id: str) -> Row:

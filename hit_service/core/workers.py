@@ -10,22 +10,21 @@ freed (the assignment is Abandoned). Returning frees the slot at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 
 from hit_service.core import question_xml
-from hit_service.core.database import Row
+from hit_service.core.clock import Clock
+from hit_service.core.database import Row, Store
+from hit_service.core.hit_records import HitRecords
 from hit_service.core.lifecycle import answer_xml
 from hit_service.core.quals import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
 from hit_service.limits import MAX_ANSWER_BYTES
-
-if TYPE_CHECKING:
-    from hit_service.core.clock import Clock
-    from hit_service.core.database import Store
 
 GROUP_LIMIT = 200
 
@@ -40,15 +39,13 @@ class SiteError(Exception):
 
 
 class WorkerSite:
-    """Mixin of ``MTurkBackend``: what the worker site does."""
+    """What the worker site does, handed the store, the clock and the HIT side."""
 
-    store: Store
-    clock: Clock
-
-    if TYPE_CHECKING:
-
-        def settle(self) -> None: ...
-        def status(self, row: Row, now: Any = None) -> str: ...
+    def __init__(self, store: Store, clock: Clock, hits: HitRecords, settle: Callable[[], None]) -> None:
+        self.store = store
+        self.clock = clock
+        self.hits = hits
+        self.settle = settle  # the lifecycle's time-driven transitions, run before reading state
 
     def worker(self, worker_id: str) -> Row | None:
         with self.store.transaction() as conn:
@@ -174,7 +171,7 @@ class WorkerSite:
                 (hit["requester"], worker["worker_id"]),
             ).fetchone():
                 raise SiteError("This requester does not accept your work.", 403)
-            if self.status(hit, now) != "Assignable":
+            if self.hits.status(hit, now) != "Assignable":
                 raise SiteError("This HIT is no longer available: every assignment is taken or it has expired.", 409)
             requirements = hit["qualification_requirements"] or []
             values = worker_values(conn, worker)
