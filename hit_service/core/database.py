@@ -18,13 +18,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from hit_service.core import migrations
@@ -147,9 +144,23 @@ class GroupCommit:
 
 
 class Store:
-    """A pool of connections to the service's database and the SQL the backend needs."""
+    """A pool of connections to the service's database, and the aggregates' stores.
+
+    The SQL lives in ``hit_service.stores``, one store per aggregate, reached through this
+    object (``store.accounts``, ``store.hits``, ``store.assignments``, ``store.quals``,
+    ``store.workers``, ``store.console``) so a domain class handed the store has all of them.
+    Their methods take an open connection, so a caller composes several in one transaction.
+    """
 
     def __init__(self, db_url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        from hit_service import stores  # the stores import Row from here
+
+        self.accounts = stores.AccountStore()
+        self.hits = stores.HitStore()
+        self.assignments = stores.AssignmentStore()
+        self.quals = stores.QualificationStore()
+        self.workers = stores.WorkerStore()
+        self.console = stores.ConsoleStore()
         self.pool = ConnectionPool(
             db_url,
             min_size=min(min_size, max_size),
@@ -210,239 +221,3 @@ class Store:
         tables = ", ".join(f"{SCHEMA}.{name}" for name in STATE_TABLES)
         with self.transaction() as conn:
             conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-
-    # -- accounts -----------------------------------------------------------------------------
-
-    @staticmethod
-    def ensure_account(conn: psycopg.Connection[Row], requester: str, initial_balance: Decimal) -> None:
-        """Create the requester's account with the initial balance unless it exists."""
-        conn.execute(
-            "INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (requester, initial_balance),
-        )
-
-    @staticmethod
-    def balance(conn: psycopg.Connection[Row], requester: str) -> Decimal | None:
-        """The requester's balance, or None without an account."""
-        row = conn.execute("SELECT balance FROM mturk.accounts WHERE requester = %s", (requester,)).fetchone()
-        return None if row is None else row["balance"]
-
-    @staticmethod
-    def credit(
-        conn: psycopg.Connection[Row],
-        requester: str,
-        amount: Decimal,
-        *,
-        kind: str,
-        now: datetime,
-        hit_id: str | None = None,
-        assignment_id: str | None = None,
-    ) -> None:
-        """Add ``amount`` to the balance and record it in the ledger."""
-        conn.execute("UPDATE mturk.accounts SET balance = balance + %s WHERE requester = %s", (amount, requester))
-        Store._ledger(conn, requester, amount, kind, now, hit_id, assignment_id)
-
-    @staticmethod
-    def debit(
-        conn: psycopg.Connection[Row],
-        requester: str,
-        amount: Decimal,
-        *,
-        kind: str,
-        now: datetime,
-        hit_id: str | None = None,
-        assignment_id: str | None = None,
-    ) -> bool:
-        """Take ``amount`` from the balance and record it; False (nothing taken) if short.
-
-        The conditional UPDATE locks the account row, so concurrent debits serialize and the
-        balance can never go below zero.
-        """
-        row = conn.execute(
-            """UPDATE mturk.accounts SET balance = balance - %(amount)s
-               WHERE requester = %(requester)s AND balance >= %(amount)s RETURNING balance""",
-            {"amount": amount, "requester": requester},
-        ).fetchone()
-        if row is None:
-            return False
-        Store._ledger(conn, requester, -amount, kind, now, hit_id, assignment_id)
-        return True
-
-    @staticmethod
-    def _ledger(
-        conn: psycopg.Connection[Row],
-        requester: str,
-        amount: Decimal,
-        kind: str,
-        now: datetime,
-        hit_id: str | None,
-        assignment_id: str | None,
-    ) -> None:
-        conn.execute(
-            """INSERT INTO mturk.ledger (requester, amount, kind, hit_id, assignment_id, created_at)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            (requester, amount, kind, hit_id, assignment_id, now),
-        )
-
-    @staticmethod
-    def set_balance(conn: psycopg.Connection[Row], requester: str | None, balance: Decimal) -> int:
-        """Set one requester's balance (creating the account) or every existing one's."""
-        if requester is None:
-            cur = conn.execute("UPDATE mturk.accounts SET balance = %s", (balance,))
-            return cur.rowcount
-        conn.execute(
-            """INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s)
-               ON CONFLICT (requester) DO UPDATE SET balance = EXCLUDED.balance""",
-            (requester, balance),
-        )
-        return 1
-
-    # -- request tokens -----------------------------------------------------------------------
-
-    @staticmethod
-    def claim_request_token(
-        conn: psycopg.Connection[Row],
-        requester: str,
-        token: str,
-        hit_id: str,
-        now: datetime,
-        reusable_before: datetime,
-    ) -> str | None:
-        """Bind ``token`` to ``hit_id``; return the HIT ID it is already bound to, if live.
-
-        A token older than ``reusable_before`` is taken over. Two transactions claiming the
-        same token serialize on the primary key: the second waits for the first and then sees
-        its row, so exactly one of them creates a HIT.
-        """
-        row = conn.execute(
-            """INSERT INTO mturk.request_tokens AS t (requester, token, hit_id, created_at)
-               VALUES (%(requester)s, %(token)s, %(hit_id)s, %(now)s)
-               ON CONFLICT (requester, token) DO UPDATE
-                   SET hit_id = EXCLUDED.hit_id, created_at = EXCLUDED.created_at
-                   WHERE t.created_at <= %(reusable_before)s
-               RETURNING t.hit_id""",
-            {
-                "requester": requester,
-                "token": token,
-                "hit_id": hit_id,
-                "now": now,
-                "reusable_before": reusable_before,
-            },
-        ).fetchone()
-        if row is not None:
-            return None
-        existing = conn.execute(
-            "SELECT hit_id FROM mturk.request_tokens WHERE requester = %s AND token = %s",
-            (requester, token),
-        ).fetchone()
-        if existing is None:  # pragma: no cover - the conflicting row cannot vanish under its lock
-            raise RuntimeError("request token conflict without a row")
-        return existing["hit_id"]
-
-    @staticmethod
-    def release_request_token(conn: psycopg.Connection[Row], requester: str, token: str, hit_id: str) -> None:
-        """Undo :meth:`claim_request_token` for a HIT that was not created after all."""
-        conn.execute(
-            "DELETE FROM mturk.request_tokens WHERE requester = %s AND token = %s AND hit_id = %s",
-            (requester, token, hit_id),
-        )
-
-    # -- HIT types ----------------------------------------------------------------------------
-
-    @staticmethod
-    def upsert_hit_type(conn: psycopg.Connection[Row], hit_type: Row) -> Row:
-        """Insert the HIT type unless the requester has one with the same properties; return it."""
-        params = dict(hit_type)
-        params["qualification_requirements"] = Jsonb(params["qualification_requirements"])
-        row = conn.execute(
-            """INSERT INTO mturk.hit_types (hit_type_id, requester, properties_hash, hit_group_id,
-                   title, description, keywords, reward, assignment_duration_seconds,
-                   auto_approval_delay_seconds, qualification_requirements, created_at)
-               VALUES (%(hit_type_id)s, %(requester)s, %(properties_hash)s, %(hit_group_id)s,
-                   %(title)s, %(description)s, %(keywords)s, %(reward)s,
-                   %(assignment_duration_seconds)s, %(auto_approval_delay_seconds)s,
-                   %(qualification_requirements)s, %(created_at)s)
-               ON CONFLICT (requester, properties_hash) DO NOTHING
-               RETURNING *""",
-            params,
-        ).fetchone()
-        if row is not None:
-            return row
-        existing = conn.execute(
-            "SELECT * FROM mturk.hit_types WHERE requester = %s AND properties_hash = %s",
-            (hit_type["requester"], hit_type["properties_hash"]),
-        ).fetchone()
-        assert existing is not None
-        return existing
-
-    @staticmethod
-    def get_hit_type(conn: psycopg.Connection[Row], hit_type_id: str) -> Row | None:
-        """One HIT type by ID."""
-        return conn.execute("SELECT * FROM mturk.hit_types WHERE hit_type_id = %s", (hit_type_id,)).fetchone()
-
-    # -- HITs ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def insert_hit_and_debit(conn: psycopg.Connection[Row], hit: Row) -> Row | None:
-        """Debit ``hit["cost"]`` and insert the HIT in one statement; None (nothing done) if short.
-
-        The conditional UPDATE locks the account row, so concurrent debits serialize and the
-        balance can never go below zero.
-        """
-        params = dict(hit)
-        for key in ("qualification_requirements", "layout_parameters", "assignment_review_policy", "hit_review_policy"):
-            if params.get(key) is not None:
-                params[key] = Jsonb(params[key])
-        columns = list(params)
-        names = ", ".join(columns)
-        values = ", ".join(f"%({name})s" for name in columns)
-        return conn.execute(
-            f"""WITH d AS (UPDATE mturk.accounts SET balance = balance - %(cost)s
-                           WHERE requester = %(requester)s AND balance >= %(cost)s RETURNING requester),
-                     l AS (INSERT INTO mturk.ledger (requester, amount, kind, hit_id, created_at)
-                           SELECT requester, -%(cost)s::numeric, 'hit', %(hit_id)s, %(creation_time)s FROM d)
-                INSERT INTO mturk.hits ({names}) SELECT {values} FROM d RETURNING *""",
-            params,
-        ).fetchone()
-
-    @staticmethod
-    def get_hit(conn: psycopg.Connection[Row], hit_id: str) -> Row | None:
-        """One HIT by ID, whoever owns it."""
-        return conn.execute("SELECT * FROM mturk.hits WHERE hit_id = %s", (hit_id,)).fetchone()
-
-    @staticmethod
-    def list_hits(
-        conn: psycopg.Connection[Row],
-        requester: str,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[Row]:
-        """The requester's HITs in (creation_time, hit_id) order, strictly after ``after``."""
-        if after is None:
-            cur = conn.execute(
-                """SELECT * FROM mturk.hits WHERE requester = %s AND status <> 'Disposed'
-                   ORDER BY creation_time, hit_id LIMIT %s""",
-                (requester, limit),
-            )
-        else:
-            cur = conn.execute(
-                """SELECT * FROM mturk.hits WHERE requester = %s AND status <> 'Disposed'
-                   AND (creation_time, hit_id) > (%s, %s)
-                   ORDER BY creation_time, hit_id LIMIT %s""",
-                (requester, after[0], after[1], limit),
-            )
-        return cur.fetchall()
-
-    @staticmethod
-    def recent_hits(conn: psycopg.Connection[Row], offset: int, limit: int) -> list[Row]:
-        """Every requester's HITs, newest first (for the HTML pages)."""
-        return conn.execute(
-            "SELECT * FROM mturk.hits ORDER BY creation_time DESC, hit_id DESC OFFSET %s LIMIT %s",
-            (offset, limit),
-        ).fetchall()
-
-    @staticmethod
-    def count_hits(conn: psycopg.Connection[Row]) -> int:
-        """How many HITs exist (for the pages' pager)."""
-        row = conn.execute("SELECT count(*) AS n FROM mturk.hits").fetchone()
-        return int(row["n"]) if row else 0

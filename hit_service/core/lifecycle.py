@@ -188,7 +188,9 @@ class Lifecycle:
         assignment_id: str | None = None,
     ) -> None:
         if amount > 0:
-            self.store.credit(conn, requester, amount, kind=kind, now=now, hit_id=hit_id, assignment_id=assignment_id)
+            self.store.accounts.credit(
+                conn, requester, amount, kind=kind, now=now, hit_id=hit_id, assignment_id=assignment_id
+            )
 
     def _debit(
         self,
@@ -203,10 +205,10 @@ class Lifecycle:
         """Take ``amount`` or raise InsufficientFunds (the transaction then rolls back)."""
         if amount <= 0:
             return
-        if not self.store.debit(
+        if not self.store.accounts.debit(
             conn, requester, amount, kind=kind, now=now, hit_id=hit_id, assignment_id=assignment_id
         ):
-            available = self.store.balance(conn, requester) or Decimal(0)
+            available = self.store.accounts.balance(conn, requester) or Decimal(0)
             raise RequestError(
                 f"Insufficient funds: this operation costs ${amount:.2f}; ${available:.2f} available.",
                 INSUFFICIENT_FUNDS,

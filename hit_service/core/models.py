@@ -191,8 +191,8 @@ class MTurkBackend:
     def get_account_balance(self, requester: str) -> dict[str, Any]:
         """The requester's available balance (the account is opened on first use)."""
         with self.store.transaction() as conn:
-            self.store.ensure_account(conn, requester, self.initial_balance)
-            balance = self.store.balance(conn, requester)
+            self.store.accounts.ensure_account(conn, requester, self.initial_balance)
+            balance = self.store.accounts.balance(conn, requester)
         assert balance is not None
         return {"AvailableBalance": format_money(balance)}
 
@@ -225,7 +225,7 @@ class MTurkBackend:
         row = self._hit_type_row(requester, params, self.clock.now())
         with self.store.transaction() as conn:
             check_requirements(conn, row["qualification_requirements"])
-            stored = self.store.upsert_hit_type(conn, row)
+            stored = self.store.hits.upsert_hit_type(conn, row)
         return {"HITTypeId": stored["hit_type_id"]}
 
     # CreateHIT / CreateHITWithHITType ------------------------------------------------------
@@ -242,7 +242,7 @@ class MTurkBackend:
         hit_type = self._hit_types.get(params["HITTypeId"])
         if hit_type is None:
             with self.store.transaction() as conn:
-                hit_type = self.store.get_hit_type(conn, params["HITTypeId"])
+                hit_type = self.store.hits.get_hit_type(conn, params["HITTypeId"])
             if hit_type is not None:
                 # HIT types never change once made, so every process may keep them.
                 if len(self._hit_types) >= HIT_TYPE_CACHE_SIZE:
@@ -320,16 +320,16 @@ class MTurkBackend:
         def write(conn: Any) -> Row:
             chosen = hit_type
             if token is not None:
-                existing = self.store.claim_request_token(
+                existing = self.store.hits.claim_request_token(
                     conn, requester, token, hit_id, now, now - REQUEST_TOKEN_WINDOW
                 )
                 if existing is not None:
                     raise RequestError(f'The HIT with ID "{existing}" already exists.', HIT_ALREADY_EXISTS)
             if new_hit_type is not None:
                 check_requirements(conn, new_hit_type["qualification_requirements"])
-                chosen = self.store.upsert_hit_type(conn, new_hit_type)
+                chosen = self.store.hits.upsert_hit_type(conn, new_hit_type)
             assert chosen is not None
-            row = self.store.insert_hit_and_debit(
+            row = self.store.hits.insert_hit_and_debit(
                 conn,
                 {
                     **values,
@@ -346,8 +346,8 @@ class MTurkBackend:
             )
             if row is None:
                 if token is not None and new_hit_type is None:
-                    self.store.release_request_token(conn, requester, token, hit_id)
-                balance = self.store.balance(conn, requester) or Decimal(0)
+                    self.store.hits.release_request_token(conn, requester, token, hit_id)
+                balance = self.store.accounts.balance(conn, requester) or Decimal(0)
                 raise _insufficient_funds(cost, reward, max_assignments, balance)
             return row
 
@@ -364,7 +364,7 @@ class MTurkBackend:
         hit_id = params["HITId"]
         self.settle()
         with self.store.transaction() as conn:
-            row = self.store.get_hit(conn, hit_id)
+            row = self.store.hits.get_hit(conn, hit_id)
         if row is None or row["requester"] != requester:
             raise RequestError(f"Hit {hit_id} does not exist.", HIT_DOES_NOT_EXIST)
         return {"HIT": self.hit_dict(row)}
@@ -375,7 +375,7 @@ class MTurkBackend:
         after = decode_next_token(self.token_key, params["NextToken"]) if "NextToken" in params else None
         self.settle()
         with self.store.transaction() as conn:
-            rows = self.store.list_hits(conn, requester, after, limit + 1)
+            rows = self.store.hits.list_hits(conn, requester, after, limit + 1)
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hit_dict(row) for row in page]}
         if len(rows) > limit:
@@ -388,12 +388,12 @@ class MTurkBackend:
     def recent_hits(self, offset: int, limit: int) -> tuple[list[Row], int]:
         """Every requester's HITs, newest first, and how many there are (HTML pages)."""
         with self.store.transaction() as conn:
-            return self.store.recent_hits(conn, offset, limit), self.store.count_hits(conn)
+            return self.store.hits.recent_hits(conn, offset, limit), self.store.hits.count_hits(conn)
 
     def find_hit(self, hit_id: str) -> Row | None:
         """A HIT by ID whoever owns it (HTML pages)."""
         with self.store.transaction() as conn:
-            return self.store.get_hit(conn, hit_id)
+            return self.store.hits.get_hit(conn, hit_id)
 
     def resolve_requester(self, ref: str) -> str | None:
         """A requester ID from an ID, a name or an access key ID."""
@@ -405,7 +405,7 @@ class MTurkBackend:
     def set_balance(self, requester: str | None, balance: Decimal) -> int:
         """Set one or every account's balance (test mode)."""
         with self.store.transaction() as conn:
-            return self.store.set_balance(conn, requester, balance)
+            return self.store.accounts.set_balance(conn, requester, balance)
 
     # shaping -------------------------------------------------------------------------------
 
