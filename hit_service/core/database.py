@@ -28,6 +28,7 @@ from hit_service.core import migrations
 from hit_service.core.migrations import MIGRATION_LOCK_KEY, SCHEMA  # noqa: F401 - the names callers know
 
 Row = dict[str, Any]
+Params = dict[str, Any] | Sequence[Any]  # what a statement of a store binds
 
 # (version, name, SQL) of every migration file (``hit_service.core.migrations``), in order.
 MIGRATIONS: list[tuple[int, str, str]] = [(m.version, m.name, m.sql) for m in migrations.load()]

@@ -55,7 +55,6 @@ from hit_service.core.rules import (
     encode_token,
     money,
     parse_timestamp,
-    status_sql,
 )
 from mturk_money import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee, format_money
 
@@ -120,59 +119,27 @@ class Lifecycle:
         """Abandon overdue accepted assignments and auto-approve due submitted ones."""
         now = self.clock.now()
         # Nearly every call finds nothing due: ask in one round trip, outside a transaction.
-        row = self.store.read_one(
-            """SELECT EXISTS (SELECT 1 FROM mturk.assignments WHERE status = 'Accepted' AND deadline <= %(now)s)
-                   OR EXISTS (SELECT 1 FROM mturk.assignments
-                              WHERE status = 'Submitted' AND auto_approval_time <= %(now)s) AS due""",
-            {"now": now},
-        )
+        row = self.store.assignments.due_check(self.store, now)
         if not row or not row["due"]:
             return
         with self.store.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SETTLE_LOCK_KEY,))
-            conn.execute(
-                """SELECT 1 FROM mturk.hits WHERE hit_id IN (
-                       SELECT hit_id FROM mturk.assignments
-                       WHERE (status = 'Accepted' AND deadline <= %(now)s)
-                          OR (status = 'Submitted' AND auto_approval_time <= %(now)s))
-                   ORDER BY hit_id FOR UPDATE""",
-                {"now": now},
-            )
-            conn.execute(
-                """WITH a AS (UPDATE mturk.assignments SET status = 'Abandoned', updated_at = %(now)s
-                              WHERE status = 'Accepted' AND deadline <= %(now)s RETURNING hit_id),
-                        c AS (SELECT hit_id, count(*) AS n FROM a GROUP BY hit_id)
-                   UPDATE mturk.hits h SET assignments_pending = h.assignments_pending - c.n, updated_at = %(now)s
-                   FROM c WHERE h.hit_id = c.hit_id""",
-                {"now": now},
-            )
-            conn.execute(
-                """WITH a AS (UPDATE mturk.assignments
-                              SET status = 'Approved', approval_time = auto_approval_time, updated_at = %(now)s
-                              WHERE status = 'Submitted' AND auto_approval_time <= %(now)s RETURNING hit_id),
-                        c AS (SELECT hit_id, count(*) AS n FROM a GROUP BY hit_id)
-                   UPDATE mturk.hits h SET assignments_submitted = h.assignments_submitted - c.n,
-                          assignments_completed = h.assignments_completed + c.n, updated_at = %(now)s
-                   FROM c WHERE h.hit_id = c.hit_id""",
-                {"now": now},
-            )
+            self.store.assignments.lock_settling(conn, (SETTLE_LOCK_KEY,))
+            self.store.hits.lock_hits_with_due_assignments(conn, {"now": now})
+            self.store.assignments.abandon_overdue(conn, {"now": now})
+            self.store.assignments.auto_approve_due(conn, {"now": now})
 
     # -- lookups ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _own_hit(conn: psycopg.Connection[Row], requester: str, hit_id: str, *, lock: bool = False) -> Row:
-        sql = "SELECT * FROM mturk.hits WHERE hit_id = %s" + (" FOR UPDATE" if lock else "")
-        row = conn.execute(sql, (hit_id,)).fetchone()
+    def _own_hit(self, conn: psycopg.Connection[Row], requester: str, hit_id: str, *, lock: bool = False) -> Row:
+        row = self.store.hits.hit_row(conn, hit_id, lock=lock)
         if row is None or row["requester"] != requester:
             raise RequestError(f"Hit {hit_id} does not exist.", HIT_DOES_NOT_EXIST)
         return row
 
-    @staticmethod
     def _own_assignment(
-        conn: psycopg.Connection[Row], requester: str, assignment_id: str, *, lock: bool = False
+        self, conn: psycopg.Connection[Row], requester: str, assignment_id: str, *, lock: bool = False
     ) -> Row:
-        sql = "SELECT * FROM mturk.assignments WHERE assignment_id = %s" + (" FOR UPDATE" if lock else "")
-        row = conn.execute(sql, (assignment_id,)).fetchone()
+        row = self.store.assignments.assignment_row(conn, assignment_id, lock=lock)
         if row is None or row["requester"] != requester or row["status"] not in VISIBLE_STATUSES:
             raise RequestError(f"Assignment {assignment_id} does not exist.", ASSIGNMENT_DOES_NOT_EXIST)
         return row
@@ -214,26 +181,16 @@ class Lifecycle:
                 INSUFFICIENT_FUNDS,
             )
 
-    @staticmethod
     def _claim_op_token(
-        conn: psycopg.Connection[Row], requester: str, operation: str, token: str, reference: str, now: datetime
+        self, conn: psycopg.Connection[Row], requester: str, operation: str, token: str, reference: str, now: datetime
     ) -> str | None:
         """Bind a UniqueRequestToken of ``operation``; the earlier reference if live (24 h)."""
-        row = conn.execute(
-            """INSERT INTO mturk.op_tokens AS t (requester, operation, token, reference, created_at)
-               VALUES (%(r)s, %(o)s, %(t)s, %(ref)s, %(now)s)
-               ON CONFLICT (requester, operation, token) DO UPDATE
-                   SET reference = EXCLUDED.reference, created_at = EXCLUDED.created_at
-                   WHERE t.created_at <= %(old)s
-               RETURNING t.reference""",
-            {"r": requester, "o": operation, "t": token, "ref": reference, "now": now, "old": now - TOKEN_WINDOW},
+        row = self.store.assignments.claim_op_token(
+            conn, {"r": requester, "o": operation, "t": token, "ref": reference, "now": now, "old": now - TOKEN_WINDOW}
         ).fetchone()
         if row is not None:
             return None
-        existing = conn.execute(
-            "SELECT reference FROM mturk.op_tokens WHERE requester = %s AND operation = %s AND token = %s",
-            (requester, operation, token),
-        ).fetchone()
+        existing = self.store.assignments.op_token_reference(conn, (requester, operation, token)).fetchone()
         return None if existing is None else str(existing["reference"])
 
     # -- shaping ----------------------------------------------------------------------------
@@ -273,20 +230,13 @@ class Lifecycle:
         limit = self._page(params)
         statuses = list(dict.fromkeys(params.get("AssignmentStatuses") or VISIBLE_STATUSES))
         hit_id = params["HITId"]
-        query = {"hit": hit_id, "statuses": statuses, "limit": limit + 1}
-        keyset = ""
+        after: tuple[datetime, str] | None = None
         if "NextToken" in params:
             micros, last_id = decode_token(self.hits.token_key, "assignments:" + hit_id, params["NextToken"])
-            query["t"] = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros))
-            query["i"] = str(last_id)
-            keyset = "AND (submit_time, assignment_id) > (%(t)s, %(i)s)"
+            after = (datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros)), str(last_id))
         with self.store.transaction() as conn:
             self._own_hit(conn, requester, hit_id)
-            rows = conn.execute(
-                f"""SELECT * FROM mturk.assignments WHERE hit_id = %(hit)s AND status = ANY(%(statuses)s) {keyset}
-                    ORDER BY submit_time, assignment_id LIMIT %(limit)s""",
-                query,
-            ).fetchall()
+            rows = self.store.assignments.page_of_hit(conn, hit_id, statuses, after, limit + 1)
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "Assignments": [self.assignment_dict(r) for r in page]}
         if len(rows) > limit:
@@ -307,11 +257,7 @@ class Lifecycle:
 
     def _locked_assignment(self, conn: psycopg.Connection[Row], requester: str, assignment_id: str) -> tuple[Row, Row]:
         """(HIT, assignment), both locked in the global order (HIT first), in two round trips."""
-        hit = conn.execute(
-            """SELECT * FROM mturk.hits
-                WHERE hit_id = (SELECT hit_id FROM mturk.assignments WHERE assignment_id = %s) FOR UPDATE""",
-            (assignment_id,),
-        ).fetchone()
+        hit = self.store.hits.lock_hit_of_assignment(conn, (assignment_id,)).fetchone()
         if hit is None or hit["requester"] != requester:
             raise RequestError(f"Assignment {assignment_id} does not exist.", ASSIGNMENT_DOES_NOT_EXIST)
         row = self._own_assignment(conn, requester, assignment_id, lock=True)
@@ -333,11 +279,7 @@ class Lifecycle:
         with self.store.transaction() as conn:
             hit, row = self._locked_assignment(conn, requester, params["AssignmentId"])
             if row["status"] == "Submitted":
-                conn.execute(
-                    """UPDATE mturk.hits SET assignments_submitted = assignments_submitted - 1,
-                           assignments_completed = assignments_completed + 1, updated_at = %s WHERE hit_id = %s""",
-                    (now, hit["hit_id"]),
-                )
+                self.store.hits.count_approval(conn, (now, hit["hit_id"]))
             elif row["status"] == "Rejected" and params.get("OverrideRejection"):
                 # MTurk: only for work submitted within the last 30 days, and only while the
                 # assignment's HIT has not been deleted.
@@ -359,12 +301,7 @@ class Lifecycle:
                 raise self._state_error(row, "Submitted (or Rejected with OverrideRejection)")
             else:
                 raise self._state_error(row, "Submitted")
-            conn.execute(
-                """UPDATE mturk.assignments SET status = 'Approved', approval_time = %s,
-                       requester_feedback = coalesce(%s, requester_feedback), updated_at = %s
-                   WHERE assignment_id = %s""",
-                (now, feedback, now, row["assignment_id"]),
-            )
+            self.store.assignments.mark_approved(conn, (now, feedback, now, row["assignment_id"]))
         return {}
 
     def reject_assignment(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -375,16 +312,8 @@ class Lifecycle:
             hit, row = self._locked_assignment(conn, requester, params["AssignmentId"])
             if row["status"] != "Submitted":
                 raise self._state_error(row, "Submitted")
-            conn.execute(
-                """UPDATE mturk.assignments SET status = 'Rejected', rejection_time = %s,
-                       requester_feedback = %s, updated_at = %s WHERE assignment_id = %s""",
-                (now, params["RequesterFeedback"], now, row["assignment_id"]),
-            )
-            conn.execute(
-                """UPDATE mturk.hits SET assignments_submitted = assignments_submitted - 1,
-                       assignments_completed = assignments_completed + 1, updated_at = %s WHERE hit_id = %s""",
-                (now, hit["hit_id"]),
-            )
+            self.store.assignments.mark_rejected(conn, (now, params["RequesterFeedback"], now, row["assignment_id"]))
+            self.store.hits.count_rejection(conn, (now, hit["hit_id"]))
             unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             self._credit(conn, requester, unit, "refund", now, hit["hit_id"], row["assignment_id"])
         return {}
@@ -425,10 +354,8 @@ class Lifecycle:
                     )
             fee = bonus_fee(amount)
             self._debit(conn, requester, amount + fee, "bonus", now, row["hit_id"], row["assignment_id"])
-            conn.execute(
-                """INSERT INTO mturk.bonus_payments (requester, worker_id, assignment_id, hit_id, amount, fee,
-                       reason, grant_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                (requester, worker_id, row["assignment_id"], row["hit_id"], amount, fee, params["Reason"], now),
+            self.store.assignments.insert_bonus(
+                conn, (requester, worker_id, row["assignment_id"], row["hit_id"], amount, fee, params["Reason"], now)
             )
 
         self.hits.group_commit(requester).run(write)
@@ -446,15 +373,11 @@ class Lifecycle:
         with self.store.transaction() as conn:
             if hit_id is not None:
                 self._own_hit(conn, requester, hit_id)
-                column, value = "hit_id", hit_id
             else:
                 self._own_assignment(conn, requester, str(assignment_id))
-                column, value = "assignment_id", str(assignment_id)
-            rows = conn.execute(
-                f"""SELECT * FROM mturk.bonus_payments WHERE {column} = %s AND requester = %s AND bonus_id > %s
-                    ORDER BY bonus_id LIMIT %s""",
-                (value, requester, after, limit + 1),
-            ).fetchall()
+            rows = self.store.assignments.bonus_page(
+                conn, requester, hit_id=hit_id, assignment_id=assignment_id, after=after, limit=limit + 1
+            )
         page = rows[:limit]
         result: dict[str, Any] = {
             "NumResults": len(page),
@@ -506,11 +429,7 @@ class Lifecycle:
                     )
             unit = hit["reward"] + assignment_fee(hit["reward"], current)
             self._debit(conn, requester, unit * extra, "additional", now, hit["hit_id"])
-            conn.execute(
-                """UPDATE mturk.hits SET max_assignments = max_assignments + %s, cost = cost + %s,
-                       reviewing = false, updated_at = %s WHERE hit_id = %s""",
-                (extra, unit * extra, now, hit["hit_id"]),
-            )
+            self.store.hits.add_assignments(conn, (extra, unit * extra, now, hit["hit_id"]))
         return {}
 
     def list_reviewable_hits(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -519,23 +438,14 @@ class Lifecycle:
         status = params.get("Status", "Reviewable")
         limit = self._page(params)
         now = self.clock.now()
-        query: dict[str, Any] = {"r": requester, "now": now, "status": status, "limit": limit + 1}
-        filters = ""
-        if params.get("HITTypeId"):
-            filters += " AND h.hit_type_id = %(type)s"
-            query["type"] = params["HITTypeId"]
+        after: tuple[datetime, str] | None = None
         if "NextToken" in params:
             micros, last_id = decode_token(self.hits.token_key, f"reviewable:{status}", params["NextToken"])
-            query["t"] = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros))
-            query["i"] = str(last_id)
-            filters += " AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
+            after = (datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(micros)), str(last_id))
         with self.store.transaction() as conn:
-            rows = conn.execute(
-                f"""SELECT h.* FROM mturk.hits h
-                    WHERE h.requester = %(r)s AND h.status <> 'Disposed' AND ({status_sql()}) = %(status)s {filters}
-                    ORDER BY h.creation_time, h.hit_id LIMIT %(limit)s""",
-                query,
-            ).fetchall()
+            rows = self.store.hits.page_by_status(
+                conn, requester, status, now, params.get("HITTypeId"), after, limit + 1
+            )
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hits.hit_dict(r) for r in page]}
         if len(rows) > limit:
@@ -567,10 +477,7 @@ class Lifecycle:
                 )
             if expire_at > now + timedelta(days=365):
                 raise RequestError("ExpireAt must be within 365 days from now.", PARAMETER_OUT_OF_RANGE)
-            conn.execute(
-                "UPDATE mturk.hits SET expiration = %s, updated_at = %s WHERE hit_id = %s",
-                (expire_at, now, hit["hit_id"]),
-            )
+            self.store.hits.set_expiration(conn, (expire_at, now, hit["hit_id"]))
         return {}
 
     def update_hit_review_status(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -588,10 +495,7 @@ class Lifecycle:
                     f"of: {wanted}.",
                     INVALID_HIT_STATE,
                 )
-            conn.execute(
-                "UPDATE mturk.hits SET reviewing = %s, updated_at = %s WHERE hit_id = %s",
-                (not revert, now, hit["hit_id"]),
-            )
+            self.store.hits.set_reviewing(conn, (not revert, now, hit["hit_id"]))
         return {}
 
     def update_hit_type_of_hit(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -602,15 +506,10 @@ class Lifecycle:
             hit = self._own_hit(conn, requester, params["HITId"], lock=True)
             if hit["status"] == "Disposed":
                 raise RequestError(f"HIT {hit['hit_id']} is Disposed.", INVALID_HIT_STATE)
-            new_type = conn.execute(
-                "SELECT * FROM mturk.hit_types WHERE hit_type_id = %s", (params["HITTypeId"],)
-            ).fetchone()
+            new_type = self.store.hits.hit_type_row(conn, (params["HITTypeId"],)).fetchone()
             if new_type is None or new_type["requester"] != requester:
                 raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
-            reviewed = conn.execute(
-                "SELECT count(*) AS n FROM mturk.assignments WHERE hit_id = %s AND status IN ('Approved', 'Rejected')",
-                (hit["hit_id"],),
-            ).fetchone()
+            reviewed = self.store.assignments.count_reviewed(conn, (hit["hit_id"],)).fetchone()
             open_slots = hit["max_assignments"] - (reviewed["n"] if reviewed else 0)
             old_unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             new_unit = new_type["reward"] + assignment_fee(new_type["reward"], hit["max_assignments"])
@@ -619,12 +518,8 @@ class Lifecycle:
                 self._debit(conn, requester, delta, "retype", now, hit["hit_id"])
             elif delta < 0:
                 self._credit(conn, requester, -delta, "retype", now, hit["hit_id"])
-            conn.execute(
-                """UPDATE mturk.hits SET hit_type_id = %(t)s, hit_group_id = %(g)s, title = %(title)s,
-                       description = %(d)s, keywords = %(k)s, reward = %(reward)s,
-                       assignment_duration_seconds = %(dur)s, auto_approval_delay_seconds = %(auto)s,
-                       qualification_requirements = %(q)s, cost = cost + %(delta)s, updated_at = %(now)s
-                   WHERE hit_id = %(hit)s""",
+            self.store.hits.change_hit_type(
+                conn,
                 {
                     "t": new_type["hit_type_id"],
                     "g": new_type["hit_group_id"],
@@ -661,17 +556,11 @@ class Lifecycle:
                     "approved or rejected; approve or reject them before deleting it.",
                     INVALID_HIT_STATE,
                 )
-            approved = conn.execute(
-                "SELECT count(*) AS n FROM mturk.assignments WHERE hit_id = %s AND status IN ('Approved', 'Rejected')",
-                (hit["hit_id"],),
-            ).fetchone()
+            approved = self.store.assignments.count_reviewed(conn, (hit["hit_id"],)).fetchone()
             unused = hit["max_assignments"] - (approved["n"] if approved else 0)
             unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             self._credit(conn, requester, unit * unused, "refund", now, hit["hit_id"])
-            conn.execute(
-                "UPDATE mturk.hits SET status = 'Disposed', disposed_at = %s, updated_at = %s WHERE hit_id = %s",
-                (now, now, hit["hit_id"]),
-            )
+            self.store.hits.dispose(conn, (now, now, hit["hit_id"]))
         return {}
 
     # -- worker blocks and messages ---------------------------------------------------------
@@ -681,21 +570,15 @@ class Lifecycle:
         if not params["Reason"].strip():
             raise RequestError("Reason must not be empty.", MISSING_PARAMETERS)
         with self.store.transaction() as conn:
-            conn.execute(
-                """INSERT INTO mturk.worker_blocks (requester, worker_id, reason, created_at)
-                   VALUES (%s, %s, %s, %s)
-                   ON CONFLICT (requester, worker_id) DO UPDATE SET reason = EXCLUDED.reason""",
-                (requester, params["WorkerId"], params["Reason"], self.clock.now()),
+            self.store.assignments.block_worker(
+                conn, (requester, params["WorkerId"], params["Reason"], self.clock.now())
             )
         return {}
 
     def delete_worker_block(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
         """Unblock a worker; unblocking one who is not blocked succeeds (nothing to do)."""
         with self.store.transaction() as conn:
-            conn.execute(
-                "DELETE FROM mturk.worker_blocks WHERE requester = %s AND worker_id = %s",
-                (requester, params["WorkerId"]),
-            )
+            self.store.assignments.unblock_worker(conn, (requester, params["WorkerId"]))
         return {}
 
     def list_worker_blocks(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -705,11 +588,7 @@ class Lifecycle:
             str(decode_token(self.hits.token_key, "blocks", params["NextToken"])[0]) if "NextToken" in params else ""
         )
         with self.store.transaction() as conn:
-            rows = conn.execute(
-                """SELECT worker_id, reason FROM mturk.worker_blocks WHERE requester = %s AND worker_id > %s
-                   ORDER BY worker_id LIMIT %s""",
-                (requester, after, limit + 1),
-            ).fetchall()
+            rows = self.store.assignments.list_blocks(conn, (requester, after, limit + 1)).fetchall()
         page = rows[:limit]
         result: dict[str, Any] = {
             "NumResults": len(page),
@@ -733,12 +612,7 @@ class Lifecycle:
         failures: list[dict[str, str]] = []
         with self.store.transaction() as conn:
             known = {
-                r["worker_id"]
-                for r in conn.execute(
-                    """SELECT DISTINCT worker_id FROM mturk.assignments
-                       WHERE requester = %s AND worker_id = ANY(%s) AND status IN ('Approved', 'Rejected')""",
-                    (requester, worker_ids),
-                )
+                r["worker_id"] for r in self.store.assignments.workers_who_worked_for(conn, (requester, worker_ids))
             }
             for worker_id in worker_ids:
                 if worker_id not in known:
@@ -751,10 +625,8 @@ class Lifecycle:
                         }
                     )
                     continue
-                conn.execute(
-                    """INSERT INTO mturk.messages (requester, worker_id, subject, body, sent_at)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (requester, worker_id, params["Subject"], params["MessageText"], now),
+                self.store.assignments.insert_message(
+                    conn, (requester, worker_id, params["Subject"], params["MessageText"], now)
                 )
         return {"NotifyWorkersFailureStatuses": failures}
 
@@ -781,24 +653,16 @@ class Lifecycle:
 
         now = self.clock.now()
         with self.store.transaction() as conn:
-            hit_type = conn.execute(
-                "SELECT requester FROM mturk.hit_types WHERE hit_type_id = %s", (params["HITTypeId"],)
-            ).fetchone()
+            hit_type = self.store.hits.hit_type_owner(conn, (params["HITTypeId"],)).fetchone()
             if hit_type is None or hit_type["requester"] != requester:
                 raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
-            current = conn.execute(
-                "SELECT notification, active FROM mturk.notification_settings WHERE hit_type_id = %s FOR UPDATE",
-                (params["HITTypeId"],),
-            ).fetchone()
+            current = self.store.assignments.lock_notification_setting(conn, (params["HITTypeId"],)).fetchone()
             notification = params.get("Notification", current["notification"] if current else None)
             active = params.get("Active", current["active"] if current else None)
             if active and notification is None:
                 raise RequestError("Active can only be set for a HIT type with a Notification.", MISSING_PARAMETERS)
-            conn.execute(
-                """INSERT INTO mturk.notification_settings (hit_type_id, requester, notification, active, updated_at)
-                   VALUES (%s, %s, %s, %s, %s)
-                   ON CONFLICT (hit_type_id) DO UPDATE SET notification = EXCLUDED.notification,
-                       active = EXCLUDED.active, updated_at = EXCLUDED.updated_at""",
+            self.store.assignments.upsert_notification_setting(
+                conn,
                 (
                     params["HITTypeId"],
                     requester,

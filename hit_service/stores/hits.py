@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from hit_service.core.database import Row
+from hit_service.core.database import Params, Row
+from hit_service.core.rules import status_sql
 
 
 class HitStore:
@@ -162,3 +164,125 @@ class HitStore:
         """How many HITs exist (for the pages' pager)."""
         row = conn.execute("SELECT count(*) AS n FROM mturk.hits").fetchone()
         return int(row["n"]) if row else 0
+
+    @staticmethod
+    def hit_row(conn: psycopg.Connection[Row], hit_id: str, *, lock: bool = False) -> Row | None:
+        """The HIT's row (locked for the transaction with ``lock``), whoever owns it."""
+        sql = "SELECT * FROM mturk.hits WHERE hit_id = %s" + (" FOR UPDATE" if lock else "")
+        return conn.execute(sql, (hit_id,)).fetchone()
+
+    @staticmethod
+    def lock_hits_with_due_assignments(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT 1 FROM mturk.hits WHERE hit_id IN (
+                   SELECT hit_id FROM mturk.assignments
+                   WHERE (status = 'Accepted' AND deadline <= %(now)s)
+                      OR (status = 'Submitted' AND auto_approval_time <= %(now)s))
+               ORDER BY hit_id FOR UPDATE""",
+            params,
+        )
+
+    @staticmethod
+    def count_rejection(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """UPDATE mturk.hits SET assignments_submitted = assignments_submitted - 1,
+               assignments_completed = assignments_completed + 1, updated_at = %s WHERE hit_id = %s""",
+            params,
+        )
+
+    @staticmethod
+    def add_assignments(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """UPDATE mturk.hits SET max_assignments = max_assignments + %s, cost = cost + %s,
+               reviewing = false, updated_at = %s WHERE hit_id = %s""",
+            params,
+        )
+
+    @staticmethod
+    def set_expiration(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.hits SET expiration = %s, updated_at = %s WHERE hit_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def set_reviewing(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.hits SET reviewing = %s, updated_at = %s WHERE hit_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def change_hit_type(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """UPDATE mturk.hits SET hit_type_id = %(t)s, hit_group_id = %(g)s, title = %(title)s,
+                   description = %(d)s, keywords = %(k)s, reward = %(reward)s,
+                   assignment_duration_seconds = %(dur)s, auto_approval_delay_seconds = %(auto)s,
+                   qualification_requirements = %(q)s, cost = cost + %(delta)s, updated_at = %(now)s
+               WHERE hit_id = %(hit)s""",
+            params,
+        )
+
+    @staticmethod
+    def dispose(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.hits SET status = 'Disposed', disposed_at = %s, updated_at = %s WHERE hit_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def lock_hit_of_assignment(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT * FROM mturk.hits
+               WHERE hit_id = (SELECT hit_id FROM mturk.assignments WHERE assignment_id = %s) FOR UPDATE""",
+            params,
+        )
+
+    @staticmethod
+    def count_approval(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """UPDATE mturk.hits SET assignments_submitted = assignments_submitted - 1,
+               assignments_completed = assignments_completed + 1, updated_at = %s WHERE hit_id = %s""",
+            params,
+        )
+
+    @staticmethod
+    def hit_type_row(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT * FROM mturk.hit_types WHERE hit_type_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def hit_type_owner(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT requester FROM mturk.hit_types WHERE hit_type_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def page_by_status(
+        conn: psycopg.Connection[Row],
+        requester: str,
+        status: str,
+        now: datetime,
+        hit_type_id: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Row]:
+        """The requester's HITs in ``status`` (as ``status_sql`` computes it at ``now``), by
+        (creation time, ID) after the keyset ``after``, optionally of one HIT type."""
+        query: dict[str, Any] = {"r": requester, "now": now, "status": status, "limit": limit}
+        filters = ""
+        if hit_type_id:
+            filters += " AND h.hit_type_id = %(type)s"
+            query["type"] = hit_type_id
+        if after is not None:
+            query["t"], query["i"] = after
+            filters += " AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
+        return conn.execute(
+            f"""SELECT h.* FROM mturk.hits h
+                WHERE h.requester = %(r)s AND h.status <> 'Disposed' AND ({status_sql()}) = %(status)s {filters}
+                ORDER BY h.creation_time, h.hit_id LIMIT %(limit)s""",
+            query,
+        ).fetchall()
