@@ -33,7 +33,7 @@ from hit_service.core import layouts
 from hit_service.core.database import Row
 from hit_service.core.exceptions import HIT_ALREADY_EXISTS, INVALID_HIT_STATE, RequestError
 from hit_service.core.models import MTurkBackend
-from hit_service.core.quals import SYSTEM_TYPES, check_requirements
+from hit_service.core.requirements import SYSTEM_TYPES, check_requirements
 from hit_service.core.rules import new_id
 from mturk_money import assignment_fee, cents, format_money, hit_cost
 

@@ -34,7 +34,8 @@ from hit_service.core.exceptions import (
     RequestError,
 )
 from hit_service.core.lifecycle import Lifecycle
-from hit_service.core.quals import Qualifications, check_requirements
+from hit_service.core.quals import Qualifications
+from hit_service.core.requirements import check_requirements
 from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
     DEFAULT_AUTO_APPROVAL_DELAY,
     DEFAULT_LIST_RESULTS,

@@ -22,7 +22,7 @@ from hit_service.core.clock import Clock
 from hit_service.core.database import Row, Store
 from hit_service.core.hit_records import HitRecords
 from hit_service.core.lifecycle import answer_xml
-from hit_service.core.quals import explain, permissions, type_names, worker_values
+from hit_service.core.requirements import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
 from hit_service.limits import MAX_ANSWER_BYTES
 

@@ -204,3 +204,10 @@ class AssignmentStore:
                 ORDER BY bonus_id LIMIT %s""",
             (value, requester, after, limit),
         ).fetchall()
+
+    @staticmethod
+    def status_counts_of_worker(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT status, count(*) AS n FROM mturk.assignments WHERE worker_id = %s GROUP BY status",
+            params,
+        )

@@ -286,3 +286,20 @@ class HitStore:
                 ORDER BY h.creation_time, h.hit_id LIMIT %(limit)s""",
             query,
         ).fetchall()
+
+    @staticmethod
+    def page_requiring_type(
+        conn: psycopg.Connection[Row], requester: str, type_id: str, after: tuple[Any, Any] | None, limit: int
+    ) -> list[Row]:
+        """The requester's HITs whose requirements name ``type_id``, by (creation time, ID)."""
+        query: dict[str, Any] = {"r": requester, "limit": limit, "req": Jsonb([{"QualificationTypeId": type_id}])}
+        keyset = ""
+        if after is not None:
+            query["t"], query["i"] = after
+            keyset = "AND (h.creation_time, h.hit_id) > (%(t)s, %(i)s)"
+        return conn.execute(
+            f"""SELECT h.* FROM mturk.hits h WHERE h.requester = %(r)s AND h.status <> 'Disposed'
+                    AND h.qualification_requirements @> %(req)s {keyset}
+                ORDER BY h.creation_time, h.hit_id LIMIT %(limit)s""",
+            query,
+        ).fetchall()

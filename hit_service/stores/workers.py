@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
-
 import psycopg
-from psycopg.types.json import Jsonb
 
-from hit_service.core.database import Params, Row, Store
+from hit_service.core.database import Params, Row
 
 
 class WorkerStore:
     """The SQL of workers as the worker site sees them: their HITs, assignments and earnings."""
+
+    @staticmethod
+    def worker_exists(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT 1 FROM mturk.workers WHERE worker_id = %s",
+            params,
+        )
