@@ -211,3 +211,62 @@ class AssignmentStore:
             "SELECT status, count(*) AS n FROM mturk.assignments WHERE worker_id = %s GROUP BY status",
             params,
         )
+
+    @staticmethod
+    def insert_accepted(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """INSERT INTO mturk.assignments (assignment_id, hit_id, requester, worker_id, status, accept_time,
+               deadline, updated_at) VALUES (%s, %s, %s, %s, 'Accepted', %s, %s, %s)""",
+            params,
+        )
+
+    @staticmethod
+    def mark_returned(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.assignments SET status = 'Returned', updated_at = %s WHERE assignment_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def hit_id_of(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT hit_id FROM mturk.assignments WHERE assignment_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def lock_assignment(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT * FROM mturk.assignments WHERE assignment_id = %s FOR UPDATE",
+            params,
+        )
+
+    @staticmethod
+    def is_blocked(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT 1 FROM mturk.worker_blocks WHERE requester = %s AND worker_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def open_assignment_of_worker(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT * FROM mturk.assignments WHERE hit_id = %s AND worker_id = %s
+               AND status NOT IN ('Returned', 'Abandoned')""",
+            params,
+        )
+
+    @staticmethod
+    def by_id(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT * FROM mturk.assignments WHERE assignment_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def mark_submitted(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """UPDATE mturk.assignments SET status = 'Submitted', submit_time = %s, auto_approval_time = %s,
+               answer = %s, updated_at = %s WHERE assignment_id = %s RETURNING *""",
+            params,
+        )

@@ -303,3 +303,45 @@ class HitStore:
                 ORDER BY h.creation_time, h.hit_id LIMIT %(limit)s""",
             query,
         ).fetchall()
+
+    @staticmethod
+    def count_accepted(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.hits SET assignments_pending = assignments_pending + 1, updated_at = %s WHERE hit_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def count_returned(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.hits SET assignments_pending = assignments_pending - 1, updated_at = %s WHERE hit_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def count_submitted(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """UPDATE mturk.hits SET assignments_pending = assignments_pending - 1,
+               assignments_submitted = assignments_submitted + 1, updated_at = %s WHERE hit_id = %s""",
+            params,
+        )
+
+    @staticmethod
+    def lock_hit(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT * FROM mturk.hits WHERE hit_id = %s FOR UPDATE",
+            params,
+        )
+
+    @staticmethod
+    def by_id(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT * FROM mturk.hits WHERE hit_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def count_all(conn: psycopg.Connection[Row]) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT count(*) AS n FROM mturk.hits",
+        )
