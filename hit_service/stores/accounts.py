@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import psycopg
 
-from hit_service.core.database import Row
+from hit_service.core.database import Params, Row
 
 
 class AccountStore:
@@ -96,3 +96,176 @@ class AccountStore:
             (requester, balance),
         )
         return 1
+
+    @staticmethod
+    def insert_account_if_new(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)
+               ON CONFLICT (requester) DO NOTHING""",
+            params,
+        )
+
+    @staticmethod
+    def upsert_key_row(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
+               VALUES (%s, %s, %s, %s)
+               ON CONFLICT (access_key_id) DO UPDATE SET secret_access_key = EXCLUDED.secret_access_key""",
+            params,
+        )
+
+    @staticmethod
+    def delete_expired_sessions(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "DELETE FROM mturk.sessions WHERE subject = %s AND expires_at <= %s",
+            params,
+        )
+
+    @staticmethod
+    def insert_session(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "INSERT INTO mturk.sessions (session_hash, subject, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+            params,
+        )
+
+    @staticmethod
+    def store_session_key(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "INSERT INTO mturk.service_settings (name, value) VALUES ('session_key', %s) ON CONFLICT DO NOTHING",
+            params,
+        )
+
+    @staticmethod
+    def set_key_secret(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.access_keys SET secret_access_key = %s WHERE access_key_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def lock_keys(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT pg_advisory_xact_lock(%s)",
+            params,
+        )
+
+    @staticmethod
+    def insert_account(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)",
+            params,
+        )
+
+    @staticmethod
+    def insert_key(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
+               VALUES (%s, %s, %s, 'cli')""",
+            params,
+        )
+
+    @staticmethod
+    def set_balance_of(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.accounts SET balance = %s WHERE requester = %s",
+            params,
+        )
+
+    @staticmethod
+    def delete_session(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "DELETE FROM mturk.sessions WHERE session_hash = %s",
+            params,
+        )
+
+    @staticmethod
+    def key_owner(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT requester FROM mturk.access_keys WHERE access_key_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def resolve(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT requester FROM mturk.accounts WHERE requester = %(r)s OR name = %(r)s
+               UNION SELECT requester FROM mturk.access_keys WHERE access_key_id = %(r)s LIMIT 1""",
+            params,
+        )
+
+    @staticmethod
+    def delete_sessions_of(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "DELETE FROM mturk.sessions WHERE subject = %s",
+            params,
+        )
+
+    @staticmethod
+    def clear_failures(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "DELETE FROM mturk.signin_failures WHERE key = %s",
+            params,
+        )
+
+    @staticmethod
+    def session_subject(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT subject FROM mturk.sessions WHERE session_hash = %s AND expires_at > %s",
+            params,
+        )
+
+    @staticmethod
+    def session_key_value(conn: psycopg.Connection[Row]) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT value FROM mturk.service_settings WHERE name = 'session_key'",
+        )
+
+    @staticmethod
+    def key_record(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT access_key_id, secret_access_key, requester FROM mturk.access_keys WHERE access_key_id = %s",
+            params,
+        )
+
+    @staticmethod
+    def name_taken(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT 1 FROM mturk.accounts WHERE name = %s",
+            params,
+        )
+
+    @staticmethod
+    def list_with_keys(conn: psycopg.Connection[Row]) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT a.requester, a.name, a.balance, a.created_at,
+                      coalesce(array_agg(k.access_key_id ORDER BY k.created_at)
+                               FILTER (WHERE k.access_key_id IS NOT NULL), '{}') AS keys
+               FROM mturk.accounts a LEFT JOIN mturk.access_keys k ON k.requester = a.requester
+               GROUP BY a.requester ORDER BY a.created_at, a.requester""",
+        )
+
+    @staticmethod
+    def block_until(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.signin_failures SET blocked_until = %s WHERE key = %s",
+            params,
+        )
+
+    @staticmethod
+    def blocked_until(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT blocked_until FROM mturk.signin_failures WHERE key = ANY(%s) AND blocked_until > %s",
+            params,
+        )
+
+    @staticmethod
+    def record_failure(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """INSERT INTO mturk.signin_failures AS f (key, failures, last_failure, blocked_until)
+               VALUES (%(k)s, 1, %(now)s, %(now)s)
+               ON CONFLICT (key) DO UPDATE SET
+                   failures = CASE WHEN f.last_failure < %(old)s THEN 1 ELSE f.failures + 1 END,
+                   last_failure = %(now)s
+               RETURNING failures""",
+            params,
+        )

@@ -136,3 +136,40 @@ class WorkerStore:
                ORDER BY h.creation_time DESC, h.hit_id DESC LIMIT 200""",
             params,
         )
+
+    @staticmethod
+    def insert_worker(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """INSERT INTO mturk.workers (worker_id, name, password_hash, locale_country, locale_subdivision,
+               created_at) VALUES (%s, %s, %s, %s, %s, %s)""",
+            params,
+        )
+
+    @staticmethod
+    def worker_of_session(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT w.* FROM mturk.sessions s JOIN mturk.workers w ON w.worker_id = s.subject
+               WHERE s.session_hash = %s AND s.expires_at > %s""",
+            params,
+        )
+
+    @staticmethod
+    def name_taken(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT 1 FROM mturk.workers WHERE name = %s",
+            params,
+        )
+
+    @staticmethod
+    def set_password(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "UPDATE mturk.workers SET password_hash = %s WHERE name = %s RETURNING worker_id",
+            params,
+        )
+
+    @staticmethod
+    def by_name(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT * FROM mturk.workers WHERE name = %s",
+            params,
+        )
