@@ -199,9 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(identity.set_worker_password(store, args.name, read_password(args.password_file))))
         elif args.command == "worker" and args.action == "list":
             with store.transaction() as conn:
-                rows = conn.execute(
-                    "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
-                ).fetchall()
+                rows = store.workers.list_workers(conn).fetchall()
             print(json.dumps(rows, indent=2))
     except (identity.IdentityError, PasswordError) as exc:
         print(f"hit_service: {exc}", file=sys.stderr)

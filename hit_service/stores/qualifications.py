@@ -210,3 +210,11 @@ class QualificationStore:
                 ORDER BY qualification_request_id LIMIT %(limit)s""",
             query,
         ).fetchall()
+
+    @staticmethod
+    def choices_of_requester(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            """SELECT qualification_type_id, name FROM mturk.qualification_types
+               WHERE requester = %s AND NOT deleted ORDER BY lower(name)""",
+            params,
+        )

@@ -173,3 +173,9 @@ class WorkerStore:
             "SELECT * FROM mturk.workers WHERE name = %s",
             params,
         )
+
+    @staticmethod
+    def list_workers(conn: psycopg.Connection[Row]) -> psycopg.Cursor[Row]:
+        return conn.execute(
+            "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name",
+        )
