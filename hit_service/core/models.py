@@ -33,6 +33,7 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.hit_changes import HitChanges
 from hit_service.core.lifecycle import Lifecycle
 from hit_service.core.quals import Qualifications
 from hit_service.core.requirements import check_requirements
@@ -53,6 +54,7 @@ from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of 
     new_id,
     status_sql,
 )
+from hit_service.core.worker_relations import WorkerRelations
 from hit_service.core.workers import WorkerSite
 from mturk_money import CENT, assignment_fee, format_money, hit_cost
 
@@ -126,7 +128,8 @@ class MTurkBackend:
 
     It owns HIT types and HITs (creation, lookup, shaping, status) and holds the domain objects
     for the rest, each handed the store, the clock and this object as its ``HitRecords``:
-    ``lifecycle`` (assignments, review, money, blocks), ``quals`` (qualifications) and ``site``
+    ``lifecycle`` (assignments, review, bonuses), ``hit_changes`` (a HIT's changes after
+    creation), ``worker_relations`` (blocks, messages), ``quals`` (qualifications) and ``site``
     (what the worker site does). ``handlers()`` maps every API operation to whichever owns it.
     """
 
@@ -142,6 +145,8 @@ class MTurkBackend:
         # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
         self.allow_http_external_urls = False
         self.lifecycle = Lifecycle(store, clock, self)
+        self.hit_changes = HitChanges(store, clock, self, self.lifecycle)
+        self.worker_relations = WorkerRelations(store, clock, self, self.lifecycle)
         self.quals = Qualifications(store, clock, self, self.lifecycle.settle)
         self.site = WorkerSite(store, clock, self, self.lifecycle.settle)
 
@@ -181,7 +186,7 @@ class MTurkBackend:
             "GetAccountBalance": lambda requester, _params: self.get_account_balance(requester),
         }
         for operation in OPERATIONS:
-            for owner in (self, self.lifecycle, self.quals):
+            for owner in (self, self.lifecycle, self.hit_changes, self.worker_relations, self.quals):
                 method = getattr(owner, _snake(operation), None)
                 if operation not in names and method is not None:
                     names[operation] = method
