@@ -33,9 +33,15 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from hit_service.settings import Settings, SettingsError
 from mturk_money import cents, is_money
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from hit_service.core.database import Store
 
 
 def serve(settings: Settings) -> int:
@@ -61,14 +67,14 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env() -> FastAPI:
     """The app factory uvicorn's worker processes call (``HITFLOW_HIT_SERVICE_WORKERS`` > 1)."""
     from hit_service.app import create_app
 
     return create_app(Settings.from_env())
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
+def _store(settings: Settings) -> Store:
     from hit_service.core.database import Store
 
     store = Store(settings.db_url, max_size=2)

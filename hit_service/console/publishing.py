@@ -82,7 +82,7 @@ class BatchPublisher:
     def _publish(self, batch_id: int) -> None:
         """Create the batch's missing HITs, chunk by chunk, under a lock no other process can hold."""
         try:
-            with psycopg.connect(self.store.pool.conninfo, autocommit=True) as lock_conn:
+            with psycopg.connect(self.store.conninfo, autocommit=True) as lock_conn:
                 got = self.store.console.try_publish_lock(lock_conn, (PUBLISH_LOCK_NS, batch_id)).fetchone()
                 if not got or not got[0]:
                     return  # another process is publishing it

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg.rows import dict_row
@@ -162,13 +162,18 @@ class Store:
         self.quals = stores.QualificationStore()
         self.workers = stores.WorkerStore()
         self.console = stores.ConsoleStore()
-        self.pool = ConnectionPool(
-            db_url,
-            min_size=min(min_size, max_size),
-            max_size=max_size,
-            kwargs={"row_factory": dict_row},
-            open=False,
-            name="hit_service",
+        self.conninfo = db_url
+        # Rows are dicts (the row_factory in kwargs), which the pool's type parameter cannot see.
+        self.pool = cast(
+            "ConnectionPool[psycopg.Connection[Row]]",
+            ConnectionPool(
+                db_url,
+                min_size=min(min_size, max_size),
+                max_size=max_size,
+                kwargs={"row_factory": dict_row},
+                open=False,
+                name="hit_service",
+            ),
         )
 
     def open(self, timeout: float = 10.0) -> None:
@@ -176,7 +181,7 @@ class Store:
 
         (The pool alone would retry quietly until ``timeout``.)
         """
-        with psycopg.connect(self.pool.conninfo, connect_timeout=max(int(timeout), 1)):
+        with psycopg.connect(self.conninfo, connect_timeout=max(int(timeout), 1)):
             pass
         self.pool.open(wait=True, timeout=timeout)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -48,7 +49,7 @@ def load(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-def apply(conn: psycopg.Connection, migrations: list[Migration]) -> list[int]:
+def apply(conn: psycopg.Connection[Any], migrations: list[Migration]) -> list[int]:
     """Apply, in ``conn``'s transaction, each migration not yet recorded; the versions applied.
 
     Under a transaction-level advisory lock, so two processes starting at once do not race.

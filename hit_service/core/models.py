@@ -275,6 +275,7 @@ class MTurkBackend:
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
             parsed = question_xml.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
+        assert layout_id is not None  # neither both nor none: checked above
         template = layouts.project_template(self.store, requester, layout_id)
         if template is None:
             template = layouts.load_layout(self.layouts_dir, layout_id)

@@ -69,7 +69,7 @@ class WorkerSite:
                 groups.append({**row, **allowed, "explained": explain(requirements, values, names)})
         return groups
 
-    def hit_for_worker(self, worker: Row, hit_id: str) -> tuple[Row, dict[str, bool], Row | None]:
+    def hit_for_worker(self, worker: Row, hit_id: str) -> tuple[Row, dict[str, Any], Row | None]:
         """(HIT, what the worker may do with it, their live assignment on it if any)."""
         self.settle()
         with self.store.transaction() as conn:

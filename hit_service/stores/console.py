@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 
 from hit_service.core.database import Params, Row
@@ -114,7 +116,7 @@ class ConsoleStore:
         )
 
     @staticmethod
-    def answers_of_batch(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+    def answers_of_batch(conn: psycopg.ServerCursor[Row], params: Params = ()) -> psycopg.ServerCursor[Row]:
         return conn.execute(
             """SELECT a.answer FROM mturk.batch_rows r JOIN mturk.assignments a USING (hit_id)
                WHERE r.batch_id = %s AND a.status IN ('Submitted', 'Approved', 'Rejected')""",
@@ -332,7 +334,7 @@ class ConsoleStore:
         )
 
     @staticmethod
-    def try_publish_lock(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+    def try_publish_lock(conn: psycopg.Connection[Any], params: Params = ()) -> psycopg.Cursor[Any]:
         return conn.execute(
             "SELECT pg_try_advisory_lock(%s, %s)",
             params,
@@ -362,7 +364,7 @@ class ConsoleStore:
         )
 
     @staticmethod
-    def results_rows(cursor: psycopg.Cursor[Row], params: Params) -> psycopg.Cursor[Row]:
+    def results_rows(cursor: psycopg.ServerCursor[Row], params: Params) -> psycopg.ServerCursor[Row]:
         """A batch's HITs × assignments with each worker's approval record, for the results CSV
         (run on a server-side cursor: the caller streams it)."""
         return cursor.execute(
