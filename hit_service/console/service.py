@@ -16,7 +16,6 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -53,17 +52,6 @@ class NotFound(Exception):
 
 class FormError(ValueError):
     """A form the console cannot accept; the message says why."""
-
-
-@dataclass
-class ReviewResult:
-    """What happened to one row of a reviewed CSV."""
-
-    row: int
-    assignment_id: str
-    action: str
-    outcome: str  # "applied", "skipped" or "failed"
-    message: str
 
 
 class Console:
@@ -324,16 +312,16 @@ class Console:
 
     def review(
         self, requester: str, assignment_ids: list[str], action: str, feedback: str, *, batch_id: int | None = None
-    ) -> list[ReviewResult]:
+    ) -> list[csvfiles.ReviewResult]:
         """Approve or reject assignments through the API's operations, reporting each one."""
         decisions = [csvfiles.Decision(i + 1, a, action, feedback) for i, a in enumerate(assignment_ids)]
         return self.apply(requester, decisions, batch_id=batch_id)
 
     def apply(
         self, requester: str, decisions: list[csvfiles.Decision], *, batch_id: int | None = None
-    ) -> list[ReviewResult]:
+    ) -> list[csvfiles.ReviewResult]:
         """Apply review decisions; an assignment already in the asked state is skipped, not redone."""
-        results: list[ReviewResult] = []
+        results: list[csvfiles.ReviewResult] = []
         in_batch: set[str] | None = None
         if batch_id is not None:
             with self.store.transaction() as conn:
@@ -345,28 +333,30 @@ class Console:
                 }
         for d in decisions:
             if d.error:
-                results.append(ReviewResult(d.row, d.assignment_id, d.action or "?", "failed", d.error))
+                results.append(csvfiles.ReviewResult(d.row, d.assignment_id, d.action or "?", "failed", d.error))
                 continue
             if not d.action:
                 continue
             if in_batch is not None and d.assignment_id not in in_batch:
                 results.append(
-                    ReviewResult(d.row, d.assignment_id, d.action, "failed", "no such assignment in this batch")
+                    csvfiles.ReviewResult(
+                        d.row, d.assignment_id, d.action, "failed", "no such assignment in this batch"
+                    )
                 )
                 continue
             results.append(self._decide(requester, d))
         return results
 
-    def _decide(self, requester: str, d: csvfiles.Decision) -> ReviewResult:
+    def _decide(self, requester: str, d: csvfiles.Decision) -> csvfiles.ReviewResult:
         try:
             current = self.call(requester, "GetAssignment", {"AssignmentId": d.assignment_id})["Assignment"]
         except RequestError as exc:
-            return ReviewResult(d.row, d.assignment_id, d.action, "failed", exc.message)
+            return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "failed", exc.message)
         status = current["AssignmentStatus"]
         try:
             if d.action == "approve":
                 if status == "Approved":
-                    return ReviewResult(d.row, d.assignment_id, d.action, "skipped", "already approved")
+                    return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "skipped", "already approved")
                 params: dict[str, Any] = {"AssignmentId": d.assignment_id}
                 if d.feedback:
                     params["RequesterFeedback"] = d.feedback
@@ -374,19 +364,19 @@ class Console:
                     params["OverrideRejection"] = True
                 self.call(requester, "ApproveAssignment", params)
                 note = "approved (rejection overridden)" if status == "Rejected" else "approved"
-                return ReviewResult(d.row, d.assignment_id, d.action, "applied", note)
+                return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "applied", note)
             if status == "Rejected":
-                return ReviewResult(d.row, d.assignment_id, d.action, "skipped", "already rejected")
+                return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "skipped", "already rejected")
             if status == "Approved":
-                return ReviewResult(
+                return csvfiles.ReviewResult(
                     d.row, d.assignment_id, d.action, "failed", "already approved; an approval cannot be undone"
                 )
             if not d.feedback.strip():
-                return ReviewResult(d.row, d.assignment_id, d.action, "failed", "a rejection needs a reason")
+                return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "failed", "a rejection needs a reason")
             self.call(requester, "RejectAssignment", {"AssignmentId": d.assignment_id, "RequesterFeedback": d.feedback})
-            return ReviewResult(d.row, d.assignment_id, d.action, "applied", "rejected")
+            return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "applied", "rejected")
         except RequestError as exc:
-            return ReviewResult(d.row, d.assignment_id, d.action, "failed", exc.message)
+            return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "failed", exc.message)
 
     def cancel(self, requester: str, batch_id: int) -> int:
         """Stop publishing and expire the batch's HITs now (work in progress may still be submitted)."""
