@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 from hit_service.config import Settings
 from hit_service.console import csvfiles, forms, starters
 from hit_service.console.service import Console, FormError, NotFound
-from hit_service.core import identity
+from hit_service.core import crowd_support, identity
 from hit_service.core.exceptions import RequestError
 from hit_service.core.models import MTurkBackend
 from hit_service.limits import MAX_REVIEW_CSV_BYTES
@@ -305,6 +305,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             values=values,
             frame_src=f"/requester/projects/{quote(layout_id)}/frame?{query}",
             sandbox=FRAME_SANDBOX,
+            unsupported=crowd_support.unsupported_elements(project["template"]),
         )
 
     @site.get("/projects/{layout_id}/frame")

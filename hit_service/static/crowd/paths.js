@@ -143,7 +143,7 @@ class PathTool extends ImageAnnotator {
     return out;
   }
   crowdMissing() {
-    if (this.draft) return `finish or cancel the ${this.noun.toLowerCase()} you are drawing`;
+    if (this.draft) return `finish (${this.closed ? "close" : "end"}) or cancel the ${this.noun.toLowerCase()} you are drawing`;
     return super.crowdMissing();
   }
 }
