@@ -39,4 +39,6 @@ def warning(html: str) -> str:
     if not missing:
         return ""
     names = ", ".join(f"<{name}>" for name in missing)
-    return f"This task uses {names}, which this service does not support: workers will see a notice and cannot submit it."
+    return (
+        f"This task uses {names}, which this service does not support: workers will see a notice and cannot submit it."
+    )

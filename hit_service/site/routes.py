@@ -299,7 +299,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     # MTurk's worker URLs (tools print them; swapping the host is enough): a HIT's or a group's
     # preview. A group answers with its next HIT this worker can take.
     @site.get("/mturk/preview", include_in_schema=False)
-    async def mturk_preview(request: Request, groupId: str = "", hitId: str = "") -> Response:  # noqa: N803
+    async def mturk_preview(request: Request, groupId: str = "", hitId: str = "") -> Response:
         if hitId:
             return RedirectResponse(f"/worker/hits/{quote(hitId, safe='')}", status_code=303)
         if groupId:

@@ -265,7 +265,7 @@ def _mask_check(key: str, expected_color: str, mappings: Callable[[dict[str, Any
         mappings(result)
         width, height, pixels = decode_png(base64.b64decode(result["labeledImage"]["pngImageData"]))
         assert (width, height) == (W, H)
-        color = tuple(int(expected_color[i : i + 2], 16) for i in (1, 3, 5)) + (255,)
+        color = (*(int(expected_color[i : i + 2], 16) for i in (1, 3, 5)), 255)
         assert pixels[120 * W + 140] == color  # painted: the middle of the red square
         assert pixels[110 * W + 110] == color
         assert pixels[10 * W + 10][3] == 0  # never painted: transparent
@@ -277,7 +277,8 @@ def _mask_check(key: str, expected_color: str, mappings: Callable[[dict[str, Any
 
 
 def _semantic_mappings(result: dict[str, Any]) -> None:
-    assert result["labelMappings"] == {"Cat": {"color": "#1f77b4"}, "Dog": {"color": "#ff7f0e"}, "Bird": {"color": "#2ca02c"}}
+    colors = {"Cat": "#1f77b4", "Dog": "#ff7f0e", "Bird": "#2ca02c"}  # the reference's palette, in label order
+    assert result["labelMappings"] == {label: {"color": color} for label, color in colors.items()}
 
 
 def _instance_mappings(result: dict[str, Any]) -> None:
@@ -401,9 +402,7 @@ GROUND_TRUTH = [
         lambda img: _task(img),
         _gt_ner,
         {
-            "crowd-entity-annotation": {
-                "entities": [{"endOffset": 29, "label": "company", "startOffset": 0}]
-            },
+            "crowd-entity-annotation": {"entities": [{"endOffset": 29, "label": "company", "startOffset": 0}]},
             "tech": {"tech": True},
             "politics": {"politics": False},
         },

@@ -22,29 +22,65 @@ SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script
 
 # element → {attribute: kind}; kinds as in base.js's reflect(): bool, string, number, json.
 COMMON = {"name": "string", "disabled": "bool", "required": "bool"}
-TEXT = {"label": "string", "placeholder": "string", "error-message": "string", "allowed-pattern": "string",
-        "max-length": "number", "min-length": "number", "auto-focus": "bool", "auto-validate": "bool", "value": "string"}
+TEXT = {
+    "label": "string",
+    "placeholder": "string",
+    "error-message": "string",
+    "allowed-pattern": "string",
+    "max-length": "number",
+    "min-length": "number",
+    "auto-focus": "bool",
+    "auto-validate": "bool",
+    "value": "string",
+}
 DRAWING = {"header": "string", "src": "string", "labels": "json", "initial-value": "json"}
 DOCUMENTED: dict[str, dict[str, str]] = {
     "crowd-alert": {"dismissible": "bool", "type": "string"},
     "crowd-badge": {"for": "string", "icon": "string", "label": "string"},
     "crowd-bounding-box": DRAWING,
-    "crowd-button": {"disabled": "bool", "form-action": "string", "href": "string", "icon": "string",
-                     "icon-align": "string", "icon-url": "string", "loading": "bool", "target": "string",
-                     "variant": "string"},
+    "crowd-button": {
+        "disabled": "bool",
+        "form-action": "string",
+        "href": "string",
+        "icon": "string",
+        "icon-align": "string",
+        "icon-url": "string",
+        "loading": "bool",
+        "target": "string",
+        "variant": "string",
+    },
     "crowd-card": {"heading": "string", "image": "string"},
     "crowd-checkbox": {**COMMON, "checked": "bool", "value": "string"},
     "crowd-classifier": {"categories": "json", "header": "string", "name": "string"},
-    "crowd-classifier-multi-select": {"categories": "json", "header": "string", "name": "string",
-                                      "exclusion-category": "json"},
-    "crowd-entity-annotation": {"header": "string", "initial-value": "json", "labels": "json", "name": "string",
-                                "text": "string"},
+    "crowd-classifier-multi-select": {
+        "categories": "json",
+        "header": "string",
+        "name": "string",
+        "exclusion-category": "json",
+    },
+    "crowd-entity-annotation": {
+        "header": "string",
+        "initial-value": "json",
+        "labels": "json",
+        "name": "string",
+        "text": "string",
+    },
     "crowd-fab": {"disabled": "bool", "icon": "string", "label": "string", "title": "string"},
     "crowd-icon-button": {"disabled": "bool", "icon": "string"},
-    "crowd-image-classifier": {"categories": "json", "header": "string", "name": "string", "overlay": "json",
-                               "src": "string"},
-    "crowd-image-classifier-multi-select": {"categories": "json", "header": "string", "name": "string",
-                                            "src": "string", "exclusion-category": "json"},
+    "crowd-image-classifier": {
+        "categories": "json",
+        "header": "string",
+        "name": "string",
+        "overlay": "json",
+        "src": "string",
+    },
+    "crowd-image-classifier-multi-select": {
+        "categories": "json",
+        "header": "string",
+        "name": "string",
+        "src": "string",
+        "exclusion-category": "json",
+    },
     "crowd-input": {**COMMON, **TEXT, "type": "string"},
     "crowd-instance-segmentation": {"header": "string", "labels": "json", "name": "string", "src": "string"},
     "crowd-instructions": {"link-text": "string", "link-type": "string"},
@@ -55,9 +91,18 @@ DOCUMENTED: dict[str, dict[str, str]] = {
     "crowd-polyline": {**DRAWING, "label-colors": "json", "name": "string"},
     "crowd-radio-button": {"checked": "bool", "disabled": "bool", "name": "string", "value": "string"},
     "crowd-semantic-segmentation": {**DRAWING, "name": "string"},
-    "crowd-slider": {"disabled": "bool", "editable": "bool", "max": "number", "min": "number", "name": "string",
-                     "pin": "bool", "required": "bool", "secondary-progress": "number", "step": "number",
-                     "value": "number"},
+    "crowd-slider": {
+        "disabled": "bool",
+        "editable": "bool",
+        "max": "number",
+        "min": "number",
+        "name": "string",
+        "pin": "bool",
+        "required": "bool",
+        "secondary-progress": "number",
+        "step": "number",
+        "value": "number",
+    },
     "crowd-tab": {"header": "string"},
     "crowd-text-area": {**COMMON, **TEXT, "char-counter": "bool", "max-rows": "number", "rows": "number"},
     "crowd-toast": {"duration": "number", "text": "string"},
@@ -92,7 +137,8 @@ CHECK_ALL = """(documented) => {
           el.setAttribute(attr, kind === "json" ? JSON.stringify(two) : String(two));
           const back = el[prop];
           const same = kind === "json" ? JSON.stringify(back) === JSON.stringify(two) : String(back) === String(two);
-          if (!same) failures.push(`${tag}: attribute ${attr}=${JSON.stringify(two)} → property ${JSON.stringify(back)}`);
+          const shown = `${attr}=${JSON.stringify(two)} → property ${JSON.stringify(back)}`;
+          if (!same) failures.push(`${tag}: attribute ${shown}`);
         }
       } catch (error) {
         failures.push(`${tag}.${prop}: ${error}`);
@@ -206,15 +252,21 @@ def test_value_and_checked_set_from_script(tab: Any, site: CrowdSite) -> None:
         };
       }"""
     )
-    assert state == {"inputAttr": "typed by script", "areaProp": "from the attribute", "checkboxAttr": True,
-                     "toggleProp": True, "sliderAttr": "7"}
+    assert state == {
+        "inputAttr": "typed by script",
+        "areaProp": "from the attribute",
+        "checkboxAttr": True,
+        "toggleProp": True,
+        "sliderAttr": "7",
+    }
     # What the worker sees follows the script.
     assert tab.get_by_label("Word").input_value() == "typed by script"
     assert tab.get_by_role("checkbox", name="Agree").get_attribute("aria-checked") == "true"
     assert tab.get_by_role("radio", name="B").get_attribute("aria-checked") == "true"
     # And a click by the worker shows in the property and the attribute.
     tab.get_by_role("checkbox", name="Agree").click()
-    assert tab.evaluate("[document.querySelector('crowd-checkbox').checked, document.querySelector('crowd-checkbox').hasAttribute('checked')]") == [False, False]
+    box = "document.querySelector('crowd-checkbox')"
+    assert tab.evaluate(f"[{box}.checked, {box}.hasAttribute('checked')]") == [False, False]
     assert answers(tab, site) == {
         "word": "typed by script",
         "note": "from the attribute",

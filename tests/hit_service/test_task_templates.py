@@ -24,12 +24,39 @@ SCRIPT = '<script src="https://assets.crowd.aws/crowd-html-elements.js"></script
 
 # Every element of AWS's "Crowd HTML Elements Reference" a worker can use in a browser (the
 # 3D point cloud, video frame and Augmented AI elements need data and tools beyond a page).
-REFERENCE = """crowd-alert crowd-badge crowd-bounding-box crowd-button crowd-card crowd-checkbox
-crowd-classifier crowd-classifier-multi-select crowd-entity-annotation crowd-fab crowd-form
-crowd-icon-button crowd-image-classifier crowd-image-classifier-multi-select crowd-input
-crowd-instance-segmentation crowd-instructions crowd-keypoint crowd-line crowd-modal crowd-polygon
-crowd-polyline crowd-radio-button crowd-radio-group crowd-semantic-segmentation crowd-slider crowd-tab
-crowd-tabs crowd-text-area crowd-toast crowd-toggle-button""".split()
+REFERENCE = [
+    "crowd-alert",
+    "crowd-badge",
+    "crowd-bounding-box",
+    "crowd-button",
+    "crowd-card",
+    "crowd-checkbox",
+    "crowd-classifier",
+    "crowd-classifier-multi-select",
+    "crowd-entity-annotation",
+    "crowd-fab",
+    "crowd-form",
+    "crowd-icon-button",
+    "crowd-image-classifier",
+    "crowd-image-classifier-multi-select",
+    "crowd-input",
+    "crowd-instance-segmentation",
+    "crowd-instructions",
+    "crowd-keypoint",
+    "crowd-line",
+    "crowd-modal",
+    "crowd-polygon",
+    "crowd-polyline",
+    "crowd-radio-button",
+    "crowd-radio-group",
+    "crowd-semantic-segmentation",
+    "crowd-slider",
+    "crowd-tab",
+    "crowd-tabs",
+    "crowd-text-area",
+    "crowd-toast",
+    "crowd-toggle-button",
+]
 
 
 def question(body: str) -> str:
@@ -90,7 +117,8 @@ def test_mturk_worker_urls_lead_to_the_hit(service: ServiceProcess, new_worker: 
     assert anonymous.status_code == 303
     assert anonymous.headers["location"] == f"/worker/login?next={quote(f'/mturk/preview?groupId={group}', safe='')}"
     session = sign_in(service.url, worker["name"], worker["password"])
-    for path in (f"/mturk/preview?groupId={group}", f"/projects/{group}/tasks", f"/projects/{group}/tasks/accept_random"):
+    paths = (f"/mturk/preview?groupId={group}", f"/projects/{group}/tasks", f"/projects/{group}/tasks/accept_random")
+    for path in paths:
         response = session.get(f"{service.url}{path}", allow_redirects=False, timeout=10)
         assert (response.status_code, response.headers["location"]) == (303, f"/worker/hits/{hit_id}"), path
     by_hit = session.get(f"{service.url}/mturk/preview?hitId={hit_id}", timeout=10)
@@ -104,7 +132,12 @@ def test_mturk_worker_urls_lead_to_the_hit(service: ServiceProcess, new_worker: 
     assert token is not None
     done = fresh.post(
         f"{service.url}/worker/login",
-        data={"name": worker["name"], "password": worker["password"], "csrf": token.group(1), "next": f"/projects/{group}/tasks"},
+        data={
+            "name": worker["name"],
+            "password": worker["password"],
+            "csrf": token.group(1),
+            "next": f"/projects/{group}/tasks",
+        },
         timeout=10,
     )
     assert done.url == f"{service.url}/worker/hits/{hit_id}"
