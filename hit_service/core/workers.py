@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.core import questions
+from hit_service.core import answer_rules, questions
 from hit_service.core.lifecycle import answer_xml
 from hit_service.core.quals import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
@@ -286,10 +286,22 @@ class WorkerSite:
                 raise self._not_open(row)
             if now >= row["deadline"]:
                 raise self._not_open({**row, "status": "Abandoned"})
-            selections = (
-                questions.selection_fields(hit["question"]) if hit["question_kind"] == "QuestionForm" else set()
-            )
-            answer = answer_xml([(name, value) for name, value in fields if name != "assignmentId"], selections)
+            posted = [(name, value) for name, value in fields if name != "assignmentId"]
+            selections: set[str] = set()
+            others: dict[str, str] = {}
+            if hit["question_kind"] == "QuestionForm":
+                form = questions.question_form(hit["question"])
+                try:
+                    posted, others = answer_rules.conform(form, posted)
+                except answer_rules.AnswerProblems as exc:
+                    raise SiteError(
+                        "These answers do not meet the task's rules, so nothing was submitted: "
+                        + "; ".join(exc.problems)
+                        + ". Go back, correct them and submit again.",
+                        400,
+                    ) from None
+                selections = {q.ident for q in form.questions if q.answer in questions.SELECTION_KINDS}
+            answer = answer_xml(posted, selections, others)
             if len(answer.encode("utf-8")) > MAX_ANSWER_BYTES:
                 raise SiteError(
                     f"This answer is too large: {len(answer.encode('utf-8'))} bytes once stored, and an answer "

@@ -49,7 +49,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.config import Settings
-from hit_service.core import identity, questions
+from hit_service.core import answer_rules, identity, questions
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
@@ -325,7 +325,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if parsed.html is not None:
             content = task_page(parsed.html, base)
         elif parsed.kind == "QuestionForm":
-            content = render_text("frame/question_form.html", form=questions.question_form(hit["question"]), base=base)
+            form = questions.question_form(hit["question"])
+            content = render_text("frame/question_form.html", form=form, base=base, other_value=answer_rules.OTHER)
         else:
             content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
         headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}
