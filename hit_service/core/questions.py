@@ -174,6 +174,9 @@ def _content(element: ET.Element | None) -> list[dict[str, object]]:
     return blocks
 
 
+NO_RULES = answer_rules.TextRules()
+
+
 @dataclass(frozen=True)
 class FormQuestion:
     """One ``<Question>`` of a QuestionForm, as the worker's form shows it."""
@@ -186,7 +189,7 @@ class FormQuestion:
     options: list[tuple[str, str]]
     default: str = ""
     lines: int = 1
-    text_rules: answer_rules.TextRules = answer_rules.TextRules()  # FreeTextAnswer's Constraints
+    text_rules: answer_rules.TextRules = NO_RULES  # FreeTextAnswer's Constraints
     min_selections: int | None = None
     max_selections: int | None = None
     other: answer_rules.TextRules | None = None  # OtherSelection offered (with its Constraints)
