@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.core import answer_rules, questions
+from hit_service.core import answer_rules, question_xml
+from hit_service.core.database import Row
 from hit_service.core.lifecycle import answer_xml
 from hit_service.core.quals import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
-from hit_service.core.store import Row
 from hit_service.limits import MAX_ANSWER_BYTES
 
 if TYPE_CHECKING:
     from hit_service.core.clock import Clock
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
 GROUP_LIMIT = 200
 
@@ -290,7 +290,7 @@ class WorkerSite:
             selections: set[str] = set()
             others: dict[str, str] = {}
             if hit["question_kind"] == "QuestionForm":
-                form = questions.question_form(hit["question"])
+                form = question_xml.question_form(hit["question"])
                 try:
                     posted, others = answer_rules.conform(form, posted)
                 except answer_rules.AnswerProblems as exc:
@@ -300,7 +300,7 @@ class WorkerSite:
                         + ". Go back, correct them and submit again.",
                         400,
                     ) from None
-                selections = {q.ident for q in form.questions if q.answer in questions.SELECTION_KINDS}
+                selections = {q.ident for q in form.questions if q.answer in question_xml.SELECTION_KINDS}
             answer = answer_xml(posted, selections, others)
             if len(answer.encode("utf-8")) > MAX_ANSWER_BYTES:
                 raise SiteError(

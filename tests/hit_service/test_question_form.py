@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from hit_service.core import formatted
-from hit_service.site.crowd import accept_hit, sign_in
+from hitflow_support.crowd_client import accept_hit, sign_in
 from tests.hit_service.browser import DESKTOP, Offline, chromium
 from tests.hit_service.browser import sign_in as browser_sign_in
 from tests.hit_service.crowd_site import CrowdSite, crowd_site

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from hit_service.core import crowd_support
-from hit_service.launcher import ServiceProcess
-from hit_service.site.crowd import sign_in
+from hitflow_support.crowd_client import sign_in
+from hitflow_support.service_process import ServiceProcess
 from tests.hit_service.helpers import HTML_QUESTION_NS, make_client
 
 pytestmark = pytest.mark.integration
