@@ -53,7 +53,7 @@ from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
-from hit_service.site import pages
+from hit_service.site import mturk_links, pages
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
 
@@ -296,29 +296,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             nav="hits",
         )
 
-    # MTurk's worker URLs (tools print them; swapping the host is enough): a HIT's or a group's
-    # preview. A group answers with its next HIT this worker can take.
-    @site.get("/mturk/preview", include_in_schema=False)
-    async def mturk_preview(request: Request, groupId: str = "", hitId: str = "") -> Response:
-        if hitId:
-            return RedirectResponse(f"/worker/hits/{quote(hitId, safe='')}", status_code=303)
-        if groupId:
-            return await group_preview(request, groupId)
-        return RedirectResponse("/worker", status_code=303)
-
-    @site.get("/projects/{hit_group_id}/tasks", include_in_schema=False)
-    @site.get("/projects/{hit_group_id}/tasks/accept_random", include_in_schema=False)
-    async def mturk_project(request: Request, hit_group_id: str) -> Response:
-        return await group_preview(request, hit_group_id)
-
-    async def group_preview(request: Request, hit_group_id: str) -> Response:
-        worker = await current(request)
-        if worker.row is None:
-            return to_login(request)
-        hit_id = await run_in_threadpool(backend.next_in_group, worker.row, hit_group_id)
-        if hit_id is None:
-            return problem(worker, SiteError("There are no HITs in this group that you can take now.", 404))
-        return RedirectResponse(f"/worker/hits/{quote(hit_id, safe='')}", status_code=303)
+    mturk_links.add_routes(site, backend, current=current, to_login=to_login, problem=problem)
 
     def frame_response(hit: dict[str, Any], base: str) -> Response:
         parsed = question_xml.parse_question(hit["question"], allow_http=True)
