@@ -20,7 +20,7 @@ from hit_service.core import formatted
 from hitflow_support.crowd_client import accept_hit, sign_in
 from tests.hit_service.browser import DESKTOP, Offline, chromium
 from tests.hit_service.browser import sign_in as browser_sign_in
-from tests.hit_service.crowd_site import CrowdSite, crowd_site
+from tests.hit_service.crowd_site import CORPUS_DIR, CrowdSite, crowd_site, fill_liquid
 from tests.hit_service.helpers import make_client
 
 pytestmark = pytest.mark.integration
@@ -235,3 +235,66 @@ def test_answers_that_break_the_specification_are_refused_on_submit(
         "moves": [("FreeText", "4")],
         "opening": [("SelectionIdentifier", "corner")],
     }
+
+
+def test_amti_examples_unchanged(service: Any, chromium: Any, new_worker: Any) -> None:
+    """allenai/amti's own examples (corpus/amti): its QuestionForm (FormattedContent with
+    italics and bold, a List, two required radio questions) and its HTMLQuestion (MTurk's
+    externalHIT script, a Jinja variable filled) are created with boto3, worked and answered."""
+    client = make_client(service.url)
+    form_xml = (CORPUS_DIR / "amti" / "qualification-test.xml").read_text(encoding="utf-8")
+    html_xml = fill_liquid(
+        (CORPUS_DIR / "amti" / "html-question.xml.j2").read_text(encoding="utf-8"), {"example_word": "ocelot"}
+    )
+    hit_ids = []
+    for question in (form_xml, html_xml):
+        hit_ids.append(
+            client.create_hit(
+                Title=f"amti example {uuid.uuid4().hex[:8]}",
+                Description="amti's example",
+                Reward="0.05",
+                AssignmentDurationInSeconds=600,
+                LifetimeInSeconds=3600,
+                MaxAssignments=1,
+                Question=question,
+            )["HIT"]["HITId"]
+        )
+    worker = new_worker()
+    offline = Offline(service.url)
+    context = chromium.new_context(viewport=DESKTOP)
+    context.route("**/*", offline.route)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        browser_sign_in(page, service.url, worker)
+
+        def work(hit_id: str) -> Any:
+            page.goto(f"{service.url}/worker/hits/{hit_id}")
+            page.click("#accept")
+            page.wait_for_url(f"{service.url}/work/*")
+            return page.locator("#hit-frame").element_handle().content_frame()
+
+        frame = work(hit_ids[0])
+        assert frame.locator(".formatted i").inner_text() == "italics"
+        assert frame.locator(".formatted b").inner_text() == "bold"
+        assert frame.get_by_role("listitem").all_inner_texts() == ["item 1", "item 2", "item 3"]
+        frame.locator("input[name=first_question][value=yes]").check()
+        frame.get_by_role("button", name="Submit").click()
+        assert page.locator("#work-submitted").count() == 0  # the second question is required
+        frame.locator("input[name=second_question][value=no]").check()
+        frame.get_by_role("button", name="Submit").click()
+        page.locator("#work-submitted").wait_for()
+
+        frame = work(hit_ids[1])
+        assert frame.get_by_text("The example word is: ocelot.").is_visible()
+        frame.locator("textarea[name=comment]").fill("A wild cat.")
+        frame.get_by_role("button", name="Submit").click()
+        page.locator("#work-submitted").wait_for()
+    finally:
+        context.close()
+    assert not offline.blocked, offline.blocked
+    assert answers(client, hit_ids[0]) == {
+        "first_question": [("SelectionIdentifier", "yes")],
+        "second_question": [("SelectionIdentifier", "no")],
+    }
+    assert answers(client, hit_ids[1]) == {"comment": [("FreeText", "A wild cat.")]}

@@ -149,5 +149,5 @@ def test_corpus_readme_names_every_template() -> None:
     """Each corpus file's origin and licence is written down."""
     corpus = Path(__file__).parent / "corpus"
     readme = (corpus / "README.md").read_text(encoding="utf-8")
-    for path in sorted(corpus.rglob("*.html")):
+    for path in sorted(p for p in corpus.rglob("*") if p.suffix in (".html", ".xml", ".j2")):
         assert path.relative_to(corpus).as_posix() in readme, path
