@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from hit_service.core import formatted
+from hit_service.core import formatted, question_xml
+from hit_service.site.templating import render_text
 from hitflow_support.crowd_client import accept_hit, sign_in
 from tests.hit_service.browser import DESKTOP, Offline, chromium
 from tests.hit_service.browser import sign_in as browser_sign_in
@@ -298,3 +299,31 @@ def test_amti_examples_unchanged(service: Any, chromium: Any, new_worker: Any) -
         "second_question": [("SelectionIdentifier", "no")],
     }
     assert answers(client, hit_ids[1]) == {"comment": [("FreeText", "A wild cat.")]}
+
+
+def test_binary_audio_video_and_other_types_render_by_url() -> None:
+    """Binary by MIME type: audio and video players with the alt text, other types a link, and a
+    URL that is not http(s) a visible note instead of nothing."""
+
+    def binary(kind: str, url: str, alt: str) -> str:
+        return (
+            f"<Binary><MimeType><Type>{kind}</Type><SubType>x</SubType></MimeType>"
+            f"<DataURL>{url}</DataURL><AltText>{alt}</AltText></Binary>"
+        )
+
+    xml = (
+        f'<QuestionForm xmlns="{NS}"><Overview>'
+        + binary("audio", "https://media.example.org/a.mp3", "The first call")
+        + binary("video", "https://media.example.org/v.mp4", "The match")
+        + binary("application", "https://media.example.org/d.pdf", "The rules")
+        + binary("image", "javascript:alert(1)", "A trap")
+        + "</Overview><Question><QuestionIdentifier>q</QuestionIdentifier><QuestionContent><Text>?</Text>"
+        "</QuestionContent><AnswerSpecification><FreeTextAnswer/></AnswerSpecification></Question></QuestionForm>"
+    )
+    page = render_text("frame/question_form.html", form=question_xml.question_form(xml), base="", other_value="x")
+    assert (
+        "<audio controls preload='metadata' src='https://media.example.org/a.mp3' aria-label='The first call'>" in page
+    )
+    assert "<video controls preload='metadata' src='https://media.example.org/v.mp4' aria-label='The match'>" in page
+    assert "<a href='https://media.example.org/d.pdf' target='_blank' rel='noopener noreferrer'>The rules</a>" in page
+    assert "javascript:" not in page and "[A trap: its URL cannot be shown here]" in page
