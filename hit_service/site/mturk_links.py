@@ -38,7 +38,7 @@ def add_routes(
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
-        hit_id = await run_in_threadpool(backend.next_in_group, worker.row, hit_group_id)
+        hit_id = await run_in_threadpool(backend.site.next_in_group, worker.row, hit_group_id)
         if hit_id is None:
             return problem(worker, SiteError("There are no HITs in this group that you can take now.", 404))
         return to_hit(hit_id)
