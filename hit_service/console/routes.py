@@ -27,7 +27,7 @@ from starlette.datastructures import UploadFile
 from hit_service.console import batch_routes, csvfiles, forms, people_routes, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.console.web import Helpers, Refusal, User
-from hit_service.core import identity
+from hit_service.core import crowd_support, identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
@@ -305,6 +305,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             values=values,
             frame_src=f"/requester/projects/{quote(layout_id)}/frame?{query}",
             sandbox=FRAME_SANDBOX,
+            unsupported=crowd_support.unsupported_elements(project["template"]),
         )
 
     @site.get("/projects/{layout_id}/frame")
