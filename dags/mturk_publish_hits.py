@@ -206,12 +206,14 @@ def mturk_publish_hits() -> None:
 
     @task(multiple_outputs=False)
     def check_balance(validated: dict[str, Any]) -> dict[str, Any]:
-        """Refuse (and release) a batch the account cannot pay for, before anything is created."""
+        """Refuse (and release) a batch over the spending limit or the balance, before anything is created."""
+        from datetime import UTC, datetime
+
         from airflow.sdk.exceptions import AirflowFailException
 
         from hit_service.core import fees
         from hitflow.connections import hitflow_db, mturk_hook
-        from hitflow.publish import store
+        from hitflow.publish import spending, store
 
         batch_id, config = _load(validated["batch_id"])
         with hitflow_db() as conn:
@@ -219,6 +221,20 @@ def mturk_publish_hits() -> None:
             if not (config.creates_hits or config.dry_run) or to_create == 0:
                 return validated | {"balance_check": {"checked": False, "to_create": to_create}}
             cost = fees.batch_cost(config.reward_amount, config.max_assignments, to_create)
+            what = f"{to_create} HITs × {config.max_assignments} assignments at ${config.reward} plus MTurk's fees"
+            try:
+                limits = spending.read_limits()
+            except spending.LimitError as err:
+                raise AirflowFailException(str(err)) from err
+            today = spending.committed_today(conn, batch_id, datetime.now(UTC))
+            over_limit = spending.refusal(limits, cost, today, what)
+            if over_limit and not config.dry_run:
+                released = store.release(conn, batch_id, "refused")
+                raise AirflowFailException(
+                    f"{over_limit} No HIT was created; {released} rows were released for a later run."
+                )
+            if over_limit:
+                log.warning("a real run would be refused: %s", over_limit)
             balance = fees.parse_money(mturk_hook().get_account_balance()["AvailableBalance"])
             verdict = {
                 "checked": True,

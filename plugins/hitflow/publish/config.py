@@ -22,6 +22,11 @@ AGE_GUESS_CROWD_LAYOUT_ID = "3HITFLOWAGEGUESSCROWDLAYOUT001"  # the Crowd HTML E
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
 POSITIVE_MONEY_PATTERN = r"^(?![0.]+$)[0-9]+\.?[0-9]{0,2}$"  # fees.MONEY_PATTERN, zero refused
 
+# The Trigger form folds each section but the first: the form stays short, so its error banner
+# (shown above the first field) is near the Trigger button.
+SECTION_HIT = "HIT properties"
+SECTION_TUNING = "Tuning"
+
 PARAM_SPECS: dict[str, dict[str, Any]] = {
     "max_rows": {
         "default": None,
@@ -45,6 +50,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         # MTurk's money format without zero amounts: a HIT must pay something.
         "pattern": POSITIVE_MONEY_PATTERN,
         "title": "Reward (USD)",
+        "rule": "an amount in USD of at least 0.01, with at most 2 decimals and no $ sign, such as 0.10",
         "description": "Reward per assignment in USD: at least 0.01, at most 2 decimals, no $ sign (e.g. 0.10).",
     },
     "max_assignments": {
@@ -56,6 +62,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "How many workers answer each HIT. 10 or more adds MTurk's extra 20 % fee.",
     },
     "lifetime_seconds": {
+        "section": SECTION_HIT,
         "default": 259200,
         "type": "integer",
         "minimum": 30,
@@ -64,6 +71,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "How long the HIT stays available to workers (30 s to 365 days).",
     },
     "assignment_duration_seconds": {
+        "section": SECTION_HIT,
         "default": 600,
         "type": "integer",
         "minimum": 30,
@@ -72,6 +80,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "How long a worker has to answer once they accept.",
     },
     "auto_approval_delay_seconds": {
+        "section": SECTION_HIT,
         "default": 259200,
         "type": "integer",
         "minimum": 0,
@@ -80,6 +89,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Submitted work is approved automatically after this delay (0 to 30 days).",
     },
     "chunk_size": {
+        "section": SECTION_TUNING,
         "default": None,
         "type": ["null", "integer"],
         "minimum": 1,
@@ -89,6 +99,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         f"Raised automatically if a batch would need more than {MAX_CHUNKS} chunks.",
     },
     "concurrency": {
+        "section": SECTION_TUNING,
         "default": None,
         "type": ["null", "integer"],
         "minimum": 1,
@@ -106,14 +117,17 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "both: create HITs and export.",
     },
     "layout_id": {
+        "section": SECTION_HIT,
         "default": None,
         "type": ["null", "string"],
         "pattern": "^[A-Z0-9]{1,64}$",
         "title": "HIT layout ID",
+        "rule": f"a HIT layout ID: 1 to 64 capital letters and digits, such as {AGE_GUESS_LAYOUT_ID}",
         "description": "Use this HIT layout (parameters person_id and image_url) instead of the "
         f"HTMLQuestion template. The bundled one is {AGE_GUESS_LAYOUT_ID}.",
     },
     "task_ui": {
+        "section": SECTION_HIT,
         "default": "plain",
         "type": "string",
         "enum": ["plain", "crowd"],
@@ -123,6 +137,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         f"layout, pick the layout itself: {AGE_GUESS_CROWD_LAYOUT_ID} is the crowd one.",
     },
     "title": {
+        "section": SECTION_HIT,
         "default": "Guess this person's age",
         "type": "string",
         "minLength": 1,
@@ -131,6 +146,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Shown to workers in the HIT list.",
     },
     "description": {
+        "section": SECTION_HIT,
         "default": "Look at one photo and type how old you think the person is.",
         "type": "string",
         "minLength": 1,
@@ -139,6 +155,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Shown to workers before they accept.",
     },
     "keywords": {
+        "section": SECTION_HIT,
         "default": "age, photo, estimate, image",
         "type": "string",
         "maxLength": 1000,
