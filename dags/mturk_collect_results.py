@@ -43,6 +43,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_curr
 from hitflow.assets import AGE_RESULTS, PUBLISHED_HITS
 from hitflow.collect.policy import COLLECT_PARAM_SPECS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
+from hitflow.errors import explain_failures
 from hitflow.params import dag_params
 
 log = logging.getLogger("airflow.task")  # the task logger: its lines lead the UI's log view
@@ -67,6 +68,7 @@ COLLECT_ATTEMPTS = 5
 )
 def mturk_collect_results() -> None:
     @task
+    @explain_failures
     def list_open_batches(**context: Any) -> list[dict[str, Any]]:
         """Check the review params, then list the published batches that are not complete."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -98,6 +100,7 @@ def mturk_collect_results() -> None:
         ]
 
     @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=2, multiple_outputs=False)
+    @explain_failures
     def collect_batch(batch: dict[str, Any], **context: Any) -> dict[str, Any]:
         """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
         import uuid
@@ -130,6 +133,7 @@ def mturk_collect_results() -> None:
         return outcome
 
     @task(trigger_rule="none_failed")
+    @explain_failures
     def block_workers(outcomes: Any, **context: Any) -> list[str]:
         """Block workers whose rejection rate passed the threshold (each once)."""
         from hitflow.collect.collector import block_workers as block

@@ -39,6 +39,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
 
 from hitflow.assets import PUBLISHED_HITS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
+from hitflow.errors import explain_failures
 from hitflow.params import dag_params
 from hitflow.publish.config import PARAM_SPECS
 
@@ -80,37 +81,21 @@ def mturk_publish_hits() -> None:
     # stored key by key. Each step gets the previous step's state, so the graph is the data flow.
 
     @task(multiple_outputs=False)
+    @explain_failures
     def open_batch(**context: Any) -> dict[str, Any]:
         """Say which params, scope and cost this run has; validate; record the batch."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from hit_service.core import fees
         from hitflow.connections import hitflow_db
-        from hitflow.publish import store
+        from hitflow.publish import runlog, store
         from hitflow.publish.config import ConfigError, resolve_config
 
         dag_run = context["dag_run"]
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
         params, conf = dict(context["params"]), dict(dag_run.conf or {})
-        given = sorted(name for name in PARAM_SPECS if name in conf)
-        source = (
-            f"from the run's conf: {', '.join(given)}; the rest defaults"
-            if given
-            else "all defaults: the run has no conf"
-            + (
-                " (the UI's Backfill dialog sends its Run Parameters only with 'Override parameters on "
-                "existing runs' ticked)"
-                if run_type == "backfill"
-                else ""
-            )
-        )
-        log.info(
-            "%s run %s params: %s (%s)",
-            run_type,
-            context["run_id"],
-            " ".join(f"{name}={params.get(name)!r}" for name in PARAM_SPECS),
-            source,
-        )
+        log.info("%s", runlog.params_line(run_type, context["run_id"], PARAM_SPECS, params, conf))
+        log.info("%s", runlog.all_params_line(PARAM_SPECS, params))
         try:
             config = resolve_config(params)
         except ConfigError as err:
@@ -167,6 +152,7 @@ def mturk_publish_hits() -> None:
         }
 
     @task(multiple_outputs=False)
+    @explain_failures
     def extract_rows(batch: dict[str, Any]) -> dict[str, Any]:
         """Claim the scope's unclaimed rows for this batch (atomic; concurrent runs skip them)."""
         from datetime import datetime
@@ -187,6 +173,7 @@ def mturk_publish_hits() -> None:
         return batch | claim
 
     @task(multiple_outputs=False)
+    @explain_failures
     def validate_rows(claim: dict[str, Any]) -> dict[str, Any]:
         """Quarantine rows that cannot become HITs (streamed: memory does not grow with the batch)."""
         from hitflow.connections import hitflow_db
@@ -205,6 +192,7 @@ def mturk_publish_hits() -> None:
         return claim | {"invalid": invalid, "duplicates": duplicates}
 
     @task(multiple_outputs=False)
+    @explain_failures
     def check_balance(validated: dict[str, Any]) -> dict[str, Any]:
         """Refuse (and release) a batch over the spending limit or the balance, before anything is created."""
         from datetime import UTC, datetime
@@ -260,6 +248,7 @@ def mturk_publish_hits() -> None:
         return validated | {"balance_check": verdict}
 
     @task(multiple_outputs=False)
+    @explain_failures
     def create_hit_type(priced: dict[str, Any]) -> dict[str, Any]:
         """One HIT type per batch configuration (MTurk answers the same ID for the same properties)."""
         from hitflow.connections import hitflow_db, mturk_hook
@@ -283,6 +272,7 @@ def mturk_publish_hits() -> None:
         return priced | {"hit_type_id": hit_type_id}
 
     @task
+    @explain_failures
     def plan_chunks(typed: dict[str, Any]) -> list[dict[str, Any]]:
         """Cut the publishable rows into row-ID ranges; no chunks when this run creates no HITs."""
         from hitflow.connections import hitflow_db
@@ -300,6 +290,7 @@ def mturk_publish_hits() -> None:
         return [ids | chunk.to_dict() for chunk in chunks]
 
     @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, retries=3, multiple_outputs=False)
+    @explain_failures
     def publish_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
         """Create the HITs of one chunk and return their IDs (in row order)."""
         from hitflow.connections import hitflow_db, mturk_hook
@@ -338,6 +329,7 @@ def mturk_publish_hits() -> None:
         return typed | {"hit_ids": hit_ids, "chunks": len(results), "totals": totals}
 
     @task(trigger_rule="none_failed", multiple_outputs=False)
+    @explain_failures
     def export_batch(gathered: dict[str, Any]) -> dict[str, Any]:
         """Write the manifest, and the bulk-upload CSV in `csv`/`both` mode."""
         from hitflow.connections import hitflow_db
@@ -377,6 +369,7 @@ def mturk_publish_hits() -> None:
         return state | {"files": files}
 
     @task(trigger_rule="none_failed", multiple_outputs=False)
+    @explain_failures
     def summarize(exported: dict[str, Any]) -> dict[str, Any]:
         """Counts, quarantine reasons and cost of this batch; closes it."""
         from hit_service.core import fees
