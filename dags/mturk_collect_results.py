@@ -148,9 +148,9 @@ def mturk_collect_results() -> None:
         log.info("blocked %s workers: %s", len(blocked), blocked)
         return blocked
 
-    @task(trigger_rule="none_failed", outlets=[AGE_RESULTS], multiple_outputs=False)
-    def summarize(outcomes: Any, blocked: list[str], **context: Any) -> dict[str, Any]:
-        """Say which batches progressed and which are complete; emit the results asset."""
+    @task(trigger_rule="none_failed", multiple_outputs=False)
+    def summarize(outcomes: Any, blocked: list[str]) -> dict[str, Any]:
+        """Say which batches progressed and which are complete."""
         from hitflow.collect.collector import OUTCOME_COUNTS
 
         outcomes = list(outcomes[:]) if outcomes else []  # one request, not one per item
@@ -168,12 +168,26 @@ def mturk_collect_results() -> None:
                 outcome["bonuses"],
                 outcome["report"],
             )
-        context["outlet_events"][AGE_RESULTS].extra = {"batches": len(outcomes), "complete": complete}
         return {"batches": outcomes, "complete": complete, "blocked": blocked, **totals}
+
+    @task(outlets=[AGE_RESULTS])
+    def announce_results(summary: dict[str, Any], **context: Any) -> None:
+        """Emit ``hitflow_age_results`` only when results changed (as the publish DAG's asset does)."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        changed = [o["batch_id"] for o in summary["batches"] if o["results_changed"] or o["complete"]]
+        if not changed:
+            raise AirflowSkipException("no result changed and no batch completed: no hitflow_age_results event")
+        context["outlet_events"][AGE_RESULTS].extra = {
+            "batches": changed,
+            "results_changed": summary["results_changed"],
+            "complete": summary["complete"],
+        }
+        log.info("emitted hitflow_age_results for %s", ", ".join(changed))
 
     batches = list_open_batches()
     outcomes = collect_batch.expand(batch=batches)
-    summarize(outcomes, block_workers(outcomes))
+    announce_results(summarize(outcomes, block_workers(outcomes)))
 
 
 mturk_collect_results()

@@ -24,6 +24,7 @@ POSITIVE_MONEY_PATTERN = r"^(?![0.]+$)[0-9]+\.?[0-9]{0,2}$"  # fees.MONEY_PATTER
 
 # The Trigger form folds each section but the first: the form stays short, so its error banner
 # (shown above the first field) is near the Trigger button.
+SECTION_MODE = "Mode and dry run"
 SECTION_HIT = "HIT properties"
 SECTION_TUNING = "Tuning"
 
@@ -40,9 +41,9 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "type": "string",
         "enum": ["pending", "interval"],
         "title": "Scope (manual runs)",
-        "description": "Which rows a manual run takes. pending: every row not yet published, however old. "
-        "interval: only the rows created in the run's data interval (the day the trigger form infers "
-        "from its Logical Date). Scheduled runs and backfills always take their interval.",
+        "description": "Manual runs: pending takes every row not yet published, however old; interval only "
+        "the day before the Logical Date. Scheduled runs and backfills always take their interval. A Backfill "
+        "uses the values in this form only with 'Override parameters on existing runs' ticked.",
     },
     "reward": {
         "default": "0.10",
@@ -109,6 +110,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "halved whenever the API throttles and raised again as calls succeed.",
     },
     "mode": {
+        "section": SECTION_MODE,
         "default": "api",
         "type": "string",
         "enum": ["api", "csv", "both"],
@@ -163,6 +165,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Comma-separated search keywords.",
     },
     "dry_run": {
+        "section": SECTION_MODE,
         "default": False,
         "type": "boolean",
         "title": "Dry run",
