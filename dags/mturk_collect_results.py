@@ -105,12 +105,15 @@ def mturk_collect_results() -> None:
         """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
         import uuid
 
-        from hitflow.collect import store
+        from airflow.configuration import conf
+
+        from hitflow.collect import report_store, store
         from hitflow.collect.collector import BatchCollector
         from hitflow.collect.policy import resolve_policy
         from hitflow.collect.report import write_report
         from hitflow.connections import hitflow_db, mturk_hook
         from hitflow.paths import output_dir
+        from hitflow.ui.links import report_url
 
         get_current_context()["batch_label"] = f"batch {batch['batch_id'][:8]}"  # type: ignore[literal-required]
         params = dict(context["params"])
@@ -128,7 +131,10 @@ def mturk_collect_results() -> None:
             report = write_report(
                 output_dir() / "reports" / str(batch_id), str(batch_id), store.batch_report_data(conn, batch_id)
             )
+            # Also in the database: the UI plugin shows it whichever worker wrote it.
+            report_store.save_report(conn, batch_id, report.read_text(encoding="utf-8"))
         outcome["report"] = str(report)
+        outcome["report_url"] = report_url(conf.get("api", "base_url", fallback="") or "", str(batch_id))
         log.info("batch %s: %s", batch_id, outcome)
         return outcome
 
@@ -159,13 +165,14 @@ def mturk_collect_results() -> None:
         for outcome in outcomes:
             state = "complete" if outcome["complete"] else "still open"
             log.info(
-                "batch %s is %s: approved %s, rejected %s, %s images aggregated, %s bonuses; report %s",
+                "batch %s is %s: approved %s, rejected %s, %s images aggregated, %s bonuses; report %s (file %s)",
                 outcome["batch_id"],
                 state,
                 outcome["approved"],
                 outcome["rejected"],
                 outcome["results"],
                 outcome["bonuses"],
+                outcome.get("report_url"),
                 outcome["report"],
             )
         return {"batches": outcomes, "complete": complete, "blocked": blocked, **totals}

@@ -136,3 +136,11 @@ CREATE TABLE IF NOT EXISTS hitflow.schema_version (
 -- The collection works through a batch in row ranges and closes HITs by their assignments' counts.
 CREATE INDEX IF NOT EXISTS assignments_batch_row_idx ON hitflow.assignments (batch_id, row_id);
 CREATE INDEX IF NOT EXISTS assignments_hit_idx ON hitflow.assignments (hit_id);
+
+-- The latest report of each batch, so the Airflow UI (the hitflow plugin's /hitflow/reports) can
+-- show it whichever worker wrote it.
+CREATE TABLE IF NOT EXISTS hitflow.reports (
+    batch_id    uuid PRIMARY KEY REFERENCES hitflow.batches (batch_id),
+    html        text NOT NULL,
+    written_at  timestamptz NOT NULL DEFAULT now()
+);
