@@ -2,7 +2,8 @@
 ### mturk_collect_results
 
 The second half of the HIT lifecycle, for every batch that `mturk_publish_hits` published and
-that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, and hourly.
+that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, **and hourly**
+(the DAG list shows the schedule as the asset only; the hourly half is in the timetable).
 
 For each open batch (one mapped task per batch), in chunks of 500 HITs, with `concurrency` API
 calls in flight and each step's records written in one transaction per chunk:
@@ -24,13 +25,16 @@ calls in flight and each step's records written in one transaction per chunk:
    submitted is Reviewable already; any other is looked up with `GetHIT` and expired first if it
    must be). A batch whose HITs are all disposed of becomes `complete`.
 
-Then workers past `block_rejection_rate` are blocked (once), a per-batch HTML report with a
-histogram is written to `output/reports/<batch>/`, and `hitflow_age_results` is emitted.
+Then workers past `block_rejection_rate` are blocked (once) and a per-batch report is written
+(charts of the guesses and their spread per image, agreement, cost). **See it in the Airflow UI:
+Browse → hitflow reports** (or the URL in the summary's log line), wherever the worker ran; a copy
+is on the worker's disk under `output/reports/<batch>/`. `hitflow_age_results` is emitted only
+when results changed or a batch completed.
 
 Re-running is always safe: nothing is approved, rejected, paid or stored twice.
 
-**Paused on creation**: unpaused, it runs hourly and after every publish run that created HITs,
-and approves, rejects and pays for work.
+**Paused on creation. Unpausing starts a run at once** (the latest hourly slot), then one every
+hour and one after every publish run that created HITs: it approves, rejects and pays for work.
 """
 
 from __future__ import annotations

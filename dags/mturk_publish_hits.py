@@ -9,8 +9,20 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
   interval; a **manual run** (the Trigger button, REST, CLI) takes what its `scope` param says:
   `pending` (default) — every row not yet published, however old — or `interval` — only the
   rows of the interval the trigger form infers from its *Logical Date* (`[yesterday, today)`).
-  The first log lines of `open_batch` name the params (and whether they came from the run's conf),
-  the scope, and what the run would cost; the batch record keeps the scope.
+* **Dates read a day late.** A run is named after the *end* of its day: Trigger with Logical
+  Date Nov 20 (`scope=interval`) takes Nov 19's rows; the scheduled run or backfill of logical
+  date Nov 20 takes Nov 20's rows and is listed (and its run ID named) under Nov 21.
+* **Backfill drops the Run Parameters** unless *Override parameters on existing runs* is ticked:
+  without it every run uses the defaults, whatever the form shows.
+* `open_batch`'s first log line names the params that differ from the defaults and where they came
+  from (or why a backfill has none); the next lists every value, then the scope and the cost.
+* **Typed values are kept or refused**: a value outside a param's range is refused by the Trigger
+  dialog with the param, the value and the rule (the banner above *Logical Date*); nothing is
+  clamped. Rarely changed params are folded under *HIT properties* and *Tuning*.
+* **Spending limit**: a run that would cost more than the Airflow Variable
+  `hitflow_spend_limit_per_run_usd` (default $100.00), or take the day's total (UTC) past
+  `hitflow_spend_limit_per_day_usd` (default $300.00), creates no HIT: `check_balance` releases its
+  rows and says what it would have cost and how to raise the limit (`none` turns one off).
 * Rows are **claimed** into a batch whose UUID is derived from the run, so two runs never take
   the same row and a retried or cleared run resumes its own batch.
 * Bad rows go to `hitflow.quarantine` with a reason; the rest go on.
@@ -22,8 +34,15 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
 * `mode` = `csv` or `both` writes the requester UI's bulk-upload CSV; every non-dry run writes
   a manifest CSV. `announce_hits` emits the `hitflow_published_hits` asset only when the run
   created HITs (which starts `mturk_collect_results`).
-* **Paused on creation.** Unpausing lets the scheduler start the latest daily run, which spends
-  money with the default params; runs of a paused DAG wait queued.
+* **Paused on creation. Unpausing spends money:** the scheduler at once starts the latest daily run
+  (yesterday's rows, default params), then one a day at 00:00 UTC; the Trigger dialog's *Unpause on
+  trigger* box is ticked by default and unpauses even when the trigger is refused. The spending
+  limit caps what that run can cost. Runs of a paused DAG wait queued.
+* A failure on configuration or an unreachable service logs one line naming the connection
+  (`mturk_default`, `hitflow_db`), the endpoint and what to check, before the traceback. A chunk
+  logs its retries as one summary per 30 s (counts per error, the rows hit).
+* Mapped chunks are labelled "chunk 1 of 3" once a try ends: Airflow renders `map_index_template`
+  after the task's code ran, so a running chunk shows its index (0, 1, 2) until then.
 * For `mode` = `csv` or `both` the summary names the HIT service's requester console
   (`/requester/projects`), where that CSV is uploaded as a batch of a project.
 

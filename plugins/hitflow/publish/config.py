@@ -22,29 +22,15 @@ AGE_GUESS_CROWD_LAYOUT_ID = "3HITFLOWAGEGUESSCROWDLAYOUT001"  # the Crowd HTML E
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
 POSITIVE_MONEY_PATTERN = r"^(?![0.]+$)[0-9]+\.?[0-9]{0,2}$"  # fees.MONEY_PATTERN, zero refused
 
-# The Trigger form folds each section but the first: the form stays short, so its error banner
-# (shown above the first field) is near the Trigger button.
+# The Trigger form opens only its first section (reward and assignments, the money) and folds the
+# others: the form stays short, so its error banner (shown above Logical Date) stays near the
+# Trigger button.
+SECTION_ROWS = "Which rows"
 SECTION_MODE = "Mode and dry run"
 SECTION_HIT = "HIT properties"
 SECTION_TUNING = "Tuning"
 
 PARAM_SPECS: dict[str, dict[str, Any]] = {
-    "max_rows": {
-        "default": None,
-        "type": ["null", "integer"],
-        "minimum": 1,
-        "title": "Max rows",
-        "description": "Publish at most this many rows in this run (oldest first). Empty: no limit.",
-    },
-    "scope": {
-        "default": "pending",
-        "type": "string",
-        "enum": ["pending", "interval"],
-        "title": "Scope (manual runs)",
-        "description": "Manual runs: pending takes every row not yet published, however old; interval only "
-        "the day before the Logical Date. Scheduled runs and backfills always take their interval. A Backfill "
-        "uses the values in this form only with 'Override parameters on existing runs' ticked.",
-    },
     "reward": {
         "default": "0.10",
         "type": "string",
@@ -61,6 +47,24 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "maximum": 1000,
         "title": "Assignments per HIT",
         "description": "How many workers answer each HIT. 10 or more adds MTurk's extra 20 % fee.",
+    },
+    "max_rows": {
+        "section": SECTION_ROWS,
+        "default": None,
+        "type": ["null", "integer"],
+        "minimum": 1,
+        "title": "Max rows",
+        "description": "Publish at most this many rows in this run (oldest first). Empty: no limit.",
+    },
+    "scope": {
+        "section": SECTION_ROWS,
+        "default": "pending",
+        "type": "string",
+        "enum": ["pending", "interval"],
+        "title": "Scope (manual runs)",
+        "description": "Manual runs: pending takes every row not yet published, however old; interval only "
+        "the day before the Logical Date. Scheduled runs and backfills always take their interval. A Backfill "
+        "uses the values in this form only with 'Override parameters on existing runs' ticked.",
     },
     "lifetime_seconds": {
         "section": SECTION_HIT,
