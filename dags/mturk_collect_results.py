@@ -77,11 +77,11 @@ def mturk_collect_results() -> None:
         """Check the review params, then list the published batches that are not complete."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hitflow.collect import store
+        from hitflow.collect import results_store
         from hitflow.collect.policy import resolve_policy
         from hitflow.connections import hitflow_db
         from hitflow.params import ConfigError
-        from hitflow.publish.store import apply_schema
+        from hitflow.publish.batch_store import apply_schema
 
         try:
             resolve_policy(dict(context["params"]))
@@ -89,7 +89,7 @@ def mturk_collect_results() -> None:
             raise AirflowFailException(str(err)) from err
         with hitflow_db() as conn:
             apply_schema(conn)
-            batches = store.open_batches(conn)
+            batches = results_store.open_batches(conn)
         for batch in batches:
             log.info("batch %s: %s HITs open", batch["batch_id"], batch["open_hits"])
         if not batches:
@@ -111,7 +111,7 @@ def mturk_collect_results() -> None:
 
         from airflow.configuration import conf
 
-        from hitflow.collect import report_store, store
+        from hitflow.collect import report_store, results_store
         from hitflow.collect.collector import BatchCollector
         from hitflow.collect.policy import resolve_policy
         from hitflow.collect.report import write_report
@@ -133,7 +133,7 @@ def mturk_collect_results() -> None:
             )
             outcome = collector.run(batch_id).to_dict()
             report = write_report(
-                output_dir() / "reports" / str(batch_id), str(batch_id), store.batch_report_data(conn, batch_id)
+                output_dir() / "reports" / str(batch_id), str(batch_id), results_store.batch_report_data(conn, batch_id)
             )
             # Also in the database: the UI plugin shows it whichever worker wrote it.
             report_store.save_report(conn, batch_id, report.read_text(encoding="utf-8"))

@@ -33,8 +33,15 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from hit_service.config import MONEY_RE, ConfigError, Settings
+from hit_service.settings import Settings, SettingsError
+from mturk_money import cents, is_money
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from hit_service.core.database import Store
 
 
 def serve(settings: Settings) -> int:
@@ -60,15 +67,15 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env() -> FastAPI:
     """The app factory uvicorn's worker processes call (``HITFLOW_HIT_SERVICE_WORKERS`` > 1)."""
     from hit_service.app import create_app
 
     return create_app(Settings.from_env())
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from hit_service.core.store import Store
+def _store(settings: Settings) -> Store:
+    from hit_service.core.database import Store
 
     store = Store(settings.db_url, max_size=2)
     store.open()
@@ -77,9 +84,9 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _money(text: str) -> Decimal:
-    if not MONEY_RE.match(text):
+    if not is_money(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount like 10000.00")
-    return Decimal(text).quantize(Decimal("0.01"))
+    return cents(Decimal(text))
 
 
 PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
@@ -166,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
-    except ConfigError as exc:
+    except SettingsError as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
     if args.command in (None, "serve"):
@@ -198,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(identity.set_worker_password(store, args.name, read_password(args.password_file))))
         elif args.command == "worker" and args.action == "list":
             with store.transaction() as conn:
-                rows = conn.execute(
-                    "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
-                ).fetchall()
+                rows = store.workers.list_workers(conn).fetchall()
             print(json.dumps(rows, indent=2))
     except (identity.IdentityError, PasswordError) as exc:
         print(f"hit_service: {exc}", file=sys.stderr)

@@ -30,8 +30,8 @@ import psycopg
 import pytest
 import requests
 
+from hitflow_support.airflow_stack import ADMIN_USER, COLLECT_DAG, PUBLISH_DAG, Stack, wait_for
 from tests.e2e.plan import Plan
-from tests.e2e.stack import ADMIN_USER, COLLECT_DAG, PUBLISH_DAG, Stack, wait_for
 from tests.e2e.test_airflow_e2e import (
     ASSET,
     all_hits,
@@ -91,7 +91,7 @@ def refusal_banner(ui: AirflowUI, param: str) -> Any:
 
 
 def test_the_trigger_form_refuses_a_zero_reward_naming_the_value_and_the_rule(stack: Stack, ui: AirflowUI) -> None:
-    from hitflow.publish.config import PARAM_SPECS
+    from hitflow.publish.batch_config import PARAM_SPECS
 
     runs_before, hits_before = len(stack.dag_runs(PUBLISH_DAG)), len(all_hits(stack))
     dialog = ui.open_trigger_dialog(PUBLISH_DAG)

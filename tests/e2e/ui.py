@@ -75,7 +75,7 @@ class AirflowUI:
 
     def param_field(self, name: str) -> Any:
         """A param's field, its section unfolded first (hitflow's params name their section)."""
-        from hitflow.publish.config import PARAM_SPECS
+        from hitflow.publish.batch_config import PARAM_SPECS
 
         section = PARAM_SPECS.get(name, {}).get("section")
         if section:

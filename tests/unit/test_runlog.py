@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hitflow.publish.config import PARAM_SPECS
+from hitflow.publish.batch_config import PARAM_SPECS
 from hitflow.publish.runlog import params_line
 
 DEFAULTS = {name: spec["default"] for name, spec in PARAM_SPECS.items()}

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hit_service.core import fees
+import mturk_money as fees
 
 PER_RUN_VARIABLE = "hitflow_spend_limit_per_run_usd"
 PER_DAY_VARIABLE = "hitflow_spend_limit_per_day_usd"
