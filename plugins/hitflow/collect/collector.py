@@ -55,6 +55,7 @@ class BatchOutcome:
     already_reviewed: int = 0
     flagged: int = 0
     results: int = 0
+    results_changed: int = 0  # results inserted or changed (``results`` counts every consensus computed)
     bonuses: int = 0
     hits_disposed: int = 0
     hits_extended: int = 0
@@ -174,7 +175,7 @@ class BatchCollector:
             )
             if result is not None:
                 results.append((row_id, ages, result))
-        results_store.save_results(self.conn, batch_id, results)
+        outcome.results_changed += results_store.save_results(self.conn, batch_id, results)
         outcome.results += len(results)
 
     def pay_bonuses(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:

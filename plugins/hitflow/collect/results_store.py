@@ -150,10 +150,11 @@ def valid_ages_by_row(conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | Non
     return dict(found)
 
 
-def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int], Consensus]]) -> None:
-    """Upsert the consensus of each (row_id, ages, result), in one transaction."""
+def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int], Consensus]]) -> int:
+    """Upsert the consensus of each (row_id, ages, result), in one transaction; how many rows it
+    inserted or changed (an unchanged consensus is not written again)."""
     if not items:
-        return
+        return 0
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO hitflow.results (row_id, batch_id, person_id, image_url, hit_id, answers, median_age,
@@ -180,6 +181,7 @@ def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int
                 for row_id, ages, result in items
             ],
         )
+        return max(cur.rowcount, 0)
 
 
 def bonus_candidates(
