@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hit_service.config import Settings
-from hit_service.console import csvfiles, forms, starters
+from hit_service.console import csvfiles, forms, ledger, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.core import identity
 from hit_service.core.exceptions import RequestError
@@ -548,10 +548,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def cancel(request: Request, batch_id: int) -> Response:
         user, _fields = await posted(request)
         try:
-            expired = await owned(request, user, "That batch", console.cancel, batch_id)
-        except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
-        return back(f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
+            await owned(request, user, "That batch", console.cancel, batch_id)
+        except FormError as exc:
+            return back(f"/requester/batches/{batch_id}", str(exc))
+        return back(
+            f"/requester/batches/{batch_id}",
+            "Cancelled: its HITs are being expired and the money of untaken assignments given back (progress below).",
+        )
 
     @site.post("/batches/{batch_id}/assignments")
     async def more_assignments(request: Request, batch_id: int) -> Response:
@@ -723,11 +726,30 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     # -- money --------------------------------------------------------------------------------
 
     @site.get("/money", response_class=HTMLResponse)
-    async def money(request: Request) -> Response:
+    async def money(request: Request, before: int | None = None) -> Response:
         user = await signed_in(request)
-        balance = await run_in_threadpool(console.balance, user.requester)
-        ledger = await run_in_threadpool(console.ledger, user.requester)
-        return page(request, "money.html", user, balance=balance, ledger=ledger)
+        await run_in_threadpool(console.balance, user.requester)  # opens the account, as the API does
+        filters = ledger.Filters.parse(dict(request.query_params))
+        if filters.errors:
+            filters_ok = ledger.Filters()
+            data = await run_in_threadpool(ledger.page, backend.store, user.requester, filters_ok, None)
+            return page(request, "money.html", user, 400, filters=filters, errors=filters.errors, before=None, **data)
+        before = before if before is not None and 0 < before < 2**63 else None
+        data = await run_in_threadpool(ledger.page, backend.store, user.requester, filters, before)
+        return page(request, "money.html", user, filters=filters, errors=[], before=before, **data)
+
+    @site.get("/money/ledger.csv")
+    async def ledger_csv(request: Request) -> Response:
+        user = await signed_in(request)
+        await run_in_threadpool(console.balance, user.requester)
+        filters = ledger.Filters.parse(dict(request.query_params))
+        if filters.errors:
+            return back("/requester/money", "The ledger export was refused: " + "; ".join(filters.errors))
+        return StreamingResponse(
+            ledger.export(backend.store, user.requester, filters),
+            media_type="text/csv; charset=utf-8",
+            headers={**HEADERS, "Content-Disposition": 'attachment; filename="ledger.csv"'},
+        )
 
     return site, console
 

@@ -28,9 +28,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hit_service.api.validation import validate
-from hit_service.console import csvfiles
+from hit_service.console import batch_store, csvfiles, summary
+from hit_service.console.cancel import Canceller
 from hit_service.core import layouts
-from hit_service.core.exceptions import HIT_ALREADY_EXISTS, INVALID_HIT_STATE, RequestError
+from hit_service.core.exceptions import HIT_ALREADY_EXISTS, RequestError
 from hit_service.core.fees import assignment_fee, hit_cost
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import SYSTEM_TYPES, check_requirements
@@ -92,6 +93,7 @@ class Console:
         self._running: dict[int, threading.Thread] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="console-publish")
+        self.canceller = Canceller(self)
 
     # -- the API's path ---------------------------------------------------------------------
 
@@ -414,7 +416,7 @@ class Console:
                     return  # cancelled meanwhile
                 rows = conn.execute(
                     'SELECT row_number, "values" FROM mturk.batch_rows WHERE batch_id = %s AND hit_id IS NULL '
-                    "ORDER BY row_number LIMIT %s",
+                    "AND NOT skipped ORDER BY row_number LIMIT %s",
                     (batch_id, PUBLISH_CHUNK),
                 ).fetchall()
                 conn.execute(
@@ -481,7 +483,9 @@ class Console:
         now = self.backend.clock.now()
         batch = self.batch(requester, batch_id)
         self.resume_if_stalled(batch)
+        self.canceller.resume_if_stalled(batch)
         with self.store.transaction() as conn:
+            money = summary.batch_money(conn, batch_id)
             counts = conn.execute(
                 """SELECT count(h.hit_id) AS hits,
                           coalesce(sum(h.assignments_pending), 0) AS pending,
@@ -500,29 +504,37 @@ class Console:
                     (batch_id,),
                 )
             }
-            spent = conn.execute(
-                """SELECT coalesce(-sum(l.amount), 0) AS spent FROM mturk.ledger l
-                   WHERE l.requester = %s AND l.hit_id IN (SELECT hit_id FROM mturk.batch_rows WHERE batch_id = %s)""",
-                (requester, batch_id),
-            ).fetchone()
-        assert counts is not None and spent is not None
+        assert counts is not None
         expiration = counts["expiration"]
         seconds_left = max(int((expiration - now).total_seconds()), 0) if expiration else 0
         batch = self.batch(requester, batch_id)
+        to_publish = batch["row_count"] - batch["skipped_rows"]
+        cancelling = batch["status"] == "cancelled" and batch["cancel_finished_at"] is None
         return {
+            "time_left": summary.time_left(
+                batch["status"], seconds_left, int(batch["properties"]["LifetimeInSeconds"]), bool(counts["hits"])
+            ),
+            "cancel_total": batch["cancel_total"],
+            "cancel_done": batch["cancel_done"],
+            "cancelling": cancelling,
+            "cancel_percent": round(100 * batch["cancel_done"] / batch["cancel_total"])
+            if batch["cancel_total"]
+            else (0 if cancelling else 100),
+            "skipped_rows": batch["skipped_rows"],
+            "money": summary.as_strings(money),
             "batch_id": batch_id,
             "status": batch["status"],
             "error": batch["error"],
-            "rows": batch["row_count"],
+            "rows": to_publish,
             "created": batch["created_hits"],
-            "percent": round(100 * batch["created_hits"] / batch["row_count"]) if batch["row_count"] else 100,
+            "percent": min(round(100 * batch["created_hits"] / to_publish), 100) if to_publish else 100,
             "available": int(counts["available"]),
             "pending": int(counts["pending"]),
             "submitted": statuses.get("Submitted", 0),
             "approved": statuses.get("Approved", 0),
             "rejected": statuses.get("Rejected", 0),
             "seconds_left": seconds_left,
-            "spent": format_money(Decimal(spent["spent"])),
+            "spent": summary.as_strings({"spent": money["total"]})["spent"],
         }
 
     def assignments(
@@ -622,32 +634,13 @@ class Console:
         except RequestError as exc:
             return ReviewResult(d.row, d.assignment_id, d.action, "failed", exc.message)
 
-    def cancel(self, requester: str, batch_id: int) -> int:
-        """Stop publishing and expire the batch's HITs now (work in progress may still be submitted)."""
-        batch = self.batch(requester, batch_id)
+    def cancel(self, requester: str, batch_id: int) -> None:
+        """Stop publishing and start releasing the batch's untaken slots (``cancel.Canceller``)."""
+        self.batch(requester, batch_id)
         with self.store.transaction() as conn:
-            conn.execute(
-                """UPDATE mturk.batches SET status = 'cancelled', finished_at = %s
-                   WHERE batch_id = %s AND status <> 'draft'""",
-                (self.backend.clock.now(), batch["batch_id"]),
-            )
-            hit_ids = [
-                r["hit_id"]
-                for r in conn.execute(
-                    "SELECT hit_id FROM mturk.batch_rows WHERE batch_id = %s AND hit_id IS NOT NULL", (batch_id,)
-                )
-            ]
-        expired = 0
-        now = self.backend.clock.now().timestamp()  # epoch seconds, as the wire API gets it
-        for hit_id in hit_ids:
-            try:
-                self.call(requester, "UpdateExpirationForHIT", {"HITId": hit_id, "ExpireAt": now})
-                expired += 1
-            except RequestError as exc:
-                if exc.turk_error_code != INVALID_HIT_STATE:
-                    raise
-                # disposed meanwhile: nothing to expire
-        return expired
+            if not batch_store.mark_cancelled(conn, requester, batch_id, self.backend.clock.now()):
+                raise FormError("This batch is not published, or is cancelled already.")
+        self.canceller.start(batch_id)
 
     def add_assignments(self, requester: str, batch_id: int, extra: int, nonce: str) -> tuple[int, list[str]]:
         """CreateAdditionalAssignmentsForHIT on every HIT of the batch (once per form: its nonce)."""
@@ -804,14 +797,6 @@ class Console:
             if row["qualification_type_id"] == type_id:
                 return row
         raise NotFound(f"qualification type {type_id}")
-
-    def ledger(self, requester: str, limit: int = 300) -> list[Row]:
-        with self.store.transaction() as conn:
-            return conn.execute(
-                """SELECT l.*, (SELECT r.batch_id FROM mturk.batch_rows r WHERE r.hit_id = l.hit_id LIMIT 1) AS batch_id
-                   FROM mturk.ledger l WHERE l.requester = %s ORDER BY l.entry_id DESC LIMIT %s""",
-                (requester, limit),
-            ).fetchall()
 
     @staticmethod
     def when(moment: datetime | None) -> str:

@@ -11,6 +11,8 @@ Money (what this service charges, and when):
   ``OverrideRejection`` takes them again, and fails with ``InsufficientFunds`` when the
   balance cannot cover them — the one approval that can fail for money.
 * **Disposal refunds** the slots never used (DeleteHIT; neither approved nor rejected).
+* **A cancelled batch releases** the untaken slots of its HITs at once (``release``); those
+  slots are then neither refunded again nor repriced, and reserved again if the HIT is extended.
 * **Bonuses** are debited when sent: ``BonusAmount`` + its fee (``fees.bonus_fee``: 20 %, at least $0.01).
 * UpdateHITTypeOfHIT with a different reward debits (or refunds) the difference for the
   slots not yet approved or rejected.
@@ -571,9 +573,13 @@ class Lifecycle:
                 )
             if expire_at > now + timedelta(days=365):
                 raise RequestError("ExpireAt must be within 365 days from now.", PARAMETER_OUT_OF_RANGE)
+            released = hit["released"] if expire_at > now else 0
+            if released:  # a cancel gave these slots' money back: open again, they are paid for again
+                unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
+                self._debit(conn, requester, unit * released, "hit", now, hit["hit_id"])
             conn.execute(
-                "UPDATE mturk.hits SET expiration = %s, updated_at = %s WHERE hit_id = %s",
-                (expire_at, now, hit["hit_id"]),
+                "UPDATE mturk.hits SET expiration = %s, released = released - %s, updated_at = %s WHERE hit_id = %s",
+                (expire_at, released, now, hit["hit_id"]),
             )
         return {}
 
@@ -615,7 +621,7 @@ class Lifecycle:
                 "SELECT count(*) AS n FROM mturk.assignments WHERE hit_id = %s AND status IN ('Approved', 'Rejected')",
                 (hit["hit_id"],),
             ).fetchone()
-            open_slots = hit["max_assignments"] - (reviewed["n"] if reviewed else 0)
+            open_slots = hit["max_assignments"] - (reviewed["n"] if reviewed else 0) - hit["released"]
             old_unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             new_unit = new_type["reward"] + assignment_fee(new_type["reward"], hit["max_assignments"])
             delta = (new_unit - old_unit) * open_slots
@@ -669,7 +675,8 @@ class Lifecycle:
                 "SELECT count(*) AS n FROM mturk.assignments WHERE hit_id = %s AND status IN ('Approved', 'Rejected')",
                 (hit["hit_id"],),
             ).fetchone()
-            unused = hit["max_assignments"] - (approved["n"] if approved else 0)
+            # Slots a cancel already gave back (``release``) are not refunded twice.
+            unused = hit["max_assignments"] - (approved["n"] if approved else 0) - hit["released"]
             unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             self._credit(conn, requester, unit * unused, "refund", now, hit["hit_id"])
             conn.execute(

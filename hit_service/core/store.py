@@ -337,6 +337,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "money released by a cancel, ledger paging, batch rows' extra columns, delimiter and duplicates",
+        """
+        ALTER TABLE mturk.hits ADD COLUMN released integer NOT NULL DEFAULT 0;  -- slots whose money was given back
+        ALTER TABLE mturk.hits ADD COLUMN released_at timestamptz;
+        ALTER TABLE mturk.batches ADD COLUMN cancel_total integer;            -- HITs the cancel goes through
+        ALTER TABLE mturk.batches ADD COLUMN cancel_done integer NOT NULL DEFAULT 0;
+        ALTER TABLE mturk.batches ADD COLUMN cancel_finished_at timestamptz;
+        ALTER TABLE mturk.batches ADD COLUMN extra_columns jsonb NOT NULL DEFAULT '[]';  -- kept, not parameters
+        ALTER TABLE mturk.batches ADD COLUMN delimiter text NOT NULL DEFAULT ',';
+        ALTER TABLE mturk.batches ADD COLUMN skipped_rows integer NOT NULL DEFAULT 0;
+        ALTER TABLE mturk.batch_rows ADD COLUMN skipped boolean NOT NULL DEFAULT false;  -- a duplicate left out
+        CREATE INDEX ledger_requester_entry ON mturk.ledger (requester, entry_id);
+        CREATE INDEX ledger_hit ON mturk.ledger (hit_id) WHERE hit_id IS NOT NULL;
+        CREATE INDEX hits_layout ON mturk.hits (requester, layout_id) WHERE layout_id IS NOT NULL;
+        """,
+    ),
 ]
 
 # Tables emptied by ``truncate_all`` (test mode's /_test/reset); new tables join this list.
@@ -537,10 +555,16 @@ class Store:
 
     @staticmethod
     def ensure_account(conn: psycopg.Connection[Row], requester: str, initial_balance: Decimal) -> None:
-        """Create the requester's account with the initial balance unless it exists."""
+        """Create the requester's account with the initial balance unless it exists.
+
+        The opening balance is a ledger entry too, so the ledger always adds up to the balance.
+        """
         conn.execute(
-            "INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (requester, initial_balance),
+            """WITH a AS (INSERT INTO mturk.accounts (requester, balance) VALUES (%(r)s, %(b)s)
+                          ON CONFLICT DO NOTHING RETURNING requester, balance)
+               INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+               SELECT requester, balance, 'opening', now() FROM a WHERE balance <> 0""",
+            {"r": requester, "b": initial_balance},
         )
 
     @staticmethod
@@ -609,14 +633,28 @@ class Store:
     @staticmethod
     def set_balance(conn: psycopg.Connection[Row], requester: str | None, balance: Decimal) -> int:
         """Set one requester's balance (creating the account) or every existing one's."""
+        # The difference is a ledger entry, so the ledger still adds up to the balance.
         if requester is None:
-            cur = conn.execute("UPDATE mturk.accounts SET balance = %s", (balance,))
-            return cur.rowcount
+            conn.execute(
+                """INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+                   SELECT requester, %(b)s - balance, 'adjustment', now() FROM mturk.accounts WHERE balance <> %(b)s""",
+                {"b": balance},
+            )
+            return conn.execute("UPDATE mturk.accounts SET balance = %s", (balance,)).rowcount
+        old = conn.execute(
+            "SELECT balance FROM mturk.accounts WHERE requester = %s FOR UPDATE", (requester,)
+        ).fetchone()
         conn.execute(
             """INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s)
                ON CONFLICT (requester) DO UPDATE SET balance = EXCLUDED.balance""",
             (requester, balance),
         )
+        delta = balance - (old["balance"] if old else Decimal(0))
+        if delta:
+            conn.execute(
+                "INSERT INTO mturk.ledger (requester, amount, kind, created_at) VALUES (%s, %s, %s, now())",
+                (requester, delta, "adjustment" if old else "opening"),
+            )
         return 1
 
     # -- request tokens -----------------------------------------------------------------------

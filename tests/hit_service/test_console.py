@@ -268,8 +268,8 @@ def test_review_in_console_is_what_the_api_reports(
     console.post(f"/requester/batches/{batch_id}/assignments", form)
     console.post(f"/requester/batches/{batch_id}/assignments", form)  # the same form again adds nothing
     assert {h["HITId"]: h["MaxAssignments"] for h in hits_of(client)} == {k: v + 1 for k, v in before.items()}
-    console.post(f"/requester/batches/{batch_id}/cancel")
-    assert console.progress(batch_id)["status"] == "cancelled"
+    console.cancel(batch_id)
+    assert console.wait_cancelled(batch_id)["status"] == "cancelled"
     for hit in hits_of(client):
         assert hit["HITStatus"] in ("Reviewable", "Unassignable"), hit["HITStatus"]
 

@@ -1,0 +1,138 @@
+"""SQL of the console's batch features added by issue 22: cancelling, duplicate rows, skipped rows.
+
+Functions take an open connection (``Store.transaction``) so callers compose them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from hit_service.core.store import Row
+
+# -- cancelling ------------------------------------------------------------------------------------
+
+
+def mark_cancelled(conn: psycopg.Connection[Row], requester: str, batch_id: int, now: datetime) -> bool:
+    """Mark a published (or publishing, or stopped) batch cancelled; False if it is a draft or was already."""
+    row = conn.execute(
+        """UPDATE mturk.batches SET status = 'cancelled', finished_at = %s, cancel_total = NULL, cancel_done = 0,
+                  cancel_finished_at = NULL, heartbeat = NULL
+           WHERE batch_id = %s AND requester = %s AND status NOT IN ('draft', 'cancelled') RETURNING batch_id""",
+        (now, batch_id, requester),
+    ).fetchone()
+    return row is not None
+
+
+def start_cancel(conn: psycopg.Connection[Row], batch_id: int, now: datetime) -> str:
+    """Count the HITs the cancel goes through; the batch's requester."""
+    row = conn.execute(
+        """UPDATE mturk.batches b SET cancel_total = (SELECT count(hit_id) FROM mturk.batch_rows r
+                                                     WHERE r.batch_id = b.batch_id),
+                  cancel_done = 0, heartbeat = %s, error = NULL
+           WHERE batch_id = %s RETURNING requester""",
+        (now, batch_id),
+    ).fetchone()
+    assert row is not None
+    return str(row["requester"])
+
+
+def hit_chunk(conn: psycopg.Connection[Row], batch_id: int, after: str, limit: int) -> list[str]:
+    """The batch's HIT IDs after ``after``, in order (the chunks a cancel goes through)."""
+    return [
+        r["hit_id"]
+        for r in conn.execute(
+            """SELECT hit_id FROM mturk.batch_rows WHERE batch_id = %s AND hit_id > %s
+               ORDER BY hit_id LIMIT %s""",
+            (batch_id, after, limit),
+        )
+    ]
+
+
+def cancel_step(conn: psycopg.Connection[Row], batch_id: int, done: int, now: datetime) -> None:
+    conn.execute(
+        "UPDATE mturk.batches SET cancel_done = cancel_done + %s, heartbeat = %s WHERE batch_id = %s",
+        (done, now, batch_id),
+    )
+
+
+def cancel_finished(conn: psycopg.Connection[Row], batch_id: int, now: datetime) -> None:
+    conn.execute(
+        "UPDATE mturk.batches SET cancel_finished_at = %s, heartbeat = NULL WHERE batch_id = %s", (now, batch_id)
+    )
+
+
+def cancel_failed(conn: psycopg.Connection[Row], batch_id: int, message: str) -> None:
+    conn.execute("UPDATE mturk.batches SET error = %s, heartbeat = NULL WHERE batch_id = %s", (message, batch_id))
+
+
+# -- duplicate rows ---------------------------------------------------------------------------------
+
+# A row's identity for duplicate detection: its values of the template's variables only, as a
+# jsonb object (jsonb compares objects by content: column order, file encoding, line endings and
+# BOM were gone once the file was read).
+_ROW_KEY = """(SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+               FROM jsonb_each(r."values") e WHERE e.key = ANY(%(vars)s))"""
+_HIT_KEY = """(SELECT coalesce(jsonb_object_agg(p->>'Name', to_jsonb(p->>'Value')), '{}'::jsonb)
+               FROM jsonb_array_elements(h.layout_parameters) p WHERE p->>'Name' = ANY(%(vars)s))"""
+
+
+def duplicates(
+    conn: psycopg.Connection[Row], requester: str, batch_id: int, layout_id: str, variables: list[str]
+) -> Row:
+    """How many of a draft's rows were published before, where, and a few examples.
+
+    Earlier rows are this project's published batches' rows that got a HIT (or are getting one),
+    and HITs of the same layout created through the API (their HITLayoutParameters).
+    """
+    params: dict[str, Any] = {"req": requester, "b": batch_id, "layout": layout_id, "vars": variables}
+    conn.execute(
+        """CREATE TEMP TABLE IF NOT EXISTS dup_earlier (k jsonb, batch_id bigint, hit_id text) ON COMMIT DROP"""
+    )
+    conn.execute(
+        f"""INSERT INTO dup_earlier
+            SELECT {_ROW_KEY}, r.batch_id, r.hit_id FROM mturk.batch_rows r JOIN mturk.batches b USING (batch_id)
+            WHERE b.requester = %(req)s AND b.layout_id = %(layout)s AND b.batch_id <> %(b)s
+              AND b.status <> 'draft' AND NOT r.skipped""",
+        params,
+    )
+    conn.execute(
+        f"""INSERT INTO dup_earlier
+            SELECT {_HIT_KEY}, NULL, h.hit_id FROM mturk.hits h
+            WHERE h.requester = %(req)s AND h.layout_id = %(layout)s AND h.layout_parameters IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM mturk.batch_rows x WHERE x.hit_id = h.hit_id)""",
+        params,
+    )
+    conn.execute("CREATE INDEX ON dup_earlier USING hash (k)")
+    conn.execute("ANALYZE dup_earlier")
+    rows = conn.execute(
+        f"""SELECT r.row_number, min(d.batch_id) AS batch_id, bool_or(d.batch_id IS NULL) AS api
+            FROM mturk.batch_rows r JOIN dup_earlier d ON d.k = {_ROW_KEY}
+            WHERE r.batch_id = %(b)s GROUP BY r.row_number ORDER BY r.row_number""",
+        params,
+    ).fetchall()
+    conn.execute("DROP TABLE dup_earlier")
+    batches = sorted({int(r["batch_id"]) for r in rows if r["batch_id"] is not None})
+    return {
+        "count": len(rows),
+        "rows": [int(r["row_number"]) for r in rows],
+        "batches": batches,
+        "api": any(r["api"] for r in rows),
+    }
+
+
+def skip_rows(conn: psycopg.Connection[Row], batch_id: int, rows: list[int]) -> int:
+    """Leave ``rows`` out of the batch (they are published already); the batch's count of them."""
+    conn.execute(
+        "UPDATE mturk.batch_rows SET skipped = (row_number = ANY(%s)) WHERE batch_id = %s AND hit_id IS NULL",
+        (rows, batch_id),
+    )
+    row = conn.execute(
+        """UPDATE mturk.batches SET skipped_rows = (SELECT count(*) FROM mturk.batch_rows
+                                                   WHERE batch_id = %(b)s AND skipped)
+           WHERE batch_id = %(b)s RETURNING skipped_rows""",
+        {"b": batch_id},
+    ).fetchone()
+    return int(row["skipped_rows"]) if row else 0

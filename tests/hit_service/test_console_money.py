@@ -1,0 +1,102 @@
+"""The requester's money in the console: a cancel releases untaken slots, the ledger, the summary boxes.
+
+Every figure is checked against boto3's ``GetAccountBalance`` (the API's own view) and the
+ledger's CSV export; the browser side is in ``test_console_money_browser.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from hit_service.console.client import ConsoleClient
+from hit_service.launcher import ServiceProcess
+from hit_service.site.crowd import accept_hit, sign_in, submit_answer_over_http, submit_fields
+
+pytestmark = pytest.mark.integration
+
+ROWS = b"person_id,image_url\n" + b"".join(f"P{i},https://img.example.org/{i}.jpg\n".encode() for i in range(1, 5))
+
+
+def balance(client: Any) -> Decimal:
+    return Decimal(client.get_account_balance()["AvailableBalance"])
+
+
+def batch_hits(client: Any, batch_id: int) -> list[dict[str, Any]]:
+    hits = client.list_hits(MaxResults=100)["HITs"]
+    return sorted((h for h in hits if h["RequesterAnnotation"] == f"BatchId:{batch_id};"), key=lambda h: h["HITId"])
+
+
+def ledger_csv(console: ConsoleClient, query: str = "") -> list[dict[str, str]]:
+    response = console.get(f"/requester/money/ledger.csv{query}")
+    assert response.status_code == 200, response.text[:300]
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+
+
+def test_cancel_releases_untaken_slots_and_work_in_progress_finishes(
+    account: dict[str, Any], new_worker: Any, service: ServiceProcess
+) -> None:
+    console: ConsoleClient = account["console"]
+    client = account["client"]
+    layout_id = console.create_project("age_guess", reward="0.10", max_assignments="3")
+    start = balance(client)
+    batch_id = console.upload(layout_id, ROWS, "to cancel")
+    console.publish(batch_id)
+    assert console.wait_published(batch_id)["created"] == 4
+    assert balance(client) == start - Decimal("1.44")  # 4 HITs × 3 × ($0.10 + $0.02)
+    hits = batch_hits(client, batch_id)
+    # One assignment submitted on the first HIT, one accepted (not yet submitted) on the second.
+    done_worker, busy_worker = new_worker(), new_worker()
+    submitted = submit_answer_over_http(
+        service.url, done_worker["name"], done_worker["password"], hits[0]["HITId"], {"age": "30"}
+    )
+    busy = sign_in(service.url, busy_worker["name"], busy_worker["password"])
+    accepted = accept_hit(busy, service.url, hits[1]["HITId"])
+
+    note = console.cancel(batch_id)
+    assert "given back" in note
+    progress = console.wait_cancelled(batch_id)
+    assert progress["cancel_done"] == progress["cancel_total"] == 4
+    # 2 + 2 + 3 + 3 untaken slots × $0.12 come back at once; the two taken slots stay paid for.
+    assert progress["money"]["released"] == "$1.20"
+    assert balance(client) == start - Decimal("0.24")
+    assert {h["HITStatus"] for h in batch_hits(client, batch_id)} <= {"Reviewable", "Unassignable"}
+    assert "already" in console.cancel(batch_id)  # a second cancel releases nothing twice
+    assert balance(client) == start - Decimal("0.24")
+
+    # The accepted work is still submitted and reviewed, and each review moves the money as usual.
+    submit_fields(busy, service.url, accepted, {"age": "41"})
+    client.approve_assignment(AssignmentId=submitted)
+    client.reject_assignment(AssignmentId=accepted, RequesterFeedback="not a number we can use")
+    assert balance(client) == start - Decimal("0.12")  # the rejection refunds its $0.12
+    progress = console.progress(batch_id)
+    assert progress["money"]["rewards"] == "$0.10" and progress["money"]["fees"] == "$0.02"
+    assert progress["money"]["total"] == "$0.12" and progress["time_left"] == "none (cancelled)"
+
+    # Extending a released HIT pays for its released slots again; deleting refunds only what is held.
+    client.update_expiration_for_hit(HITId=hits[2]["HITId"], ExpireAt=time.time() + 3600)
+    assert balance(client) == start - Decimal("0.48")
+    client.update_expiration_for_hit(HITId=hits[2]["HITId"], ExpireAt=0)
+    for hit in hits:
+        client.delete_hit(HITId=hit["HITId"])
+    assert balance(client) == start - Decimal("0.12")  # nothing given back twice
+
+    # The ledger has one release entry per HIT and adds up to GetAccountBalance.
+    entries = ledger_csv(console)
+    releases = [e for e in entries if e["kind"] == "release"]
+    assert len(releases) == 4 and sum(Decimal(e["amount"]) for e in releases) == Decimal("1.20")
+    assert sum(Decimal(e["amount"]) for e in entries) == balance(client)
+    assert Decimal(entries[-1]["balance_after"]) == balance(client)
+
+
+def test_a_draft_cannot_be_cancelled(account: dict[str, Any]) -> None:
+    console: ConsoleClient = account["console"]
+    layout_id = console.create_project("age_guess")
+    batch_id = console.upload(layout_id, ROWS)
+    assert "not published" in console.cancel(batch_id)
+    assert console.get(f"/requester/batches/{batch_id}/confirm").status_code == 200
