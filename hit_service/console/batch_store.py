@@ -82,43 +82,31 @@ _HIT_KEY = """(SELECT coalesce(jsonb_object_agg(p->>'Name', to_jsonb(p->>'Value'
 def duplicates(
     conn: psycopg.Connection[Row], requester: str, batch_id: int, layout_id: str, variables: list[str]
 ) -> Row:
-    """How many of a draft's rows were published before, where, and a few examples.
+    """How many of a draft's rows were published before, and where.
 
-    Earlier rows are this project's published batches' rows that got a HIT (or are getting one),
-    and HITs of the same layout created through the API (their HITLayoutParameters).
+    Earlier rows are the rows of this project's other batches that were published (not left
+    out as duplicates themselves), and HITs of the same layout created through the API (their
+    HITLayoutParameters). One hash join on the rows' keys, however many rows there are.
     """
     params: dict[str, Any] = {"req": requester, "b": batch_id, "layout": layout_id, "vars": variables}
-    conn.execute(
-        """CREATE TEMP TABLE IF NOT EXISTS dup_earlier (k jsonb, batch_id bigint, hit_id text) ON COMMIT DROP"""
-    )
-    conn.execute(
-        f"""INSERT INTO dup_earlier
-            SELECT {_ROW_KEY}, r.batch_id, r.hit_id FROM mturk.batch_rows r JOIN mturk.batches b USING (batch_id)
-            WHERE b.requester = %(req)s AND b.layout_id = %(layout)s AND b.batch_id <> %(b)s
-              AND b.status <> 'draft' AND NOT r.skipped""",
-        params,
-    )
-    conn.execute(
-        f"""INSERT INTO dup_earlier
-            SELECT {_HIT_KEY}, NULL, h.hit_id FROM mturk.hits h
-            WHERE h.requester = %(req)s AND h.layout_id = %(layout)s AND h.layout_parameters IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM mturk.batch_rows x WHERE x.hit_id = h.hit_id)""",
-        params,
-    )
-    conn.execute("CREATE INDEX ON dup_earlier USING hash (k)")
-    conn.execute("ANALYZE dup_earlier")
     rows = conn.execute(
-        f"""SELECT r.row_number, min(d.batch_id) AS batch_id, bool_or(d.batch_id IS NULL) AS api
-            FROM mturk.batch_rows r JOIN dup_earlier d ON d.k = {_ROW_KEY}
-            WHERE r.batch_id = %(b)s GROUP BY r.row_number ORDER BY r.row_number""",
+        f"""WITH earlier AS (
+                SELECT {_ROW_KEY} AS k, r.batch_id FROM mturk.batch_rows r JOIN mturk.batches b USING (batch_id)
+                WHERE b.requester = %(req)s AND b.layout_id = %(layout)s AND b.batch_id <> %(b)s
+                  AND b.status <> 'draft' AND NOT r.skipped
+                UNION ALL
+                SELECT {_HIT_KEY}, NULL FROM mturk.hits h
+                WHERE h.requester = %(req)s AND h.layout_id = %(layout)s AND h.layout_parameters IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM mturk.batch_rows x WHERE x.hit_id = h.hit_id)),
+            mine AS (SELECT r.row_number, {_ROW_KEY} AS k FROM mturk.batch_rows r WHERE r.batch_id = %(b)s)
+            SELECT m.row_number, min(e.batch_id) AS batch_id, bool_or(e.batch_id IS NULL) AS api
+            FROM mine m JOIN earlier e ON e.k = m.k GROUP BY m.row_number ORDER BY m.row_number""",
         params,
     ).fetchall()
-    conn.execute("DROP TABLE dup_earlier")
-    batches = sorted({int(r["batch_id"]) for r in rows if r["batch_id"] is not None})
     return {
         "count": len(rows),
         "rows": [int(r["row_number"]) for r in rows],
-        "batches": batches,
+        "batches": sorted({int(r["batch_id"]) for r in rows if r["batch_id"] is not None}),
         "api": any(r["api"] for r in rows),
     }
 
@@ -136,3 +124,11 @@ def skip_rows(conn: psycopg.Connection[Row], batch_id: int, rows: list[int]) -> 
         {"b": batch_id},
     ).fetchone()
     return int(row["skipped_rows"]) if row else 0
+
+
+def drop_drafts(conn: psycopg.Connection[Row], requester: str, layout_id: str) -> None:
+    """Delete the project's unpublished uploads (a new upload replaces them)."""
+    conn.execute(
+        "DELETE FROM mturk.batches WHERE requester = %s AND layout_id = %s AND status = 'draft'",
+        (requester, layout_id),
+    )

@@ -359,9 +359,11 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if batch["status"] != "draft":
             return back(f"/requester/batches/{batch_id}")
         rows = await run_in_threadpool(console.batch_rows, batch_id, 3)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
+        duplicates = await run_in_threadpool(console.duplicates, user.requester, batch)
         balance = await run_in_threadpool(console.balance, user.requester)
         cost = console.cost(batch["properties"], batch["row_count"])
+        new_rows = batch["row_count"] - duplicates["count"]
+        new_cost = console.cost(batch["properties"], new_rows)
         return page(
             request,
             "confirm.html",
@@ -369,9 +371,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             batch=batch,
             rows=rows,
             duplicates=duplicates,
+            new_rows=new_rows,
+            new_cost=new_cost,
             balance=balance,
             cost=cost,
-            enough=balance >= cost["total"],
+            enough=balance >= (new_cost if duplicates["count"] else cost)["total"],
+            delimiter=csvfiles.DELIMITERS.get(batch["delimiter"], batch["delimiter"]),
             sandbox=FRAME_SANDBOX,
         )
 
@@ -391,12 +396,19 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def publish(request: Request, batch_id: int) -> Response:
         user, fields = await posted(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
-        if duplicates and fields.get("publish_again") != "yes":
-            return back(
-                f"/requester/batches/{batch_id}/confirm",
-                "This file was published before: tick “Publish it again” to create a second set of HITs.",
-            )
+        choice = fields.get("publish_again")
+        if batch["status"] == "draft":
+            duplicates = await run_in_threadpool(console.duplicates, user.requester, batch)
+            if duplicates["count"] and choice not in ("yes", "new"):
+                return back(
+                    f"/requester/batches/{batch_id}/confirm",
+                    f"{duplicates['count']:,} of these rows were published before: choose to publish only the "
+                    "new rows, or all of them again (a second HIT for each).",
+                )
+            if duplicates["count"] == batch["row_count"] and choice == "new":
+                return back(f"/requester/batches/{batch_id}/confirm", "Every row was published before: nothing is new.")
+            skip = duplicates["rows"] if choice == "new" else []
+            await run_in_threadpool(console.leave_out, user.requester, batch_id, skip)
         try:
             await run_in_threadpool(console.publish, user.requester, batch_id)
         except FormError as exc:

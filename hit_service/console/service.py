@@ -234,10 +234,12 @@ class Console:
         }
         now = self.backend.clock.now()
         with self.store.transaction() as conn:
+            # A new upload replaces the project's unpublished one: drafts never pile up in the list.
+            batch_store.drop_drafts(conn, requester, project["layout_id"])
             row = conn.execute(
                 """INSERT INTO mturk.batches (requester, layout_id, name, status, file_name, file_sha256, variables,
-                       row_count, properties, created_at)
-                   VALUES (%s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s) RETURNING batch_id""",
+                       row_count, properties, created_at, extra_columns, delimiter)
+                   VALUES (%s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING batch_id""",
                 (
                     requester,
                     project["layout_id"],
@@ -248,6 +250,8 @@ class Console:
                     len(checked.rows),
                     Jsonb(properties),
                     now,
+                    Jsonb(checked.extra),
+                    checked.delimiter,
                 ),
             ).fetchone()
             assert row is not None
@@ -282,15 +286,25 @@ class Console:
                 (requester,),
             ).fetchall()
 
-    def same_file(self, requester: str, sha256: str, exclude: int) -> list[Row]:
-        """Earlier batches of this account made from a byte-identical file."""
+    def duplicates(self, requester: str, batch: Row) -> dict[str, Any]:
+        """The draft's rows published before (by their values; ``batch_store.duplicates``)."""
+        template_columns = [v for v in batch["variables"] if v not in set(batch["extra_columns"])]
         with self.store.transaction() as conn:
-            return conn.execute(
-                """SELECT batch_id, name, status, created_at FROM mturk.batches
-                   WHERE requester = %s AND file_sha256 = %s AND batch_id <> %s AND status <> 'draft'
-                   ORDER BY created_at""",
-                (requester, sha256, exclude),
-            ).fetchall()
+            found = batch_store.duplicates(conn, requester, batch["batch_id"], batch["layout_id"], template_columns)
+            if found["batches"]:
+                found["batch_rows"] = conn.execute(
+                    "SELECT batch_id, name, created_at FROM mturk.batches WHERE batch_id = ANY(%s) ORDER BY batch_id",
+                    (found["batches"],),
+                ).fetchall()
+            else:
+                found["batch_rows"] = []
+        return found
+
+    def leave_out(self, requester: str, batch_id: int, rows: list[int]) -> int:
+        """Leave ``rows`` of a draft out of publishing (they were published before)."""
+        self.batch(requester, batch_id)
+        with self.store.transaction() as conn:
+            return batch_store.skip_rows(conn, batch_id, rows)
 
     def batch_rows(self, batch_id: int, limit: int) -> list[Row]:
         with self.store.transaction() as conn:
@@ -402,6 +416,7 @@ class Console:
             return
         requester = batch["requester"]
         props = batch["properties"]
+        extra_columns = set(batch["extra_columns"])  # kept with the batch, never layout parameters
         hit_type_id = batch["hit_type_id"]
         if hit_type_id is None:
             type_params = {k: v for k, v in props.items() if k not in ("LifetimeInSeconds", "MaxAssignments")}
@@ -431,7 +446,9 @@ class Console:
                 params = {
                     "HITTypeId": hit_type_id,
                     "HITLayoutId": batch["layout_id"],
-                    "HITLayoutParameters": [{"Name": k, "Value": v} for k, v in row["values"].items()],
+                    "HITLayoutParameters": [
+                        {"Name": k, "Value": v} for k, v in row["values"].items() if k not in extra_columns
+                    ],
                     "MaxAssignments": props["MaxAssignments"],
                     "LifetimeInSeconds": props["LifetimeInSeconds"],
                     "RequesterAnnotation": annotation_for(batch_id),

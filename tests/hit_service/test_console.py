@@ -61,7 +61,6 @@ def test_malformed_files_are_refused_row_by_row_and_create_nothing(
     layout_id = console.create_project("age_guess")
     cases = {
         "missing column": (b"person_id\nP1\n", "missing column(s) \u201cimage_url\u201d"),
-        "extra column": (b"person_id,image_url,age\nP1,https://x/1.jpg,3\n", "extra column(s) \u201cage\u201d"),
         "short row": (b"person_id,image_url\nP1,https://x/1.jpg\nP2\n", "1 value(s), but the header has 2"),
         "empty value": (b"person_id,image_url\nP1,\n", "empty value for \u201cimage_url\u201d"),
         "bad encoding": (b"person_id,image_url\nP\xe91,https://x/1.jpg\n", "not UTF-8 text: byte 0xe9 on line 2"),
