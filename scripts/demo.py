@@ -86,6 +86,17 @@ def start_hit_service(db_url: str, port: int, state: Path, creds: dict[str, str]
     return url, f"started (pid {service.pid}, log {state / 'hit_service.log'})"
 
 
+def write_cli_settings(state: Path, service_db_url: str, port: int) -> Path:
+    """The settings the operator CLI needs to manage the demo's service (it finds this file itself)."""
+    path = state / "hit_service.env"
+    path.write_text(
+        "# Written by make demo: the operator CLI (python -m hit_service …) reads this when run in the repository.\n"
+        f"HITFLOW_HIT_SERVICE_DB_URL={service_db_url}\nHITFLOW_HIT_SERVICE_PORT={port}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
 def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, str], csv_path: Path | None) -> None:
     """A demo requester user for the console, and one small batch published through its upload route.
 
@@ -414,6 +425,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"demo rows        {rows} in {args.source_db}.public.person_images")
     url, how = start_hit_service(service_url, args.port, state, creds)
     print(f"HIT service      {url}  {how}")
+    write_cli_settings(state, service_url, args.port)
 
     env = airflow_env(state, source_url, url, creds)
     log = state / "demo-airflow.log"
@@ -436,8 +448,11 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"""
 == Look at the HITs
-   HIT list         {url}/hits
-   console          {url}/requester
+   worker site      {url}/worker/login  (sign in as a worker: make one with the CLI below)
+   requester console {url}/requester
+   operator page    {url}/hits  (every HIT of every requester, previewed as a worker sees it)
+   operator CLI     .venv/bin/python -m hit_service worker add NAME   (uses {state / "hit_service.env"} by itself)
+                    .venv/bin/python -m hit_service requester list
    Airflow log      {log}
    credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]},
                     its secret key in {state / "demo_credentials.json"} (not printed)
