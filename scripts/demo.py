@@ -128,6 +128,7 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
         path.chmod(0o600)
     print("\n== Requester console")
     console = ConsoleClient(url, info["user"], info["password"])
+    console.post("/requester/account/name", {"name": "hitflow demo lab"})  # what workers see, not the key ID
     if "layout_id" not in info:
         info["layout_id"] = console.create_project("age_guess", name="Age guess (demo)", max_assignments="2")
         path.write_text(json.dumps(info, indent=2))

@@ -90,6 +90,7 @@ def page(store: Store, requester: str, filters: Filters, before: int | None) -> 
         totals = money_store.ledger_totals(conn, requester, where)
         balance = money_store.account_balance(conn, requester)
         batches = money_store.ledger_batches(conn, requester)
+        name = money_store.account_name(conn, requester)
     more = len(entries) > money_store.LEDGER_PAGE
     entries = entries[: money_store.LEDGER_PAGE]
     return {
@@ -99,7 +100,19 @@ def page(store: Store, requester: str, filters: Filters, before: int | None) -> 
         "balance": balance,
         "batches": batches,
         "kinds": money_store.LEDGER_KINDS,
+        "account_name": name,
     }
+
+
+def rename(store: Store, requester: str, name: str) -> str:
+    """Set the name workers see for this account; an error message, or "" when done."""
+    name = " ".join(name.split())
+    if not 2 <= len(name) <= 64:
+        return "A requester name has 2 to 64 characters."
+    with store.transaction() as conn:
+        if not money_store.set_account_name(conn, requester, name):
+            return f"Another requester is called “{name}”: choose another name."
+    return ""
 
 
 def export(store: Store, requester: str, filters: Filters) -> Iterator[bytes]:

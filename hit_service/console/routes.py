@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Coroutine
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -28,6 +29,7 @@ from hit_service.console import csvfiles, forms, ledger, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.core import identity
 from hit_service.core.exceptions import RequestError
+from hit_service.core.fees import MONEY_PATTERN
 from hit_service.core.models import MTurkBackend
 from hit_service.limits import MAX_REVIEW_CSV_BYTES
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
@@ -553,7 +555,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             results=results,
             errors=[],
             back_url=f"/requester/batches/{batch_id}",
-            title="Reviewed file applied",
+            title=review_title(results),
         )
 
     @site.post("/batches/{batch_id}/cancel")
@@ -622,6 +624,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             elif action == "bonus":
                 if not reason:
                     return back(target, "Give a reason for the bonus: the worker sees it.")
+                amount = str(fields.get("amount", "")).strip().removeprefix("$").strip()
+                if not MONEY_PATTERN.match(amount) or not Decimal(amount):
+                    shown = str(fields.get("amount", "")).strip()
+                    return back(
+                        target, f"A bonus is dollars and cents, e.g. 1 or 0.25 (“{shown}” is not); nothing was paid."
+                    )
                 await run_in_threadpool(
                     console.call,
                     user.requester,
@@ -629,7 +637,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                     {
                         "WorkerId": worker_id,
                         "AssignmentId": str(fields.get("assignment", "")),
-                        "BonusAmount": str(fields.get("amount", "")).strip().lstrip("$"),
+                        "BonusAmount": amount,
                         "Reason": reason,
                         "UniqueRequestToken": "console-bonus-" + str(fields.get("nonce", ""))[:40],
                     },
@@ -750,6 +758,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         data = await run_in_threadpool(ledger.page, backend.store, user.requester, filters, before)
         return page(request, "money.html", user, filters=filters, errors=[], before=before, **data)
 
+    @site.post("/account/name")
+    async def account_name(request: Request) -> Response:
+        user, fields = await posted(request)
+        problem = await run_in_threadpool(ledger.rename, backend.store, user.requester, str(fields.get("name", "")))
+        return back("/requester/money", problem or "Saved: workers now see this name.")
+
     @site.get("/money/ledger.csv")
     async def ledger_csv(request: Request) -> Response:
         user = await signed_in(request)
@@ -764,6 +778,18 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         )
 
     return site, console
+
+
+def review_title(results: list[Any]) -> str:
+    """The heading over a reviewed file's outcome: it never says "applied" over failures only."""
+    outcomes = {r.outcome for r in results}
+    if "failed" in outcomes and "applied" in outcomes:
+        return "Reviewed file partly applied"
+    if "failed" in outcomes:
+        return "Reviewed file not applied"
+    if "applied" in outcomes:
+        return "Reviewed file applied"
+    return "Reviewed file: nothing new to apply"
 
 
 def _flat(form: dict[str, Any]) -> dict[str, str]:

@@ -241,10 +241,12 @@ def upsert_key(
             "UPDATE mturk.access_keys SET secret_access_key = %s WHERE access_key_id = %s", (secret, access_key_id)
         )
         return str(existing["requester"])
-    conn.execute(
-        """INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)
-           ON CONFLICT (requester) DO NOTHING""",
-        (access_key_id, initial_balance, access_key_id),
+    conn.execute(  # the opening balance is a ledger entry, so the ledger adds up to the balance
+        """WITH a AS (INSERT INTO mturk.accounts (requester, balance, name) VALUES (%(k)s, %(b)s, %(k)s)
+                      ON CONFLICT (requester) DO NOTHING RETURNING requester, balance)
+           INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+           SELECT requester, balance, 'opening', now() FROM a WHERE balance <> 0""",
+        {"k": access_key_id, "b": initial_balance},
     )
     conn.execute(
         """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
@@ -280,6 +282,11 @@ def add_requester(store: Store, name: str, balance: Decimal) -> NewRequester:
             "INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)",
             (requester_id, balance, name),
         )
+        if balance:
+            conn.execute(
+                "INSERT INTO mturk.ledger (requester, amount, kind, created_at) VALUES (%s, %s, 'opening', now())",
+                (requester_id, balance),
+            )
         conn.execute(
             """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
                VALUES (%s, %s, %s, 'cli')""",

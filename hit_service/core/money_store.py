@@ -202,3 +202,25 @@ def credit_many(
     )
     total = sum((a for _, a in credits), Decimal("0.00"))
     conn.execute("UPDATE mturk.accounts SET balance = balance + %s WHERE requester = %s", (total, requester))
+
+
+# -- the account's name --------------------------------------------------------------------------
+
+
+def account_name(conn: psycopg.Connection[Row], requester: str) -> str:
+    """The name workers see; empty while it is only the account's key ID."""
+    row = conn.execute(
+        "SELECT nullif(name, requester) AS name FROM mturk.accounts WHERE requester = %s", (requester,)
+    ).fetchone()
+    return str(row["name"]) if row and row["name"] else ""
+
+
+def set_account_name(conn: psycopg.Connection[Row], requester: str, name: str) -> bool:
+    """Rename the account; False when another account has that name (names are unique)."""
+    taken = conn.execute(
+        "SELECT 1 FROM mturk.accounts WHERE name = %s AND requester <> %s", (name, requester)
+    ).fetchone()
+    if taken:
+        return False
+    conn.execute("UPDATE mturk.accounts SET name = %s WHERE requester = %s", (name, requester))
+    return True

@@ -60,7 +60,8 @@ class WorkerSite:
         now = self.clock.now()
         with self.store.transaction() as conn:
             rows = conn.execute(
-                f"""SELECT h.hit_group_id, h.requester, a.name AS requester_name, min(h.title) AS title,
+                f"""SELECT h.hit_group_id, h.requester, nullif(a.name, a.requester) AS requester_name,
+                           min(h.title) AS title,
                            min(h.description) AS description, min(h.reward) AS reward,
                            min(h.assignment_duration_seconds) AS duration, count(*) AS hits,
                            min(h.keywords) AS keywords, max(h.expiration) AS expiration,
@@ -76,7 +77,7 @@ class WorkerSite:
                       AND NOT EXISTS (SELECT 1 FROM mturk.assignments x
                                       WHERE x.hit_id = h.hit_id AND x.worker_id = %(w)s
                                         AND x.status NOT IN ('Returned', 'Abandoned'))
-                    GROUP BY h.hit_group_id, h.requester, a.name
+                    GROUP BY h.hit_group_id, h.requester, a.name, a.requester
                     ORDER BY max(h.creation_time) DESC LIMIT %(limit)s""",
                 {"now": now, "w": worker["worker_id"], "limit": GROUP_LIMIT},
             ).fetchall()
@@ -95,7 +96,7 @@ class WorkerSite:
         self.settle()
         with self.store.transaction() as conn:
             hit = conn.execute(
-                """SELECT h.*, a.name AS requester_name FROM mturk.hits h
+                """SELECT h.*, nullif(a.name, a.requester) AS requester_name FROM mturk.hits h
                    JOIN mturk.accounts a ON a.requester = h.requester WHERE h.hit_id = %s""",
                 (hit_id,),
             ).fetchone()
@@ -314,20 +315,20 @@ class WorkerSite:
         self.settle()
         with self.store.transaction() as conn:
             assignments = conn.execute(
-                """SELECT x.*, h.title, h.reward, a.name AS requester_name FROM mturk.assignments x
+                """SELECT x.*, h.title, h.reward, nullif(a.name, a.requester) AS requester_name FROM mturk.assignments x
                    JOIN mturk.hits h ON h.hit_id = x.hit_id JOIN mturk.accounts a ON a.requester = x.requester
                    WHERE x.worker_id = %s AND x.status NOT IN ('Returned')
                    ORDER BY x.accept_time DESC LIMIT 500""",
                 (worker_id,),
             ).fetchall()
             bonuses = conn.execute(
-                """SELECT b.*, a.name AS requester_name FROM mturk.bonus_payments b
+                """SELECT b.*, nullif(a.name, a.requester) AS requester_name FROM mturk.bonus_payments b
                    JOIN mturk.accounts a ON a.requester = b.requester
                    WHERE b.worker_id = %s ORDER BY b.grant_time DESC LIMIT 200""",
                 (worker_id,),
             ).fetchall()
             messages = conn.execute(
-                """SELECT m.*, a.name AS requester_name FROM mturk.messages m
+                """SELECT m.*, nullif(a.name, a.requester) AS requester_name FROM mturk.messages m
                    JOIN mturk.accounts a ON a.requester = m.requester
                    WHERE m.worker_id = %s ORDER BY m.sent_at DESC LIMIT 100""",
                 (worker_id,),
@@ -378,7 +379,7 @@ class WorkerSite:
                    GROUP BY w.worker_id ORDER BY w.name"""
             ).fetchall()
             hits = conn.execute(
-                f"""SELECT h.*, a.name AS requester_name, ({status_sql()}) AS live_status
+                f"""SELECT h.*, nullif(a.name, a.requester) AS requester_name, ({status_sql()}) AS live_status
                     FROM mturk.hits h JOIN mturk.accounts a ON a.requester = h.requester
                     ORDER BY h.creation_time DESC, h.hit_id DESC LIMIT 200""",
                 {"now": now},
