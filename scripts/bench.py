@@ -38,6 +38,10 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     forms (rows/s, the progress it reports, API latency of another client meanwhile),
                     then the results CSV of 30,000 assignments (seeded in SQL: 3 per HIT) streamed
                     (seconds, MB, the service's RSS before and at its peak while streaming).
+* ``cancel_20k``  — a 20,000-HIT console batch ($7,200.00 held) cancelled through the form after one
+                    assignment was submitted and one accepted: seconds until the form answers,
+                    seconds until every untaken slot's money is back, the balance before and after
+                    (scripts/bench_cancel.py).
 * ``soak``        — boto3 clients and workers working HITs through the site at 70 % of the
                     measured capacity for ``--soak-seconds`` (default 600, or
                     ``$HITFLOW_SOAK_SECONDS``): rows/s, API calls/s, p50/p99, errors, the
@@ -68,6 +72,7 @@ sys.path[:0] = [str(REPO), str(REPO / "plugins")]
 
 from hitflow.collect.collector import OUTCOME_COUNTS  # noqa: E402
 from hitflow.publish.autotune import chunk_size_for  # noqa: E402
+from scripts import bench_cancel  # noqa: E402
 from scripts.demo import airflow_env, demo_credentials, run_dag_result, service_env  # noqa: E402
 from tests.integration.helpers import hits_per_row, service_hits, set_faults  # noqa: E402
 
@@ -83,6 +88,7 @@ SECTIONS = (
     "scale_curve",
     "extract_1m",
     "console",
+    "cancel_20k",
     "soak",
     "dag_parse",
 )
@@ -841,6 +847,7 @@ BENCHES = {
     "scale_curve": bench_scale_curve,
     "extract_1m": bench_extract_1m,
     "console": bench_console,
+    "cancel_20k": bench_cancel.run,
     "soak": bench_soak,
     "dag_parse": bench_dag_parse,
 }
@@ -953,6 +960,14 @@ def print_table(results: dict[str, Any]) -> None:
         add(
             "  service RSS MB before / peak while streaming",
             f"{r['service_rss_before_mb']} / {r['service_rss_peak_mb']}",
+        )
+    if "cancel_20k" in results:
+        r = results["cancel_20k"]
+        add(f"cancel a {r['hits']}-HIT batch: the form answers, seconds", r["cancel_answer_seconds"], "at once")
+        add("  every untaken slot's money back, seconds", r["release_seconds"], r["released"])
+        add(
+            "  balance before / published / after",
+            f"{r['balance_before']} / {r['balance_published']} / {r['balance_after']}",
         )
     for label, r in (results.get("soak") or {}).items():
         add(f"soak {label} ({r['seconds']:.0f} s, {r['threads']} lanes): rows/s", r["rows_per_s"])

@@ -332,7 +332,7 @@ def set_requester_balance(store: Store, ref: str, balance: Decimal) -> str:
         requester = resolve_requester(conn, ref)
         if requester is None:
             raise IdentityError(f"no requester {ref!r}")
-        conn.execute("UPDATE mturk.accounts SET balance = %s WHERE requester = %s", (balance, requester))
+        store.set_balance(conn, requester, balance)  # the difference is an 'adjustment' ledger entry
     return requester
 
 

@@ -100,3 +100,47 @@ def test_a_draft_cannot_be_cancelled(account: dict[str, Any]) -> None:
     batch_id = console.upload(layout_id, ROWS)
     assert "not published" in console.cancel(batch_id)
     assert console.get(f"/requester/batches/{batch_id}/confirm").status_code == 200
+
+
+def test_the_ledger_pages_filters_and_reconciles_after_an_operator_adjustment(
+    account: dict[str, Any], db_url: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    console: ConsoleClient = account["console"]
+    client = account["client"]
+    layout_id = console.create_project("age_guess", reward="0.10", max_assignments="3")
+    batch_id = console.upload(layout_id, ROWS, "ledger")
+    console.publish(batch_id)
+    console.wait_published(batch_id)
+    done = subprocess.run(
+        [sys.executable, "-m", "hit_service", "requester", "set-balance", account["key"], "50.00"],
+        env={**os.environ, "HITFLOW_HIT_SERVICE_DB_URL": db_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert balance(client) == Decimal("50.00")
+    entries = ledger_csv(console)
+    assert [e["kind"] for e in entries] == ["opening"] + ["hit"] * 4 + ["adjustment"]
+    assert sum(Decimal(e["amount"]) for e in entries) == Decimal("50.00") == Decimal(entries[-1]["balance_after"])
+    assert Decimal(entries[-1]["amount"]) == Decimal("50.00") - (Decimal("10000.00") - Decimal("1.44"))
+
+    # Filters: by batch, kind and date (whole UTC days); a filtered export is a running total.
+    by_batch = ledger_csv(console, f"?batch={batch_id}")
+    assert len(by_batch) == 4 and "running_total" in by_batch[0] and "balance_after" not in by_batch[0]
+    assert [e["kind"] for e in ledger_csv(console, "?batch=none")] == ["opening", "adjustment"]
+    assert len(ledger_csv(console, "?kind=hit")) == 4
+    today = datetime.now(UTC).date()
+    assert len(ledger_csv(console, f"?since={today}&until={today}")) == 6
+    assert ledger_csv(console, f"?until={today - timedelta(days=1)}") == []
+    page = console.get("/requester/money?kind=hit").text
+    assert "4 entries match" in page and "$1.44 charged" in page
+    refused = console.get("/requester/money?kind=nonsense&batch=x")
+    assert refused.status_code == 400 and "is not one of" in refused.text and "is not a batch number" in refused.text
+    export = console.get("/requester/money/ledger.csv?since=2026-13-01", allow_redirects=False)
+    assert export.status_code == 303 and "refused" in export.headers["location"]
