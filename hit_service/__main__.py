@@ -37,7 +37,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from hit_service.config import MONEY_RE, ConfigError, Settings
+from hit_service.settings import Settings, SettingsError
+from mturk_money import cents, is_money
 
 DEMO_SETTINGS = ".run/hit_service.env"  # written by `make demo` (scripts/demo.py), relative to the working directory
 
@@ -73,7 +74,7 @@ def app_from_env():  # type: ignore[no-untyped-def]
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
     store = Store(settings.db_url, max_size=2)
     store.open()
@@ -82,9 +83,9 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _money(text: str) -> Decimal:
-    if not MONEY_RE.match(text):
+    if not is_money(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount like 10000.00")
-    return Decimal(text).quantize(Decimal("0.01"))
+    return cents(Decimal(text))
 
 
 PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         environ["HITFLOW_HIT_SERVICE_CONFIG"] = str(demo)
     try:
         settings = Settings.from_env(environ)
-    except ConfigError as exc:
+    except SettingsError as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
     if args.command in (None, "serve"):

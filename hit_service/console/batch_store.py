@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from hit_service.core.store import Row
+from hit_service.core.database import Row
 
 # -- cancelling ------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hit_service.console import cells, csvfiles
 from hit_service.core import money_store
-from hit_service.core.store import Store
+from hit_service.core.database import Store
 
 EXPORT_COLUMNS = ["entry_id", "time_utc", "kind", "amount", "balance_after", "batch_id", "hit_id", "assignment_id"]
 

@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 
 from hit_service.core import money_store
-from hit_service.core.fees import assignment_fee
-from hit_service.core.store import Row
+from hit_service.core.database import Row
+from mturk_money import assignment_fee
 
 ZERO = Decimal("0.00")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from hit_service.core.store import Row
+from hit_service.core.database import Row
 
 LEDGER_PAGE = 100
 # Kinds of ledger entries, as the ledger's filter offers them (and what each means).

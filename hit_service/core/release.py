@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from hit_service.core import money_store
 from hit_service.core.clock import Clock
-from hit_service.core.fees import assignment_fee
-from hit_service.core.store import Store
+from hit_service.core.database import Store
+from mturk_money import assignment_fee
 
 
 @dataclass

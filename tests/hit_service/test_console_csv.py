@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from hit_service.console.client import ConsoleClient, ConsoleError
-from hit_service.launcher import ServiceProcess
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.console_client import ConsoleClient, ConsoleError
+from hitflow_support.crowd_client import submit_answer_over_http
+from hitflow_support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

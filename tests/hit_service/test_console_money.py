@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from hit_service.console.client import ConsoleClient
-from hit_service.launcher import ServiceProcess
-from hit_service.site.crowd import accept_hit, sign_in, submit_answer_over_http, submit_fields
+from hitflow_support.console_client import ConsoleClient
+from hitflow_support.crowd_client import accept_hit, sign_in, submit_answer_over_http, submit_fields
+from hitflow_support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Bench item ``cancel_20k``: cancel a 20,000-HIT console batch before any work (issue 22).
+"""Bench section ``cancel_20k``: cancel a 20,000-HIT console batch before any work (issue 22).
 
 Publishes 20,000 rows through the console's forms (3 assignments at $0.10: $7,200.00 held),
 lets one worker submit one assignment and another accept one, then cancels through the form
@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 
-def run(admin_url: str, quick: bool) -> dict[str, Any]:
+def bench_cancel_20k(admin_url: str, quick: bool) -> dict[str, Any]:
     import boto3
     import requests
 
-    from hit_service.console.client import ConsoleClient
-    from hit_service.launcher import start_service
-    from hit_service.site.crowd import accept_hit, sign_in, submit_answer_over_http
+    from hitflow_support import pg
+    from hitflow_support.console_client import ConsoleClient
+    from hitflow_support.crowd_client import accept_hit, sign_in, submit_answer_over_http
+    from hitflow_support.service_process import start_service
     from scripts.demo import demo_credentials, service_env
-    from tests import pg
 
     rows = 1000 if quick else 20_000
     state = Path(tempfile.mkdtemp(prefix="hitflow-bench-cancel-"))
