@@ -625,7 +625,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
                 if not reason:
                     return back(target, "Give a reason for the bonus: the worker sees it.")
                 amount = str(fields.get("amount", "")).strip().removeprefix("$").strip()
-                if not MONEY_PATTERN.match(amount) or not Decimal(amount):
+                if not MONEY_PATTERN.fullmatch(amount) or not Decimal(amount):
                     shown = str(fields.get("amount", "")).strip()
                     return back(
                         target, f"A bonus is dollars and cents, e.g. 1 or 0.25 (“{shown}” is not); nothing was paid."
