@@ -147,6 +147,9 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         checked.error(0, 1, f"the header row is not valid CSV: {exc}")
         return checked
     header = [name.strip() for name in header]
+    width = len(header)  # spreadsheets often save empty columns after the last one: ignore them
+    while len(header) > 1 and not header[-1]:
+        header.pop()
     checked.header = header
     seen: set[str] = set()
     for name in header:
@@ -181,6 +184,8 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         if row_number > MAX_ROWS:
             checked.error(row_number, start_line, f"more than {MAX_ROWS:,} rows; split the file into batches")
             break
+        if len(header) < len(values) <= width and not "".join(values[len(header) :]).strip():
+            values = values[: len(header)]  # the empty trailing columns
         if len(values) != len(header):
             checked.error(row_number, start_line, f"{len(values)} value(s), but the header has {len(header)} column(s)")
             continue

@@ -71,6 +71,13 @@ def test_semicolon_tab_and_utf16_files_are_read_and_extra_columns_kept(
     ).text
     assert "2 applied · 0 skipped (already done) · 0 failed" in page
 
+    # Empty columns after the last one (as spreadsheets save them) are ignored; a value there is not.
+    trailing = b"person_id;image_url;;\r\nP7;https://img.example.org/7.jpg;;\r\n"
+    assert console.upload(layout_id, trailing, "trailing")
+    with pytest.raises(ConsoleError) as refused:
+        console.upload(layout_id, b"person_id;image_url;;\nP7;https://img.example.org/7.jpg;;x\n", "trailing value")
+    assert "3 value(s), but the header has 2" in str(refused.value) or "4 value(s)" in str(refused.value)
+
     # Excel's "Unicode Text": UTF-16 with a BOM, tab-separated.
     tab_id = console.upload(layout_id, rows(range(3, 5), sep="\t", eol="\r\n").encode("utf-16"), "tabs")
     assert 'id="delimiter">tab<' in console.get(f"/requester/batches/{tab_id}/confirm").text
