@@ -144,3 +144,24 @@ def test_the_ledger_pages_filters_and_reconciles_after_an_operator_adjustment(
     assert refused.status_code == 400 and "is not one of" in refused.text and "is not a batch number" in refused.text
     export = console.get("/requester/money/ledger.csv?since=2026-13-01", allow_redirects=False)
     assert export.status_code == 303 and "refused" in export.headers["location"]
+
+
+def test_a_cancel_whose_process_died_is_resumed_by_the_next_look(account: dict[str, Any], db: Any) -> None:
+    """Also what an older service left behind: a batch cancelled before releases existed gets its money back."""
+    console: ConsoleClient = account["console"]
+    client = account["client"]
+    layout_id = console.create_project("age_guess", reward="0.10", max_assignments="3")
+    start = balance(client)
+    batch_id = console.upload(layout_id, ROWS, "died")
+    console.publish(batch_id)
+    console.wait_published(batch_id)
+    # The process died right after marking the batch cancelled: nothing expired, nothing released.
+    db.execute(
+        """UPDATE mturk.batches SET status = 'cancelled', cancel_finished_at = NULL, cancel_total = NULL,
+               heartbeat = now() - interval '1 hour' WHERE batch_id = %s""",
+        (batch_id,),
+    )
+    assert balance(client) == start - Decimal("1.44")
+    progress = console.wait_cancelled(batch_id)  # its first poll restarts the release
+    assert progress["cancel_done"] == 4 and progress["money"]["released"] == "$1.44"
+    assert balance(client) == start
