@@ -101,8 +101,9 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
     """A demo requester user for the console, and one small batch published through its upload route.
 
     The user's password is made once and kept in ``.run/demo_console.json`` (never printed). The
-    batch is the first rows of the file the publish DAG exported; run again, the console sees the
-    same file and publishes nothing twice.
+    batch is the first rows of the file the publish DAG exported: the console finds them published
+    already (the DAG's HITs) and says so; the first run publishes them anyway, so the console has a
+    batch of its own to review, and a run again publishes nothing twice.
     """
     import csv
     import io
@@ -146,13 +147,18 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
         csv.writer(out).writerows(rows)
         batch_id = console.upload(info["layout_id"], out.getvalue().encode("utf-8"), "Demo batch", "demo.csv")
         try:
-            note = console.publish(batch_id)
+            note = console.publish(batch_id)  # no choice made: published only if no row was published before
         except ConsoleError as exc:
             note = str(exc)
-        if note:  # the same file as an earlier run: the console asks before publishing it again
+        if note and info.get("console_batch"):  # an earlier run published these rows in the console
             console.post(f"/requester/batches/{batch_id}/discard")
             print(f"   demo batch       not published again: {note}")
         else:
+            if note:  # the DAG published these rows through the API: the console says so
+                print(f"   rows seen before {note}")
+                console.publish(batch_id, again=True)  # the first run publishes them anyway, to have a batch to review
+            info["console_batch"] = batch_id
+            path.write_text(json.dumps(info, indent=2))
             progress = console.wait_published(batch_id)
             print(f"   demo batch       #{batch_id}: {progress['created']} HITs from {len(rows) - 1} CSV rows")
             answered = answer_console_batch(url, service_db_url, state, console, batch_id)

@@ -79,16 +79,35 @@ _HIT_KEY = """(SELECT coalesce(jsonb_object_agg(p->>'Name', to_jsonb(p->>'Value'
                FROM jsonb_array_elements(h.layout_parameters) p WHERE p->>'Name' = ANY(%(vars)s))"""
 
 
+HTML_CONTENT = r"<!\[CDATA\[(.*)\]\]></HTMLContent>"  # an HTMLQuestion's page (PostgreSQL's regex; . spans lines)
+
+
 def duplicates(
-    conn: psycopg.Connection[Row], requester: str, batch_id: int, layout_id: str, variables: list[str]
+    conn: psycopg.Connection[Row],
+    requester: str,
+    batch_id: int,
+    layout_id: str,
+    variables: list[str],
+    page_hashes: list[tuple[int, str]],
 ) -> Row:
     """How many of a draft's rows were published before, and where.
 
     Earlier rows are the rows of this project's other batches that were published (not left
-    out as duplicates themselves), and HITs of the same layout created through the API (their
-    HITLayoutParameters). One hash join on the rows' keys, however many rows there are.
+    out as duplicates themselves), HITs of the same layout created through the API (their
+    HITLayoutParameters) — one hash join on the rows' keys, however many rows there are — and
+    API HITs made from an HTMLQuestion whose page is exactly the page this project's template
+    makes of the row (``page_hashes``: row number, MD5 of that page), as the publish DAG's HITs
+    are when the project uses the DAG's template.
     """
-    params: dict[str, Any] = {"req": requester, "b": batch_id, "layout": layout_id, "vars": variables}
+    params: dict[str, Any] = {
+        "req": requester,
+        "b": batch_id,
+        "layout": layout_id,
+        "vars": variables,
+        "numbers": [n for n, _ in page_hashes],
+        "hashes": [h for _, h in page_hashes],
+        "cdata": HTML_CONTENT,
+    }
     rows = conn.execute(
         f"""WITH earlier AS (
                 SELECT {_ROW_KEY} AS k, r.batch_id FROM mturk.batch_rows r JOIN mturk.batches b USING (batch_id)
@@ -98,9 +117,18 @@ def duplicates(
                 SELECT {_HIT_KEY}, NULL FROM mturk.hits h
                 WHERE h.requester = %(req)s AND h.layout_id = %(layout)s AND h.layout_parameters IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM mturk.batch_rows x WHERE x.hit_id = h.hit_id)),
-            mine AS (SELECT r.row_number, {_ROW_KEY} AS k FROM mturk.batch_rows r WHERE r.batch_id = %(b)s)
-            SELECT m.row_number, min(e.batch_id) AS batch_id, bool_or(e.batch_id IS NULL) AS api
-            FROM mine m JOIN earlier e ON e.k = m.k GROUP BY m.row_number ORDER BY m.row_number""",
+            mine AS (SELECT r.row_number, {_ROW_KEY} AS k FROM mturk.batch_rows r WHERE r.batch_id = %(b)s),
+            pages AS (SELECT DISTINCT md5(substring(h.question FROM %(cdata)s)) AS page
+                      FROM mturk.hits h
+                      WHERE h.requester = %(req)s AND h.question_kind = 'HTMLQuestion'
+                        AND NOT EXISTS (SELECT 1 FROM mturk.batch_rows x WHERE x.hit_id = h.hit_id)),
+            found AS (
+                SELECT m.row_number, e.batch_id FROM mine m JOIN earlier e ON e.k = m.k
+                UNION ALL
+                SELECT p.row_number, NULL FROM unnest(%(numbers)s::int[], %(hashes)s::text[]) AS p(row_number, page)
+                JOIN pages USING (page))
+            SELECT row_number, min(batch_id) AS batch_id, bool_or(batch_id IS NULL) AS api
+            FROM found GROUP BY row_number ORDER BY row_number""",
         params,
     ).fetchall()
     return {
@@ -109,6 +137,13 @@ def duplicates(
         "batches": sorted({int(r["batch_id"]) for r in rows if r["batch_id"] is not None}),
         "api": any(r["api"] for r in rows),
     }
+
+
+def draft_rows(conn: psycopg.Connection[Row], batch_id: int) -> list[Row]:
+    """Every row of a draft, in order (to render their pages)."""
+    return conn.execute(
+        'SELECT row_number, "values" FROM mturk.batch_rows WHERE batch_id = %s ORDER BY row_number', (batch_id,)
+    ).fetchall()
 
 
 def skip_rows(conn: psycopg.Connection[Row], batch_id: int, rows: list[int]) -> int:

@@ -12,6 +12,7 @@ batch, HIT or worker is "not found", never "forbidden", so IDs cannot be probed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -290,7 +291,16 @@ class Console:
         """The draft's rows published before (by their values; ``batch_store.duplicates``)."""
         template_columns = [v for v in batch["variables"] if v not in set(batch["extra_columns"])]
         with self.store.transaction() as conn:
-            found = batch_store.duplicates(conn, requester, batch["batch_id"], batch["layout_id"], template_columns)
+            pages = [
+                (
+                    r["row_number"],
+                    hashlib.md5(csvfiles.render_page(batch["template"], r["values"]).encode()).hexdigest(),
+                )
+                for r in batch_store.draft_rows(conn, batch["batch_id"])
+            ]
+            found = batch_store.duplicates(
+                conn, requester, batch["batch_id"], batch["layout_id"], template_columns, pages
+            )
             if found["batches"]:
                 found["batch_rows"] = conn.execute(
                     "SELECT batch_id, name, created_at FROM mturk.batches WHERE batch_id = ANY(%s) ORDER BY batch_id",

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pytest
 
+from hit_service.console import csvfiles
 from hitflow_support.console_client import ConsoleClient, ConsoleError
 from hitflow_support.crowd_client import submit_answer_over_http
 from hitflow_support.service_process import ServiceProcess
@@ -87,7 +89,7 @@ def test_semicolon_tab_and_utf16_files_are_read_and_extra_columns_kept(
     assert "read as comma-separated" in str(refused.value)
 
 
-def test_rows_published_before_are_found_by_value_and_only_new_ones_published(account: dict[str, Any]) -> None:
+def test_rows_published_before_are_found_by_value_and_only_new_ones_published(account: dict[str, Any], db: Any) -> None:
     console: ConsoleClient = account["console"]
     client = account["client"]
     layout_id = console.create_project("age_guess", max_assignments="1")
@@ -129,6 +131,26 @@ def test_rows_published_before_are_found_by_value_and_only_new_ones_published(ac
     # Everything again, on purpose: every row gets a HIT.
     console.publish(third, again=True)
     assert console.wait_published(third)["created"] == 2
+
+    # The publish DAG's HITs: an HTMLQuestion whose page is what this project's template makes of the row
+    # (its FrameHeight aside). A page that differs in one value is not the same row.
+    row = db.execute("SELECT template FROM mturk.projects WHERE layout_id = %s", (layout_id,)).fetchone()
+    for person, image in (("P20", "20.jpg"), ("P21", "other.jpg")):
+        question = csvfiles.render_question(
+            row[0], {"person_id": person, "image_url": f"https://img.example.org/{image}"}
+        )
+        client.create_hit(
+            Title="From the DAG",
+            Description="d",
+            Reward="0.05",
+            AssignmentDurationInSeconds=300,
+            LifetimeInSeconds=600,
+            Question=re.sub(r"<FrameHeight>\d+</FrameHeight>", "<FrameHeight>640</FrameHeight>", question),
+        )
+    data = "person_id,image_url\nP20,https://img.example.org/20.jpg\nP21,https://img.example.org/21.jpg\n"
+    fourth = console.upload(layout_id, data.encode(), "fourth")
+    page = console.get(f"/requester/batches/{fourth}/confirm").text
+    assert "1 of 2 rows were published before" in page and 'id="duplicate-rows">1<' in page
 
 
 def test_a_new_upload_replaces_the_projects_unpublished_one(account: dict[str, Any]) -> None:
