@@ -453,13 +453,19 @@ def main(argv: list[str] | None = None) -> None:
     collected = run_dag(env, "mturk_collect_results", None, COLLECT_CONF, log)
     print_collection(collected, source_url)
 
+    cli = ".venv/bin/python -m hit_service"
+    cli_note = "it reads .run/hit_service.env by itself when run in the repository"
+    if state.resolve() != (REPO / ".run").resolve():
+        cli = f"HITFLOW_HIT_SERVICE_CONFIG={state / 'hit_service.env'} {cli}"
+        cli_note = "the demo's settings are in that file"
     print(f"""
 == Look at the HITs
    worker site      {url}/worker/login  (sign in as a worker: make one with the CLI below)
-   requester console {url}/requester
+   console          {url}/requester  (the requester console)
    operator page    {url}/hits  (every HIT of every requester, previewed as a worker sees it)
-   operator CLI     .venv/bin/python -m hit_service worker add NAME   (uses {state / "hit_service.env"} by itself)
-                    .venv/bin/python -m hit_service requester list
+   operator CLI     {cli} worker add NAME
+                    {cli} requester list
+                    ({cli_note})
    Airflow log      {log}
    credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]},
                     its secret key in {state / "demo_credentials.json"} (not printed)
