@@ -294,7 +294,9 @@ class Console:
             pages = [
                 (
                     r["row_number"],
-                    hashlib.md5(csvfiles.render_page(batch["template"], r["values"]).encode()).hexdigest(),
+                    hashlib.md5(
+                        csvfiles.render_page(batch["template"], r["values"]).encode(), usedforsecurity=False
+                    ).hexdigest(),
                 )
                 for r in batch_store.draft_rows(conn, batch["batch_id"])
             ]
