@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.console import batch_store
 from hit_service.core.release import expire_and_release
 
 if TYPE_CHECKING:
@@ -67,29 +66,29 @@ class Canceller:
             thread.join(timeout)
 
     def _run(self, batch_id: int) -> None:
-        from hit_service.console.service import PUBLISH_LOCK_NS
+        from hit_service.console.publishing import PUBLISH_LOCK_NS
 
         store = self.console.store
         clock = self.console.backend.clock
         try:
-            with psycopg.connect(store.pool.conninfo, autocommit=True) as lock_conn:
+            with psycopg.connect(store.conninfo, autocommit=True) as lock_conn:
                 # Wait for a publisher's chunk in flight: its HITs are then recorded and released too.
-                lock_conn.execute("SELECT pg_advisory_lock(%s, %s)", (PUBLISH_LOCK_NS, batch_id))
+                store.batches.wait_for_publisher(lock_conn, PUBLISH_LOCK_NS, batch_id)
                 with store.transaction() as conn:
-                    requester = batch_store.start_cancel(conn, batch_id, clock.now())
+                    requester = store.batches.start_cancel(conn, batch_id, clock.now())
                 last = ""
                 while True:
                     with store.transaction() as conn:
-                        hit_ids = batch_store.hit_chunk(conn, batch_id, last, CANCEL_CHUNK)
+                        hit_ids = store.batches.hit_chunk(conn, batch_id, last, CANCEL_CHUNK)
                     if not hit_ids:
                         break
                     expire_and_release(store, clock, requester, hit_ids)
                     last = hit_ids[-1]
                     with store.transaction() as conn:
-                        batch_store.cancel_step(conn, batch_id, len(hit_ids), clock.now())
+                        store.batches.cancel_step(conn, batch_id, len(hit_ids), clock.now())
                 with store.transaction() as conn:
-                    batch_store.cancel_finished(conn, batch_id, clock.now())
+                    store.batches.cancel_finished(conn, batch_id, clock.now())
         except Exception as exc:  # the batch shows the error; the next poll resumes
             logger.exception("cancelling batch %s failed", batch_id)
             with store.transaction() as conn:
-                batch_store.cancel_failed(conn, batch_id, f"cancelling stopped: {exc}")
+                store.batches.cancel_failed(conn, batch_id, f"cancelling stopped: {exc}")

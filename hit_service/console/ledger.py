@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from hit_service.console import cells, csvfiles
-from hit_service.core import money_store
 from hit_service.core.database import Store
+from hit_service.stores.ledger import LEDGER_KINDS, LEDGER_PAGE
 
 EXPORT_COLUMNS = ["entry_id", "time_utc", "kind", "amount", "balance_after", "batch_id", "hit_id", "assignment_id"]
 
@@ -37,11 +37,12 @@ class Filters:
 
     @classmethod
     def parse(cls, query: dict[str, str]) -> Filters:
-        found = cls(*(str(query.get(k, "") or "").strip() for k in ("batch", "kind", "since", "until")))
+        batch, kind, since, until = (str(query.get(k, "") or "").strip() for k in ("batch", "kind", "since", "until"))
+        found = cls(batch=batch, kind=kind, since=since, until=until)
         if found.batch not in ("", "api", "none") and not (found.batch.isdigit() and 0 < int(found.batch) < 2**63):
             found.errors.append(f"batch “{found.batch}” is not a batch number")
-        if found.kind and found.kind not in money_store.LEDGER_KINDS:
-            found.errors.append(f"kind “{found.kind}” is not one of " + ", ".join(money_store.LEDGER_KINDS))
+        if found.kind and found.kind not in LEDGER_KINDS:
+            found.errors.append(f"kind “{found.kind}” is not one of " + ", ".join(LEDGER_KINDS))
         for name in ("since", "until"):
             value = getattr(found, name)
             if value:
@@ -56,7 +57,7 @@ class Filters:
         return any((self.batch, self.kind, self.since, self.until))
 
     def sql(self) -> dict[str, Any]:
-        """The filters for ``money_store`` (dates are whole UTC days, ``until`` included)."""
+        """The filters for ``stores.ledger`` (dates are whole UTC days, ``until`` included)."""
         if self.errors:
             raise FilterError("; ".join(self.errors))
         out: dict[str, Any] = {"batch": self.batch or None, "kind": self.kind or None}
@@ -85,21 +86,21 @@ def page(store: Store, requester: str, filters: Filters, before: int | None) -> 
     """One page of entries (newest first), the filtered totals, the balance and the batch choices."""
     where = filters.sql()
     with store.transaction() as conn:
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        entries = money_store.ledger_page(conn, requester, where, before, money_store.LEDGER_PAGE + 1)
-        totals = money_store.ledger_totals(conn, requester, where)
-        balance = money_store.account_balance(conn, requester)
-        batches = money_store.ledger_batches(conn, requester)
-        name = money_store.account_name(conn, requester)
-    more = len(entries) > money_store.LEDGER_PAGE
-    entries = entries[: money_store.LEDGER_PAGE]
+        store.ledger.snapshot(conn)
+        entries = store.ledger.ledger_page(conn, requester, where, before, LEDGER_PAGE + 1)
+        totals = store.ledger.ledger_totals(conn, requester, where)
+        balance = store.ledger.account_balance(conn, requester)
+        batches = store.ledger.ledger_batches(conn, requester)
+        name = store.ledger.account_name(conn, requester)
+    more = len(entries) > LEDGER_PAGE
+    entries = entries[:LEDGER_PAGE]
     return {
         "entries": entries,
         "older": entries[-1]["entry_id"] if more else None,
         "totals": totals,
         "balance": balance,
         "batches": batches,
-        "kinds": money_store.LEDGER_KINDS,
+        "kinds": LEDGER_KINDS,
         "account_name": name,
     }
 
@@ -110,7 +111,7 @@ def rename(store: Store, requester: str, name: str) -> str:
     if not 2 <= len(name) <= 64:
         return "A requester name has 2 to 64 characters."
     with store.transaction() as conn:
-        if not money_store.set_account_name(conn, requester, name):
+        if not store.ledger.set_account_name(conn, requester, name):
             return f"Another requester is called “{name}”: choose another name."
     return ""
 
@@ -125,14 +126,14 @@ def export(store: Store, requester: str, filters: Filters) -> Iterator[bytes]:
             header[4] = "running_total"  # a filtered export does not add up to the balance
         yield header
         with store.transaction() as conn:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            store.ledger.snapshot(conn)
             opening = Decimal("0.00")
             if not filters.active:
-                balance = money_store.account_balance(conn, requester)
-                opening = balance - Decimal(money_store.ledger_totals(conn, requester, where)["total"])
+                balance = store.ledger.account_balance(conn, requester)
+                opening = balance - Decimal(store.ledger.ledger_totals(conn, requester, where)["total"])
                 if opening:  # the account is older than the ledger's opening entries
                     yield [cells.cell(v) for v in ("", "", "opening", opening, opening, "", "", "")]
-            for entry in money_store.ledger_rows(conn, requester, where):
+            for entry in store.ledger.ledger_rows(conn, requester, where):
                 yield [
                     cells.cell(v)
                     for v in (

@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from hit_service.core import money_store
 from hit_service.core.database import Row
+from hit_service.stores.ledger import LedgerStore
 from mturk_money import assignment_fee
 
 ZERO = Decimal("0.00")
@@ -23,12 +23,12 @@ ZERO = Decimal("0.00")
 def batch_money(conn: psycopg.Connection[Row], batch_id: int) -> dict[str, Decimal]:
     """Rewards and fees of the slots still paid for, bonuses and their fees, what was released."""
     rewards = fees = ZERO
-    for group in money_store.batch_slots(conn, batch_id):
+    for group in LedgerStore.batch_slots(conn, batch_id):
         slots = int(group["slots"] or 0)
         rewards += group["reward"] * slots
         fees += assignment_fee(group["reward"], group["max_assignments"]) * slots
-    bonuses = money_store.batch_bonuses(conn, batch_id)
-    ledger = money_store.batch_ledger(conn, batch_id)
+    bonuses = LedgerStore.batch_bonuses(conn, batch_id)
+    ledger = LedgerStore.batch_ledger(conn, batch_id)
     bonus = Decimal(bonuses["amount"])
     return {
         "rewards": rewards,

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hit_service.core import money_store
 from hit_service.core.clock import Clock
 from hit_service.core.database import Store
 from mturk_money import assignment_fee
@@ -35,13 +34,13 @@ def expire_and_release(store: Store, clock: Clock, requester: str, hit_ids: list
     """Expire ``hit_ids`` (the requester's) now and give back their untaken slots' money, in one transaction."""
     now = clock.now()
     with store.transaction() as conn:
-        rows = money_store.lock_for_release(conn, requester, hit_ids)
+        rows = store.ledger.lock_for_release(conn, requester, hit_ids)
         released = [(r["hit_id"], int(r["free"])) for r in rows]
         credits = [
             (r["hit_id"], (r["reward"] + assignment_fee(r["reward"], r["max_assignments"])) * int(r["free"]))
             for r in rows
             if r["free"] > 0
         ]
-        money_store.expire_and_mark(conn, now, released)
-        money_store.credit_many(conn, requester, now, credits)
+        store.ledger.expire_and_mark(conn, now, released)
+        store.ledger.credit_many(conn, requester, now, credits)
     return Released(len(rows), sum(s for _, s in released), sum((a for _, a in credits), Decimal("0.00")))
