@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hit_service.console import csvfiles
-from hit_service.console.service import NotFound
+from hit_service.console.service import FormError, NotFound
 from hit_service.console.web import STATUSES, Helpers
 from hit_service.core.exceptions import RequestError
 from hit_service.limits import MAX_REVIEW_CSV_BYTES
@@ -160,17 +161,21 @@ def add(site: APIRouter, web: Helpers) -> None:
             results=results,
             errors=[],
             back_url=f"/requester/batches/{batch_id}",
-            title="Reviewed file applied",
+            title=review_title(results),
         )
 
     @site.post("/batches/{batch_id}/cancel")
     async def cancel(request: Request, batch_id: int) -> Response:
         user, _fields = await posted(request)
         try:
-            expired = await owned(request, user, "That batch", console.cancel, batch_id)
-        except RequestError as exc:
-            return back(user, f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
-        return back(user, f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
+            await owned(request, user, "That batch", console.cancel, batch_id)
+        except FormError as exc:
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(
+            user,
+            f"/requester/batches/{batch_id}",
+            "Cancelled: its HITs are being expired and the money of untaken assignments given back (progress below).",
+        )
 
     @site.post("/batches/{batch_id}/assignments")
     async def more_assignments(request: Request, batch_id: int) -> Response:
@@ -188,3 +193,15 @@ def add(site: APIRouter, web: Helpers) -> None:
         if problems:
             note += f" {len(problems)} not changed: {problems[0]}"
         return back(user, f"/requester/batches/{batch_id}", note)
+
+
+def review_title(results: list[Any]) -> str:
+    """The heading over a reviewed file's outcome: it never says "applied" over failures only."""
+    outcomes = {r.outcome for r in results}
+    if "failed" in outcomes and "applied" in outcomes:
+        return "Reviewed file partly applied"
+    if "failed" in outcomes:
+        return "Reviewed file not applied"
+    if "applied" in outcomes:
+        return "Reviewed file applied"
+    return "Reviewed file: nothing new to apply"

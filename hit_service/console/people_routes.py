@@ -1,8 +1,9 @@
-"""The console's pages for workers, qualification types and money."""
+"""The console's pages for workers and qualification types (money: ``money_routes``)."""
 
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hit_service.console.web import Helpers
 from hit_service.core.exceptions import RequestError
+from mturk_money import MONEY_PATTERN
 
 
 def add(site: APIRouter, web: Helpers) -> None:
@@ -61,6 +63,14 @@ def add(site: APIRouter, web: Helpers) -> None:
             elif action == "bonus":
                 if not reason:
                     return back(user, target, "Give a reason for the bonus: the worker sees it.")
+                amount = str(fields.get("amount", "")).strip().removeprefix("$").strip()
+                if not MONEY_PATTERN.fullmatch(amount) or not Decimal(amount):
+                    shown = str(fields.get("amount", "")).strip()
+                    return back(
+                        user,
+                        target,
+                        f"A bonus is dollars and cents, e.g. 1 or 0.25 (“{shown}” is not); nothing was paid.",
+                    )
                 await run_in_threadpool(
                     console.call,
                     user.requester,
@@ -68,7 +78,7 @@ def add(site: APIRouter, web: Helpers) -> None:
                     {
                         "WorkerId": worker_id,
                         "AssignmentId": str(fields.get("assignment", "")),
-                        "BonusAmount": str(fields.get("amount", "")).strip().lstrip("$"),
+                        "BonusAmount": amount,
                         "Reason": reason,
                         "UniqueRequestToken": "console-bonus-" + str(fields.get("nonce", ""))[:40],
                     },
@@ -175,12 +185,3 @@ def add(site: APIRouter, web: Helpers) -> None:
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
             return page(request, "qual.html", user, 400, qual=row, error=message)
         return back(user, f"/requester/quals/{quote(type_id)}", "Saved.")
-
-    # -- money --------------------------------------------------------------------------------
-
-    @site.get("/money", response_class=HTMLResponse)
-    async def money(request: Request) -> Response:
-        user = await signed_in(request)
-        balance = await run_in_threadpool(console.balance, user.requester)
-        ledger = await run_in_threadpool(console.ledger, user.requester)
-        return page(request, "money.html", user, balance=balance, ledger=ledger)

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hit_service.console import batch_routes, csvfiles, forms, people_routes, starters
+from hit_service.console import batch_routes, csvfiles, duplicates, forms, money_routes, people_routes, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.console.web import Helpers, Refusal, User
 from hit_service.core import crowd_support, identity
@@ -360,19 +360,24 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if batch["status"] != "draft":
             return back(user, f"/requester/batches/{batch_id}")
         rows = await run_in_threadpool(console.batch_rows, batch_id, 3)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
+        found = await run_in_threadpool(duplicates.find, backend.store, user.requester, batch)
         balance = await run_in_threadpool(console.balance, user.requester)
         cost = console.cost(batch["properties"], batch["row_count"])
+        new_rows = batch["row_count"] - found["count"]
+        new_cost = console.cost(batch["properties"], new_rows)
         return page(
             request,
             "confirm.html",
             user,
             batch=batch,
             rows=rows,
-            duplicates=duplicates,
+            duplicates=found,
+            new_rows=new_rows,
+            new_cost=new_cost,
             balance=balance,
             cost=cost,
-            enough=balance >= cost["total"],
+            enough=balance >= (new_cost if found["count"] else cost)["total"],
+            delimiter=csvfiles.DELIMITERS.get(batch["delimiter"], batch["delimiter"]),
             sandbox=FRAME_SANDBOX,
         )
 
@@ -392,13 +397,22 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def publish(request: Request, batch_id: int) -> Response:
         user, fields = await posted(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
-        if duplicates and fields.get("publish_again") != "yes":
-            return back(
-                user,
-                f"/requester/batches/{batch_id}/confirm",
-                "This file was published before: tick “Publish it again” to create a second set of HITs.",
-            )
+        choice = fields.get("publish_again")
+        if batch["status"] == "draft":
+            found = await run_in_threadpool(duplicates.find, backend.store, user.requester, batch)
+            if found["count"] and choice not in ("yes", "new"):
+                return back(
+                    user,
+                    f"/requester/batches/{batch_id}/confirm",
+                    f"{found['count']:,} of these rows were published before: choose to publish only the "
+                    "new rows, or all of them again (a second HIT for each).",
+                )
+            if found["count"] == batch["row_count"] and choice == "new":
+                return back(
+                    user, f"/requester/batches/{batch_id}/confirm", "Every row was published before: nothing is new."
+                )
+            skip = found["rows"] if choice == "new" else []
+            await run_in_threadpool(duplicates.leave_out, backend.store, batch_id, skip)
         try:
             await run_in_threadpool(console.publish, user.requester, batch_id)
         except FormError as exc:
@@ -432,6 +446,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     )
     batch_routes.add(site, web)
     people_routes.add(site, web)
+    money_routes.add(site, web)
 
     return site, console
 

@@ -162,6 +162,8 @@ class Store:
         self.quals = stores.QualificationStore()
         self.workers = stores.WorkerStore()
         self.console = stores.ConsoleStore()
+        self.batches = stores.BatchStore()
+        self.ledger = stores.LedgerStore()
         self.conninfo = db_url
         # Rows are dicts (the row_factory in kwargs), which the pool's type parameter cannot see.
         self.pool = cast(

@@ -11,6 +11,8 @@ Money (what this service charges, and when):
   ``OverrideRejection`` takes them again, and fails with ``InsufficientFunds`` when the
   balance cannot cover them — the one approval that can fail for money.
 * **Disposal refunds** the slots never used (DeleteHIT; neither approved nor rejected).
+* **A cancelled batch releases** the untaken slots of its HITs at once (``release``); those
+  slots are then neither refunded again nor repriced, and reserved again if the HIT is extended.
 * **Bonuses** are debited when sent: ``BonusAmount`` + its fee (``fees.bonus_fee``: 20 %, at least $0.01).
 * UpdateHITTypeOfHIT with a different reward debits (or refunds) the difference for the
   slots not yet approved or rejected.
