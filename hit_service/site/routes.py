@@ -59,9 +59,7 @@ from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, ren
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-# No allow-top-navigation of any kind: a task may never send the worker's tab elsewhere (links
-# open in a new tab, static/mturk/frame-links.js); its popups stay sandboxed (no
-# allow-popups-to-escape-sandbox), so they cannot navigate this tab either.
+# No allow-top-navigation of any kind, sandboxed popups: no task sends the worker's tab away (frame-links.js)
 HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
 FRAME_CSP = "sandbox " + HTML_SANDBOX
