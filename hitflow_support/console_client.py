@@ -35,9 +35,10 @@ class ConsoleClient:
         self.base = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        form = self.session.get(f"{self.base}/requester/login", timeout=timeout)  # its token and nonce cookie
         response = self.session.post(
             f"{self.base}/requester/login",
-            data={"name": user, "password": password, "next": "/requester"},
+            data={"name": user, "password": password, "next": "/requester", "csrf": self._csrf(form.text)},
             timeout=timeout,
         )
         if response.status_code != 200 or "hitflow_requester" not in self.session.cookies:

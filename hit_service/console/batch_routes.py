@@ -65,7 +65,7 @@ def add(site: APIRouter, web: Helpers) -> None:
         user = await signed_in(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] == "draft":
-            return back(f"/requester/batches/{batch_id}/confirm")
+            return back(user, f"/requester/batches/{batch_id}/confirm")
         progress = await run_in_threadpool(console.progress, user.requester, batch_id)
         wanted = status if status in STATUSES else None
         offset = min(max(offset, 0), 10**9)
@@ -106,14 +106,14 @@ def add(site: APIRouter, web: Helpers) -> None:
         if batch_id is not None:
             await owned(request, user, "That batch", console.batch, batch_id)
         if action not in ("approve", "reject", "approve_all"):
-            return back(target, "Choose Approve or Reject.")
+            return back(user, target, "Choose Approve or Reject.")
         if action == "approve_all":
             rows = await run_in_threadpool(console.assignments, user.requester, batch_id, "Submitted", 100_000)
             ids, action = [r["assignment_id"] for r in rows], "approve"
         if not ids:
-            return back(target, "Select at least one assignment.")
+            return back(user, target, "Select at least one assignment.")
         if action == "reject" and not feedback:
-            return back(target, "A rejection needs feedback for the worker.")
+            return back(user, target, "A rejection needs feedback for the worker.")
         results = await run_in_threadpool(console.review, user.requester, ids, action, feedback, batch_id=batch_id)
         return page(request, "review_results.html", user, results=results, errors=[], back_url=target, title="Review")
 
@@ -139,7 +139,7 @@ def add(site: APIRouter, web: Helpers) -> None:
         await owned(request, user, "That batch", console.batch, batch_id)
         upload_file = fields.get("file")
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
-            return back(f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
+            return back(user, f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
         data = await upload_file.read(MAX_REVIEW_CSV_BYTES + 1)
         decisions, errors = await run_in_threadpool(csvfiles.read_review, data)
         if errors:
@@ -170,8 +170,9 @@ def add(site: APIRouter, web: Helpers) -> None:
         try:
             await owned(request, user, "That batch", console.cancel, batch_id)
         except FormError as exc:
-            return back(f"/requester/batches/{batch_id}", str(exc))
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
         return back(
+            user,
             f"/requester/batches/{batch_id}",
             "Cancelled: its HITs are being expired and the money of untaken assignments given back (progress below).",
         )
@@ -182,16 +183,16 @@ def add(site: APIRouter, web: Helpers) -> None:
         try:
             extra = int(str(fields.get("extra", "")))
         except ValueError:
-            return back(f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
+            return back(user, f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
         nonce = str(fields.get("nonce", ""))[:24] or secrets.token_hex(8)
         try:
             done, problems = await owned(request, user, "That batch", console.add_assignments, batch_id, extra, nonce)
         except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", exc.message)
+            return back(user, f"/requester/batches/{batch_id}", exc.message)
         note = f"Added {extra} assignment(s) to {done} HIT(s)."
         if problems:
             note += f" {len(problems)} not changed: {problems[0]}"
-        return back(f"/requester/batches/{batch_id}", note)
+        return back(user, f"/requester/batches/{batch_id}", note)
 
 
 def review_title(results: list[Any]) -> str:

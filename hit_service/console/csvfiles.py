@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import hitflow_csv
 from hit_service.core import layouts, question_xml
 from hit_service.limits import MAX_CSV_BYTES, MAX_REVIEW_CSV_BYTES
 
@@ -189,6 +190,7 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         if len(values) != len(header):
             checked.error(row_number, start_line, f"{len(values)} value(s), but the header has {len(header)} column(s)")
             continue
+        values = [hitflow_csv.restore(value) for value in values]  # a file hitflow_csv wrote (the DAG's input.csv)
         row = dict(zip(header, values, strict=True))
         if any("\x00" in value for value in values):
             checked.error(row_number, start_line, "a value holds a NUL character (byte 0x00)")
@@ -381,7 +383,7 @@ def csv_lines(rows: Iterable[list[str]], chunk_bytes: int = 64 * 1024) -> Iterat
     One chunk per row would cost a thread hop and a socket write per row when streamed.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer = hitflow_csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")  # no cell runs as a formula
     for row in rows:
         writer.writerow(row)
         if buffer.tell() >= chunk_bytes:
@@ -446,9 +448,10 @@ def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     try:
         for record in reader:
             number += 1
-            assignment_id = (record.get("AssignmentId") or "").strip()
-            approve = (record.get("Approve") or "").strip()
-            reject = (record.get("Reject") or "").strip()
+            # A spreadsheet may keep or drop the apostrophe hitflow_csv wrote: both read back the same.
+            assignment_id = hitflow_csv.restore((record.get("AssignmentId") or "").strip())
+            approve = hitflow_csv.restore((record.get("Approve") or "").strip())
+            reject = hitflow_csv.restore((record.get("Reject") or "").strip())
             decision = Decision(number, assignment_id, "")
             if approve and reject:
                 decision.error = "both Approve and Reject are filled in; choose one"

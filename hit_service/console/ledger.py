@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hit_service.console import cells, csvfiles
+from hit_service.console import csvfiles
 from hit_service.core.database import Store
 from hit_service.stores.ledger import LEDGER_KINDS, LEDGER_PAGE
 
@@ -132,10 +132,10 @@ def export(store: Store, requester: str, filters: Filters) -> Iterator[bytes]:
                 balance = store.ledger.account_balance(conn, requester)
                 opening = balance - Decimal(store.ledger.ledger_totals(conn, requester, where)["total"])
                 if opening:  # the account is older than the ledger's opening entries
-                    yield [cells.cell(v) for v in ("", "", "opening", opening, opening, "", "", "")]
+                    yield ["", "", "opening", str(opening), str(opening), "", "", ""]
             for entry in store.ledger.ledger_rows(conn, requester, where):
                 yield [
-                    cells.cell(v)
+                    str(v)
                     for v in (
                         entry["entry_id"],
                         entry["created_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -36,7 +36,7 @@ def add(site: APIRouter, web: Helpers) -> None:
     async def account_name(request: Request) -> Response:
         user, fields = await posted(request)
         problem = await run_in_threadpool(ledger.rename, store, user.requester, str(fields.get("name", "")))
-        return back("/requester/money", problem or "Saved: workers now see this name.")
+        return back(user, "/requester/money", problem or "Saved: workers now see this name.")
 
     @site.get("/money/ledger.csv")
     async def ledger_csv(request: Request) -> Response:
@@ -44,7 +44,7 @@ def add(site: APIRouter, web: Helpers) -> None:
         await run_in_threadpool(console.balance, user.requester)
         filters = ledger.Filters.parse(dict(request.query_params))
         if filters.errors:
-            return back("/requester/money", "The ledger export was refused: " + "; ".join(filters.errors))
+            return back(user, "/requester/money", "The ledger export was refused: " + "; ".join(filters.errors))
         return StreamingResponse(
             ledger.export(store, user.requester, filters),
             media_type="text/csv; charset=utf-8",

@@ -240,8 +240,13 @@ class Console:
         }
 
     def delete_draft(self, requester: str, batch_id: int) -> None:
+        """Discard the account's unpublished batch: NotFound when it has no such batch (another
+        account's is not found either), FormError when the batch is already published."""
+        batch = self.batch(requester, batch_id)
         with self.store.transaction() as conn:
-            self.store.console.delete_draft(conn, (batch_id, requester))
+            deleted = self.store.console.delete_draft(conn, (batch_id, requester)).fetchone()
+        if deleted is None:
+            raise FormError(f"Batch {batch['batch_id']} is published: it can be cancelled, not discarded.")
 
     # -- batches: publishing ------------------------------------------------------------------
 

@@ -70,22 +70,34 @@ def _xml_text(value: str) -> str:
     return escape(cleaned, quote=False)
 
 
-def answer_xml(fields: list[tuple[str, str]], selections: set[str] | frozenset[str] = frozenset()) -> str:
+def answer_xml(
+    fields: list[tuple[str, str]],
+    selections: set[str] | frozenset[str] = frozenset(),
+    others: dict[str, str] | None = None,
+) -> str:
     """QuestionFormAnswers XML: one ``<Answer>`` per field, in form order.
 
     A field sent several times (checkboxes, multi-selects of an HTML form) becomes one answer
     whose values are joined with ``|``, as MTurk's externalSubmit did. A crowd-form's single
     ``taskAnswers`` field is one FreeText answer holding its JSON. Fields named in
     ``selections`` (a QuestionForm's SelectionAnswer questions) give one
-    ``<SelectionIdentifier>`` per selected option instead, as MTurk returned them.
+    ``<SelectionIdentifier>`` per selected option instead, as MTurk returned them, and the
+    text of an OtherSelection (``others``) as ``<OtherSelectionText>``.
     """
     merged: dict[str, list[str]] = {}
     for name, value in fields:
         merged.setdefault(name, []).append(value)
+    for name in others or {}:
+        merged.setdefault(name, [])
     answers = "".join(
         f"<Answer><QuestionIdentifier>{_xml_text(name)}</QuestionIdentifier>"
         + (
             "".join(f"<SelectionIdentifier>{_xml_text(v)}</SelectionIdentifier>" for v in values if v)
+            + (
+                f"<OtherSelectionText>{_xml_text(others[name])}</OtherSelectionText>"
+                if others and name in others
+                else ""
+            )
             if name in selections
             else f"<FreeText>{_xml_text('|'.join(values))}</FreeText>"
         )

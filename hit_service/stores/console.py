@@ -45,7 +45,8 @@ class ConsoleStore:
     @staticmethod
     def delete_draft(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            "DELETE FROM mturk.batches WHERE batch_id = %s AND requester = %s AND status = 'draft'",
+            """DELETE FROM mturk.batches WHERE batch_id = %s AND requester = %s AND status = 'draft'
+               RETURNING batch_id""",
             params,
         )
 
