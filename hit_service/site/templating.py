@@ -160,3 +160,8 @@ class CachedStaticFiles(StaticFiles):
 def static_files() -> CachedStaticFiles:
     """The ASGI app to mount at ``/static``."""
     return CachedStaticFiles(directory=str(STATIC_DIR))
+
+
+def frame_message(text: str, status: int) -> HTMLResponse:
+    """A short plain message for the HIT frame (no page around it)."""
+    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)
