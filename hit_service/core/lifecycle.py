@@ -758,6 +758,9 @@ class Lifecycle:
                        VALUES (%s, %s, %s, %s, %s)""",
                     (requester, worker_id, params["Subject"], params["MessageText"], now),
                 )
+        hook = getattr(self, "notify_hook", None)
+        if hook is not None:  # e-mail as MTurk sent it (the dashboard message stays)
+            hook(requester, [w for w in worker_ids if w in known], params["Subject"], params["MessageText"])
         return {"NotifyWorkersFailureStatuses": failures}
 
     # -- review policies, notifications, uploads --------------------------------------------

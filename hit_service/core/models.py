@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -135,6 +136,9 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self._groups_lock = threading.Lock()
         # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
         self.allow_http_external_urls = False
+        # Called after NotifyWorkers stored its messages: (requester, worker IDs, subject, text).
+        # The workforce installs e-mail delivery here (hit_service/workforce).
+        self.notify_hook: Callable[[str, list[str], str, str], None] | None = None
 
     def install_key(self, service_key: bytes) -> None:
         """Derive the NextToken signing key from the service's shared key (same in every process)."""

@@ -30,6 +30,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from hit_service.workforce.schema import MIGRATIONS as WORKFORCE_MIGRATIONS
+from hit_service.workforce.schema import STATE_TABLES as WORKFORCE_TABLES
+
 SCHEMA = "mturk"
 # pg_advisory_xact_lock key for migrations: "hitfmig" as a number, fixed forever.
 MIGRATION_LOCK_KEY = 0x6869_7466_6D69_67
@@ -339,8 +342,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
+MIGRATIONS += WORKFORCE_MIGRATIONS  # hit_service/workforce's own tables (versions 2501…)
+
 # Tables emptied by ``truncate_all`` (test mode's /_test/reset); new tables join this list.
 STATE_TABLES = [
+    *WORKFORCE_TABLES,
     "signin_failures",
     "sessions",
     "batch_rows",

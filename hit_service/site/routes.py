@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -56,6 +57,7 @@ from hit_service.core.workers import SiteError
 from hit_service.site import pages
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
+from hit_service.workforce.qualtests import QualTests
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -81,8 +83,17 @@ def _plain(text: str, status: int) -> HTMLResponse:
     return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)
 
 
-def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> APIRouter:
-    """The worker site, externalSubmit and the operator pages."""
+def router(
+    backend: MTurkBackend,
+    settings: Settings,
+    sessions: identity.Sessions,
+    completion_for: Callable[[str], str | None] | None = None,
+) -> APIRouter:
+    """The worker site, externalSubmit and the operator pages.
+
+    ``completion_for(assignment_id)``: where a submitted assignment's worker goes next instead of
+    the group's next HIT (a panel participant's completion URL), or None.
+    """
     site = APIRouter()
 
     def base_url(request: Request) -> str:
@@ -348,7 +359,15 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return problem(worker, error)
         if assignment["status"] in ("Submitted", "Approved", "Rejected"):
             following = await run_in_threadpool(backend.next_in_group, worker.row, hit["hit_group_id"])
-            return page("site/work_done.html", worker, hit=hit, assignment=assignment, has_next=following is not None)
+            completion = await run_in_threadpool(completion_for, assignment_id) if completion_for else None
+            return page(
+                "site/work_done.html",
+                worker,
+                hit=hit,
+                assignment=assignment,
+                has_next=following is not None,
+                completion=completion,
+            )
         if assignment["status"] != "Accepted":
             return problem(worker, backend._not_open(assignment))
         params = {
@@ -424,7 +443,11 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if worker.row is None:
             return to_login(request)
         rows = await run_in_threadpool(backend.requestable_types, worker.row["worker_id"])
-        return page("site/quals.html", worker, rows=rows, note=note, nav="quals")
+        tested = [row["qualification_type_id"] for row in rows if row["test"]]
+        why_not = await run_in_threadpool(
+            QualTests(backend.store).standing, worker.row["worker_id"], tested, backend.clock.now()
+        )
+        return page("site/quals.html", worker, rows=rows, note=note, why_not=why_not, nav="quals")
 
     @site.post("/worker/quals/{type_id}/request")
     async def request_qual(request: Request, type_id: str) -> Response:
@@ -468,6 +491,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return None
         await run_in_threadpool(throttle.failed, keys, now)
         return Response("Operator password required.", status_code=401, headers=challenge)
+
+    site.operator_denied = operator_denied  # type: ignore[attr-defined]  # the workforce's operator pages use it
 
     @site.get("/operator", response_class=HTMLResponse)
     async def operator(request: Request) -> Response:

@@ -1,0 +1,251 @@
+"""Qualification tests on the worker site: a type's ``Test`` (a QuestionForm) taken within
+``TestDurationInSeconds``, scored from its ``AnswerKey`` and granted at once; without an
+``AnswerKey`` the answers become a pending request the requester reads with
+``ListQualificationRequests`` and decides with ``AcceptQualificationRequest`` /
+``RejectQualificationRequest``. ``RetryDelayInSeconds`` is counted from the last scored attempt
+or rejection; a type without one cannot be retaken once failed or rejected.
+
+Scoring (MTurk's AnswerKey): each ``Question`` of the key gives the ``AnswerScore`` of the
+``AnswerOption`` whose ``SelectionIdentifier`` set equals the worker's selection, else its
+``DefaultScore`` (0 when absent); the scores are summed. ``QualificationValueMapping`` then maps
+the sum: ``PercentageMapping`` → sum × 100 / ``MaximumSummedScore`` (rounded half up),
+``ScaleMapping`` → sum × ``SummedScoreMultiplier`` (rounded half up), ``RangeMapping`` → the
+``QualificationValue`` of the first ``SummedScoreRange`` holding the sum, else
+``OutOfRangeQualificationValue``. Without a mapping the value is the sum.
+"""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from xml.sax.saxutils import escape
+
+from hit_service.core.quals import Qualifications
+from hit_service.core.store import Row, Store
+
+ANSWER_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
+
+
+class TestRefused(Exception):
+    """The worker cannot take (or hand in) the test now; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _local(element: ET.Element) -> str:
+    return element.tag.rpartition("}")[2]
+
+
+def _kids(element: ET.Element, name: str) -> list[ET.Element]:
+    return [child for child in element if _local(child) == name]
+
+
+def _text(element: ET.Element, name: str, default: str = "") -> str:
+    found = _kids(element, name)
+    return (found[0].text or "").strip() if found else default
+
+
+def _int(text: str, default: int = 0) -> int:
+    try:
+        return int(Decimal(text))
+    except (ArithmeticError, ValueError):
+        return default
+
+
+def score(answer_key: str, answers: dict[str, list[str]]) -> int:
+    """The qualification value the AnswerKey gives these answers (question ID → selections)."""
+    root = ET.fromstring(answer_key)
+    total = 0
+    for question in _kids(root, "Question"):
+        ident = _text(question, "QuestionIdentifier")
+        chosen = set(answers.get(ident, []))
+        points = _int(_text(question, "DefaultScore", "0"))
+        for option in _kids(question, "AnswerOption"):
+            wanted = {(s.text or "").strip() for s in _kids(option, "SelectionIdentifier")}
+            if wanted and wanted == chosen:
+                points = _int(_text(option, "AnswerScore", "0"))
+                break
+        total += points
+    mapping = _kids(root, "QualificationValueMapping")
+    if not mapping:
+        return total
+    for kind in mapping[0]:
+        name = _local(kind)
+        if name == "PercentageMapping":
+            maximum = _int(_text(kind, "MaximumSummedScore", "0"))
+            if maximum <= 0:
+                return 0
+            return int((Decimal(total) * 100 / maximum).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if name == "ScaleMapping":
+            multiplier = Decimal(_text(kind, "SummedScoreMultiplier", "1") or "1")
+            return int((Decimal(total) * multiplier).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if name == "RangeMapping":
+            for span in _kids(kind, "SummedScoreRange"):
+                low = _int(_text(span, "InclusiveLowerBound", "0"))
+                high = _int(_text(span, "InclusiveUpperBound", "0"))
+                if low <= total <= high:
+                    return _int(_text(span, "QualificationValue", "0"))
+            return _int(_text(kind, "OutOfRangeQualificationValue", "0"))
+    return total
+
+
+def answers_xml(fields: list[tuple[str, str]], selections: set[str]) -> str:
+    """QuestionFormAnswers XML, as ``ListQualificationRequests`` returns in ``Answer``."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in fields:
+        grouped.setdefault(key, []).append(value)
+    parts = [f'<QuestionFormAnswers xmlns="{ANSWER_NS}">']
+    for key, values in grouped.items():
+        parts.append(f"<Answer><QuestionIdentifier>{escape(key)}</QuestionIdentifier>")
+        if key in selections:
+            parts.extend(f"<SelectionIdentifier>{escape(v)}</SelectionIdentifier>" for v in values if v)
+        else:
+            parts.append(f"<FreeText>{escape('|'.join(values))}</FreeText>")
+        parts.append("</Answer>")
+    parts.append("</QuestionFormAnswers>")
+    return "".join(parts)
+
+
+class QualTests:
+    """Starting, handing in and explaining qualification tests."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _type(conn: Any, type_id: str) -> Row:
+        row = conn.execute(
+            "SELECT * FROM mturk.qualification_types WHERE qualification_type_id = %s AND NOT deleted", (type_id,)
+        ).fetchone()
+        if row is None or row["status"] != "Active" or not row["test"]:
+            raise TestRefused("This qualification has no test you can take.")
+        return row
+
+    @staticmethod
+    def _retry_wait(conn: Any, type_row: Row, worker_id: str, now: datetime) -> str:
+        """Why the worker cannot take the test now ('' when they can)."""
+        type_id = type_row["qualification_type_id"]
+        held = conn.execute(
+            "SELECT status FROM mturk.qualifications WHERE qualification_type_id = %s AND worker_id = %s",
+            (type_id, worker_id),
+        ).fetchone()
+        last_request = conn.execute(
+            """SELECT status, coalesce(decided_at, submit_time) AS at FROM mturk.qualification_requests
+               WHERE qualification_type_id = %s AND worker_id = %s ORDER BY submit_time DESC LIMIT 1""",
+            (type_id, worker_id),
+        ).fetchone()
+        if last_request is not None and last_request["status"] == "Pending":
+            return "Your answers are waiting for the requester."
+        last_test = conn.execute(
+            """SELECT submitted_at FROM mturk.qualification_tests WHERE qualification_type_id = %s AND worker_id = %s
+               AND submitted_at IS NOT NULL ORDER BY submitted_at DESC LIMIT 1""",
+            (type_id, worker_id),
+        ).fetchone()
+        tried = [r["at"] for r in (last_request,) if r is not None and r["status"] == "Rejected"]
+        tried += [r["submitted_at"] for r in (last_test,) if r is not None]
+        if held is not None and held["status"] == "Granted" and not tried:
+            return "You already have this qualification."
+        if not tried:
+            return ""
+        delay = type_row["retry_delay_seconds"]
+        if delay is None:
+            return "This test cannot be retaken (the requester set no retry delay)."
+        ready = max(tried) + timedelta(seconds=int(delay))
+        if now < ready:
+            return f"You can retake this test after {ready:%Y-%m-%d %H:%M} UTC."
+        return ""
+
+    def start(self, worker_id: str, type_id: str, now: datetime) -> tuple[Row, Row]:
+        """(type, attempt): the running attempt, or a new one with its deadline."""
+        with self.store.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('qualtest:' || %s || %s))", (worker_id, type_id))
+            type_row = self._type(conn, type_id)
+            running = conn.execute(
+                """SELECT * FROM mturk.qualification_tests WHERE qualification_type_id = %s AND worker_id = %s
+                   AND submitted_at IS NULL AND deadline > %s ORDER BY started_at DESC LIMIT 1""",
+                (type_id, worker_id, now),
+            ).fetchone()
+            if running is not None:
+                return type_row, running
+            why = self._retry_wait(conn, type_row, worker_id, now)
+            if why:
+                raise TestRefused(why)
+            attempt = conn.execute(
+                """INSERT INTO mturk.qualification_tests (attempt_id, qualification_type_id, worker_id, started_at,
+                       deadline) VALUES (%s, %s, %s, %s, %s) RETURNING *""",
+                (
+                    secrets.token_hex(12),
+                    type_id,
+                    worker_id,
+                    now,
+                    now + timedelta(seconds=int(type_row["test_duration_seconds"] or 3600)),
+                ),
+            ).fetchone()
+        assert attempt is not None
+        return type_row, attempt
+
+    def hand_in(
+        self, worker_id: str, attempt_id: str, fields: list[tuple[str, str]], selections: set[str], now: datetime
+    ) -> tuple[str, int | None]:
+        """Score (with an AnswerKey) or send to the requester; ('granted', value) or ('sent', None)."""
+        with self.store.transaction() as conn:
+            attempt = conn.execute(
+                "SELECT * FROM mturk.qualification_tests WHERE attempt_id = %s AND worker_id = %s FOR UPDATE",
+                (attempt_id, worker_id),
+            ).fetchone()
+            if attempt is None or attempt["submitted_at"] is not None:
+                raise TestRefused("This test was already handed in.")
+            type_row = self._type(conn, attempt["qualification_type_id"])
+            if now > attempt["deadline"]:
+                conn.execute(
+                    "UPDATE mturk.qualification_tests SET submitted_at = %s WHERE attempt_id = %s", (now, attempt_id)
+                )
+                return "late", None
+            answer = answers_xml(fields, selections)
+            if type_row["answer_key"]:
+                answers: dict[str, list[str]] = {}
+                for key, value in fields:
+                    answers.setdefault(key, []).append(value)
+                value = score(type_row["answer_key"], answers)
+                Qualifications._grant(
+                    conn, type_row["qualification_type_id"], worker_id, value, now
+                )  # the API's own grant (a revoked one is replaced)
+                conn.execute(
+                    "UPDATE mturk.qualification_tests SET submitted_at = %s, score = %s WHERE attempt_id = %s",
+                    (now, value, attempt_id),
+                )
+                return "granted", value
+            conn.execute(
+                """INSERT INTO mturk.qualification_requests (qualification_request_id, qualification_type_id,
+                       requester, worker_id, test, answer, status, submit_time)
+                   VALUES (%s, %s, %s, %s, %s, %s, 'Pending', %s)""",
+                (
+                    "".join(secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(30)),
+                    type_row["qualification_type_id"],
+                    type_row["requester"],
+                    worker_id,
+                    type_row["test"],
+                    answer,
+                    now,
+                ),
+            )
+            conn.execute(
+                "UPDATE mturk.qualification_tests SET submitted_at = %s WHERE attempt_id = %s", (now, attempt_id)
+            )
+        return "sent", None
+
+    def standing(self, worker_id: str, type_ids: list[str], now: datetime) -> dict[str, str]:
+        """For the Qualifications page: why each test type cannot be taken now ('' when it can)."""
+        result: dict[str, str] = {}
+        with self.store.transaction() as conn:
+            for type_id in type_ids:
+                try:
+                    result[type_id] = self._retry_wait(conn, self._type(conn, type_id), worker_id, now)
+                except TestRefused as refused:
+                    result[type_id] = refused.message
+        return result

@@ -1,0 +1,61 @@
+"""Wiring the workforce into the service app: its routes and NotifyWorkers e-mail."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi import FastAPI
+
+from hit_service.config import Settings
+from hit_service.core import identity
+from hit_service.core.models import MTurkBackend
+
+logger = logging.getLogger("hit_service.workforce")
+
+
+def install(
+    app: FastAPI, backend: MTurkBackend, settings: Settings, sessions: identity.Sessions, operator_denied: Any
+) -> None:
+    """Add the workforce's routes and NotifyWorkers e-mail to the app."""
+    from hit_service.workforce import manage_routes, site_routes
+    from hit_service.workforce.mailer import Mail, WorkforceSettings
+
+    workforce = WorkforceSettings.from_env()
+    worker_site = site_routes.router(backend, settings, sessions, workforce)
+    app.include_router(worker_site)
+    app.include_router(manage_routes.router(backend, settings, sessions, workforce, operator_denied))
+    app.state.workforce = workforce
+    store, mailer = worker_site.store, worker_site.mailer  # type: ignore[attr-defined]
+    if not mailer.on:
+        logger.warning(
+            "e-mail is off (no HITFLOW_SMTP_HOST): NotifyWorkers messages stay on workers' dashboards, "
+            "and workers cannot confirm addresses or reset passwords by e-mail"
+        )
+    sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hitflow-mail")
+
+    def deliver(requester: str, worker_ids: list[str], subject: str, text: str) -> None:
+        recipients = store.mail_recipients(worker_ids)
+        sender_name = store.requester_name(requester)
+        footer = (
+            f"\n\n--\nSent by requester {sender_name} through hitflow to worker {{worker}}. "
+            f"To stop these e-mails: {settings.base_url}/worker/account (messages stay on your dashboard)."
+        )
+        order = list(recipients)
+        mails = [Mail(recipients[w], subject, text + footer.replace("{worker}", w)) for w in order]
+        failed = mailer.send(mails)
+        status = "sent" if mailer.on else "off"
+        entries = [
+            (w, "notify", "failed" if i in failed and mailer.on else status, failed.get(i, ""))
+            for i, w in enumerate(order)
+        ]
+        store.log_mail(entries, backend.clock.now())
+
+    def notify(requester: str, worker_ids: list[str], subject: str, text: str) -> None:
+        if not worker_ids:
+            return
+        future = sender.submit(deliver, requester, worker_ids, subject, text)
+        future.add_done_callback(lambda f: f.exception() and logger.error("NotifyWorkers e-mail: %s", f.exception()))
+
+    backend.notify_hook = notify
