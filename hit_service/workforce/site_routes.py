@@ -62,10 +62,10 @@ def router(
     def base_url(request: Request) -> str:
         return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
-    def page(name: str, worker: _Worker | None, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(template: str, worker: _Worker | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         context.setdefault("nav", "")
         return render(
-            name, status, None, worker=worker.row if worker else None, csrf=worker.csrf if worker else "", **context
+            template, status, None, worker=worker.row if worker else None, csrf=worker.csrf if worker else "", **context
         )
 
     def message(worker: _Worker | None, heading: str, text: str, status: int = 200, ok: bool = False) -> HTMLResponse:
@@ -87,10 +87,10 @@ def router(
         form = await request.form()
         return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
-    def anonymous_form(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def anonymous_form(template: str, status: int = 200, /, **context: Any) -> HTMLResponse:
         """A form for someone not signed in, its token bound to a fresh Strict nonce cookie."""
         nonce = secrets.token_urlsafe(18)
-        response = page(name, None, status, form_csrf=sessions.csrf("form:" + nonce), **context)
+        response = page(template, None, status, form_csrf=sessions.csrf("form:" + nonce), **context)
         response.set_cookie(
             FORM_COOKIE, nonce, max_age=3600, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/"
         )
@@ -225,7 +225,13 @@ def router(
             "optout": "Saved.",
         }
         return page(
-            "site/account.html", worker, profile=profile, note=notes.get(note, ""), email_on=mailer.on, nav="account"
+            "site/account.html",
+            worker,
+            profile=profile,
+            note=notes.get(note, ""),
+            error="",
+            email_on=mailer.on,
+            nav="account",
         )
 
     @site.post("/worker/account/email")
@@ -244,7 +250,14 @@ def router(
         except IdentityError as exc:
             profile = await run_in_threadpool(store.profile, worker_id)
             return page(
-                "site/account.html", worker, 400, profile=profile, error=str(exc), email_on=mailer.on, nav="account"
+                "site/account.html",
+                worker,
+                400,
+                profile=profile,
+                error=str(exc),
+                note="",
+                email_on=mailer.on,
+                nav="account",
             )
         link = f"{base_url(request)}/worker/verify/{token}"
         mail = Mail(
