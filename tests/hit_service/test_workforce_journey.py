@@ -298,12 +298,9 @@ def test_invited_worker_joins_resets_by_email_qualifies_is_notified_works_and_is
 
 
 class _Completion(BaseHTTPRequestHandler):
-    """The panel's completion page: records each arrival's query."""
+    """The panel's completion page."""
 
-    seen: list[dict[str, list[str]]] = []
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        type(self).seen.append(parse_qs(urlsplit(self.path).query))
+    def do_GET(self) -> None:
         page = b"<!DOCTYPE html><title>Study complete</title><h1 id='done'>Submission complete</h1>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
