@@ -10,7 +10,8 @@
 
 Forms for people not signed in (join, sign-up, forgot, reset) carry a CSRF token bound to a
 ``SameSite=Strict`` nonce cookie, as the sign-in form does; join, sign-up and reset requests are
-throttled per client address (and reset requests per account) like failed sign-ins.
+throttled like sign-in: failed joins per client address; every open sign-up request per address;
+every password-reset or confirmation e-mail per account and per address.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from hit_service.workforce.qualtests import QualTests, TestRefused
 from hit_service.workforce.store import IdentityError, WorkforceStore
 
 FORM_COOKIE = "hitflow_form"  # the nonce that anonymous forms' CSRF tokens are bound to
-JOIN_RULE = identity.ThrottleRule(free=10, first=timedelta(seconds=30))  # per address: join / sign-up tries
+JOIN_RULE = identity.ThrottleRule(free=10, first=timedelta(seconds=30))  # per address: failed joins, sign-ups
 RESET_RULE = identity.ThrottleRule(free=3, first=timedelta(minutes=1))  # per account and address: reset mails
 
 
@@ -113,14 +114,17 @@ def router(
     def address(request: Request) -> str:
         return request.client.host if request.client else "unknown"
 
-    async def throttled(keys: dict[str, identity.ThrottleRule]) -> int:
-        """Count one attempt against ``keys``; the seconds to wait when over the allowance (0: go on)."""
+    async def throttled(keys: dict[str, identity.ThrottleRule], *, count: bool = True) -> int:
+        """The seconds ``keys`` must wait (0: go on); ``count`` also counts this attempt against them."""
         now = backend.clock.now()
         wait = await run_in_threadpool(throttle.wait, keys, now)
-        if wait:
+        if wait or not count:
             return wait
         await run_in_threadpool(throttle.failed, keys, now)
         return 0
+
+    async def failed(keys: dict[str, identity.ThrottleRule]) -> None:
+        await run_in_threadpool(throttle.failed, keys, backend.clock.now())
 
     def start_session(request: Request, response: Response, worker_id: str, cookie: str) -> Response:
         response.set_cookie(
@@ -158,7 +162,10 @@ def router(
             return anonymous_form(
                 "site/join.html", 403, token=token, name=name, error="This form has expired. Try again."
             )
-        wait = await throttled({f"join:addr:{address(request)}": JOIN_RULE})
+        # Failed joins count (a wrong or spent link, a taken name), as failed sign-ins do; a class
+        # joining from one address behind a NAT is not held up by its own successes.
+        keys = {f"join:addr:{address(request)}": JOIN_RULE}
+        wait = await throttled(keys, count=False)
         if wait:
             refused = anonymous_form(
                 "site/join.html", 429, token=token, name=name, error=f"Too many tries. Try again in {wait} seconds."
@@ -171,6 +178,7 @@ def router(
         try:
             worker_id = await run_in_threadpool(store.join, token, name, fields.get("password", ""), now)
         except IdentityError as exc:
+            await failed(keys)
             return anonymous_form("site/join.html", 400, token=token, name=name, error=str(exc))
         cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, worker_id, now)
         return start_session(request, RedirectResponse("/worker", status_code=303), worker_id, cookie)
@@ -242,7 +250,7 @@ def router(
         worker, fields = checked
         assert worker.row is not None
         worker_id = worker.row["worker_id"]
-        wait = await throttled({f"verify:{worker_id}": RESET_RULE})
+        wait = await throttled({f"verify:{worker_id}": RESET_RULE, f"verify:addr:{address(request)}": JOIN_RULE})
         if wait:
             return message(worker, "Too many requests", f"Try again in {wait} seconds.", 429)
         try:
