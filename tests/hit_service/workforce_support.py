@@ -12,6 +12,42 @@ import pytest
 
 from hit_service.core.store import Store
 
+QUESTION_FORM_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd"
+ANSWER_KEY_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/AnswerKey.xsd"
+
+
+def choice(ident: str, prompt: str, options: list[tuple[str, str]]) -> str:
+    selections = "".join(
+        f"<Selection><SelectionIdentifier>{value}</SelectionIdentifier><Text>{text}</Text></Selection>"
+        for value, text in options
+    )
+    return (
+        f"<Question><QuestionIdentifier>{ident}</QuestionIdentifier><DisplayName>{ident}</DisplayName>"
+        f"<IsRequired>true</IsRequired><QuestionContent><Text>{prompt}</Text></QuestionContent>"
+        "<AnswerSpecification><SelectionAnswer><StyleSuggestion>radiobutton</StyleSuggestion>"
+        f"<Selections>{selections}</Selections></SelectionAnswer></AnswerSpecification></Question>"
+    )
+
+
+TEST_FORM = (
+    f'<QuestionForm xmlns="{QUESTION_FORM_NS}"><Overview><Text>Two questions on reading photos.</Text></Overview>'
+    + choice("blur", "A blurred face: guess the age?", [("skip", "Skip it"), ("guess", "Guess anyway")])
+    + choice("child", "Someone who looks 12: what do you enter?", [("12", "12"), ("18", "18")])
+    + "</QuestionForm>"
+)
+ANSWER_KEY = (
+    f'<AnswerKey xmlns="{ANSWER_KEY_NS}">'
+    "<Question><QuestionIdentifier>blur</QuestionIdentifier>"
+    "<AnswerOption><SelectionIdentifier>skip</SelectionIdentifier><AnswerScore>1</AnswerScore></AnswerOption>"
+    "</Question>"
+    "<Question><QuestionIdentifier>child</QuestionIdentifier>"
+    "<AnswerOption><SelectionIdentifier>12</SelectionIdentifier><AnswerScore>1</AnswerScore></AnswerOption>"
+    "</Question>"
+    "<QualificationValueMapping><PercentageMapping><MaximumSummedScore>2</MaximumSummedScore>"
+    "</PercentageMapping></QualificationValueMapping></AnswerKey>"
+)
+
+
 _FORM_TOKEN = re.compile(r"name='csrf' value='([^']*)'")
 
 
