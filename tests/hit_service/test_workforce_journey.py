@@ -15,7 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,10 +31,10 @@ from hit_service.site.crowd import submit_answer_over_http
 from tests.hit_service.browser import Offline, chromium, new_page, shots
 from tests.hit_service.helpers import HTML_QUESTION_NS, OPERATOR_PASSWORD, add_user, make_client, new_access_key
 from tests.hit_service.mailbox import body, link_in, mailbox
-from tests.hit_service.workforce_support import ANSWER_KEY, TEST_FORM
+from tests.hit_service.workforce_support import ANSWER_KEY, TEST_FORM, from_address, post_form, wf_store
 
 pytestmark = pytest.mark.integration
-__all__ = ["chromium", "mailbox", "shots"]  # fixtures
+__all__ = ["chromium", "mailbox", "shots", "wf_store"]  # fixtures
 
 
 TASK = (
@@ -349,3 +351,124 @@ def test_panel_participant_arrives_by_link_works_and_is_sent_to_the_completion_u
     taken = [a for h in hits for a in client.list_assignments_for_hit(HITId=h)["Assignments"]]
     assert len(taken) == 2 and len({a["WorkerId"] for a in taken}) == 2
     assert offline.blocked == []
+
+
+def test_open_sign_up_waits_for_the_operators_approval(
+    chromium: Any, mail_service: ServiceProcess, shots: Path
+) -> None:
+    base = mail_service.url
+    offline = Offline(base)
+    names = ["eve-" + new_access_key()[-6:].lower(), "mal-" + new_access_key()[-6:].lower()]
+    person = new_page(chromium, offline)
+    for name in names:
+        person.goto(f"{base}/worker/signup")
+        person.fill("#name", name)
+        person.fill("#password", "a fine password")
+        person.fill("#password2", "a fine password")
+        person.click("#signup")
+        assert "operator reviews" in person.locator("#notice").inner_text()
+    person.goto(f"{base}/worker/login")
+    person.fill("#name", names[0])
+    person.fill("#password", "a fine password")
+    person.click("#signin")
+    assert "Wrong worker name or password" in person.locator("[role=alert]").inner_text()  # not approved yet
+
+    context = chromium.new_context(http_credentials={"username": "operator", "password": OPERATOR_PASSWORD})
+    context.route("**/*", offline.route)
+    operator = context.new_page()
+    operator.set_default_timeout(15_000)
+    operator.goto(f"{base}/operator/workforce")
+    assert operator.locator("#signup-state").inner_text() == "on"
+    operator.click(f"#approve-{names[0]}")
+    operator.wait_for_url(f"{base}/operator/workforce")
+    operator.locator("#signups tr", has_text=names[1]).get_by_role("button", name="Reject").click()
+    operator.wait_for_url(f"{base}/operator/workforce")
+    assert names[0] not in operator.locator("main").inner_text().split("Sign-up requests")[1].split("Payouts")[0]
+
+    worker_sign_in(person, base, names[0], "a fine password")
+    person.goto(f"{base}/worker/login")
+    person.fill("#name", names[1])
+    person.fill("#password", "a fine password")
+    person.click("#signin")
+    assert "Wrong worker name or password" in person.locator("[role=alert]").inner_text()  # rejected
+    assert offline.blocked == []
+
+
+def test_sign_up_requests_are_throttled_per_address(mail_service: ServiceProcess) -> None:
+    address = from_address()
+    statuses = []
+    for _ in range(12):
+        with httpx.Client(base_url=mail_service.url, timeout=10, headers=address) as browser:
+            name = "flood-" + new_access_key()[-8:].lower()
+            fields = {"name": name, "password": "a fine password", "password2": "a fine password"}
+            statuses.append(post_form(browser, "/worker/signup", fields).status_code)
+    assert statuses == [200] * 11 + [429]
+    with httpx.Client(base_url=mail_service.url, timeout=10, headers=from_address()) as browser:
+        fields = {
+            "name": "calm-" + new_access_key()[-8:].lower(),
+            "password": "a fine password",
+            "password2": "a fine password",
+        }
+        assert post_form(browser, "/worker/signup", fields).status_code == 200
+
+
+def test_notify_emails_only_confirmed_addresses_of_workers_who_did_not_opt_out(
+    chromium: Any, mail_service: ServiceProcess, lab: dict[str, Any], mailbox: Any, wf_store: Any, db: Any
+) -> None:
+    from hit_service.workforce.store import WorkforceStore
+
+    base = mail_service.url
+    client = lab["client"]
+    store = WorkforceStore(wf_store)
+    now = datetime.now(UTC)
+    people = []
+    for role in ("confirmed", "optedout", "unconfirmed"):
+        name = f"{role}-{new_access_key()[-6:].lower()}"
+        created = httpx.post(f"{base}/_test/workers", json={"name": name, "password": "pw-" + name}, timeout=10).json()
+        address = f"{name}@example.org"
+        token = store.set_email(created["worker_id"], address, now)
+        if role != "unconfirmed":
+            assert store.verify_email(token, now)
+        people.append({**created, "password": "pw-" + name, "address": address})
+    offline = Offline(base)
+    page = new_page(chromium, offline)
+    worker_sign_in(page, base, people[1]["name"], people[1]["password"])
+    page.goto(f"{base}/worker/account")
+    page.check("#optout")
+    page.click("#save-optout")
+    page.locator("#note").wait_for()
+    assert page.locator("#optout").is_checked()
+    hit = client.create_hit(
+        Title="Notify",
+        Description="d",
+        Reward="0.05",
+        AssignmentDurationInSeconds=600,
+        LifetimeInSeconds=3600,
+        MaxAssignments=3,
+        Question=QUESTION,
+    )["HIT"]["HITId"]
+    for person in people:
+        done = submit_answer_over_http(base, person["name"], person["password"], hit, {"age": "1"})
+        client.approve_assignment(AssignmentId=done)
+    ids = [p["worker_id"] for p in people]
+    assert (
+        client.notify_workers(Subject="Only some of you", MessageText="Hi.", WorkerIds=ids)[
+            "NotifyWorkersFailureStatuses"
+        ]
+        == []
+    )
+    mailbox.wait_for(people[0]["address"], "Only some of you")
+    deadline = time.monotonic() + 20
+    while not db.execute("SELECT 1 FROM mturk.email_log WHERE worker_id = %s", (ids[0],)).fetchone():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert mailbox.to(people[1]["address"]) == [] and mailbox.to(people[2]["address"]) == []
+    logged = db.execute(
+        "SELECT worker_id, status FROM mturk.email_log WHERE kind = 'notify' AND worker_id = ANY(%s)", (ids,)
+    ).fetchall()
+    assert logged == [(ids[0], "sent")]
+    for person in people:  # the dashboard message stays for everyone
+        page = new_page(chromium, offline)
+        worker_sign_in(page, base, person["name"], person["password"])
+        page.goto(f"{base}/worker/dashboard")
+        assert "Only some of you" in page.locator("#messages").inner_text()
