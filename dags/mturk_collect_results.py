@@ -71,11 +71,11 @@ def mturk_collect_results() -> None:
         """Check the review params, then list the published batches that are not complete."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hitflow.collect import store
+        from hitflow.collect import results_store
         from hitflow.collect.policy import resolve_policy
         from hitflow.connections import hitflow_db
         from hitflow.params import ConfigError
-        from hitflow.publish.store import apply_schema
+        from hitflow.publish.batch_store import apply_schema
 
         try:
             resolve_policy(dict(context["params"]))
@@ -83,7 +83,7 @@ def mturk_collect_results() -> None:
             raise AirflowFailException(str(err)) from err
         with hitflow_db() as conn:
             apply_schema(conn)
-            batches = store.open_batches(conn)
+            batches = results_store.open_batches(conn)
         for batch in batches:
             log.info("batch %s: %s HITs open", batch["batch_id"], batch["open_hits"])
         if not batches:
@@ -102,7 +102,7 @@ def mturk_collect_results() -> None:
         """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
         import uuid
 
-        from hitflow.collect import store
+        from hitflow.collect import results_store
         from hitflow.collect.collector import BatchCollector
         from hitflow.collect.policy import resolve_policy
         from hitflow.collect.report import write_report
@@ -123,7 +123,7 @@ def mturk_collect_results() -> None:
             )
             outcome = collector.run(batch_id).to_dict()
             report = write_report(
-                output_dir() / "reports" / str(batch_id), str(batch_id), store.batch_report_data(conn, batch_id)
+                output_dir() / "reports" / str(batch_id), str(batch_id), results_store.batch_report_data(conn, batch_id)
             )
         outcome["report"] = str(report)
         log.info("batch %s: %s", batch_id, outcome)

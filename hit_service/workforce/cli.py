@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hit_service.config import Settings
+from hit_service.core.database import Store
 from hit_service.core.identity import IdentityError
-from hit_service.core.store import Store
+from hit_service.settings import Settings
 from hit_service.workforce.manage_routes import parse_invitation_form
 from hit_service.workforce.payouts import Payouts, payout_csv
 from hit_service.workforce.store import WorkforceStore

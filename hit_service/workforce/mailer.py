@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from hit_service.config import ConfigError, _with_file
+from hit_service.settings import SettingsError, _with_file
 
 logger = logging.getLogger("hit_service.mail")
 TLS_MODES = ("none", "starttls", "ssl")
@@ -48,12 +48,14 @@ class WorkforceSettings:
         sender = env.get("HITFLOW_SMTP_FROM", "").strip()
         tls = env.get("HITFLOW_SMTP_TLS", "none").strip().lower() or "none"
         if tls not in TLS_MODES:
-            raise ConfigError(f"HITFLOW_SMTP_TLS must be one of {', '.join(TLS_MODES)}, got {tls!r}")
+            raise SettingsError(f"HITFLOW_SMTP_TLS must be one of {', '.join(TLS_MODES)}, got {tls!r}")
         if host and "@" not in sender:
-            raise ConfigError("HITFLOW_SMTP_FROM (an address like hits@example.org) is required with HITFLOW_SMTP_HOST")
+            raise SettingsError(
+                "HITFLOW_SMTP_FROM (an address like hits@example.org) is required with HITFLOW_SMTP_HOST"
+            )
         port_text = env.get("HITFLOW_SMTP_PORT", "").strip() or ("465" if tls == "ssl" else "25")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-            raise ConfigError(f"HITFLOW_SMTP_PORT must be a port number, got {port_text!r}")
+            raise SettingsError(f"HITFLOW_SMTP_PORT must be a port number, got {port_text!r}")
         return cls(
             smtp_host=host,
             smtp_port=int(port_text),

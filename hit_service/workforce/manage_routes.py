@@ -17,10 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.config import Settings
 from hit_service.console.routes import COOKIE as CONSOLE_COOKIE
 from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
+from hit_service.settings import Settings
 from hit_service.site.templating import render
 from hit_service.workforce.mailer import WorkforceSettings
 from hit_service.workforce.panel import PanelStore

@@ -16,8 +16,8 @@ import secrets
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from hit_service.core.database import Row, Store
 from hit_service.core.identity import IdentityError, new_worker_id
-from hit_service.core.store import Row, Store
 
 PANEL_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")

@@ -19,8 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from hit_service.core.fees import assignment_fee
-from hit_service.core.store import Row, Store
+from hit_service.core.database import Row, Store
+from mturk_money import assignment_fee
 
 ZERO = Decimal("0.00")
 CSV_COLUMNS = ["payout_id", "worker_id", "worker_name", "email", "requester_id", "requester_name", "items", "amount"]

@@ -23,8 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from hit_service.core.database import Row, Store
 from hit_service.core.quals import Qualifications
-from hit_service.core.store import Row, Store
 
 ANSWER_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/QuestionFormAnswers.xsd"
 

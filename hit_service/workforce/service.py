@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from hit_service.config import Settings
 from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
+from hit_service.settings import Settings
 
 logger = logging.getLogger("hit_service.workforce")
 

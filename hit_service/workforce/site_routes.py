@@ -25,10 +25,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.config import Settings
-from hit_service.core import identity, questions
+from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.core.workers import SiteError
+from hit_service.settings import Settings
 from hit_service.site.routes import COOKIE
 from hit_service.site.templating import render
 from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
@@ -367,7 +367,7 @@ def router(
             )
         except TestRefused as refused:
             return message(worker, "Qualification test", refused.message, 409)
-        form = questions.question_form(type_row["test"])
+        form = question_xml.question_form(type_row["test"])
         return page(
             "site/qual_test.html",
             worker,
@@ -388,7 +388,7 @@ def router(
         fields = [(k, v) for k, v in await fields_of(request) if k not in ("csrf", "attempt")]
         attempt_id = values.get("attempt", "")
         try:
-            selections = questions.selection_fields(await run_in_threadpool(_test_of, type_id))
+            selections = question_xml.selection_fields(await run_in_threadpool(_test_of, type_id))
             outcome, value = await run_in_threadpool(
                 tests.hand_in, worker.row["worker_id"], attempt_id, fields, selections, backend.clock.now()
             )

@@ -16,9 +16,9 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from hit_service.core.database import Row, Store
 from hit_service.core.identity import IdentityError, hash_password, new_worker_id
 from hit_service.core.quals import Qualifications
-from hit_service.core.store import Row, Store
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}\Z")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,39}\Z")

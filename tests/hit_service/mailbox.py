@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hit_service.launcher import free_port
+from hitflow_support.service_process import free_port
 
 LINK_RE = re.compile(r"https?://\S+")
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from hit_service.core.store import Store
-from hit_service.site.crowd import submit_answer_over_http
+from hit_service.core.database import Store
 from hit_service.workforce.store import WorkforceStore
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import html_question, new_access_key
 from tests.hit_service.test_cli import cli
 from tests.hit_service.workforce_support import join, wf_store

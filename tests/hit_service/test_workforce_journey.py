@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from hit_service.launcher import ServiceProcess, start_service
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.crowd_client import submit_answer_over_http
+from hitflow_support.service_process import ServiceProcess, start_service
 from tests.hit_service.browser import Offline, chromium, new_page, shots
 from tests.hit_service.helpers import HTML_QUESTION_NS, OPERATOR_PASSWORD, add_user, make_client, new_access_key
 from tests.hit_service.mailbox import body, link_in, mailbox

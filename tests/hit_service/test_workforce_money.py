@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from hit_service.core import identity
-from hit_service.core.store import Store
-from hit_service.site.crowd import submit_answer_over_http
+from hit_service.core.database import Store
 from hit_service.workforce.payouts import Payouts
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import html_question, make_client
 from tests.hit_service.workforce_support import wf_store
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from hit_service.site.crowd import sign_in
+from hitflow_support.crowd_client import sign_in
 from tests.hit_service.workforce_support import ANSWER_KEY, TEST_FORM
 
 pytestmark = pytest.mark.integration

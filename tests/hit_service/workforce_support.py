@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hit_service.core.store import Store
+from hit_service.core.database import Store
 
 QUESTION_FORM_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2017-11-06/QuestionForm.xsd"
 ANSWER_KEY_NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/AnswerKey.xsd"

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from hit_service.config import ConfigError
 from hit_service.core.identity import IdentityError
+from hit_service.settings import SettingsError
 from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
 from hit_service.workforce.manage_routes import parse_invitation_form
 from hit_service.workforce.panel import completion_target
@@ -119,12 +119,12 @@ def test_settings_default_to_no_email_and_no_open_sign_up() -> None:
     ],
 )
 def test_bad_smtp_settings_refuse_to_start(env: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SettingsError, match=message):
         WorkforceSettings.from_env(env)
 
 
 def test_an_unreachable_smtp_server_fails_each_message_without_raising() -> None:
-    from hit_service.launcher import free_port
+    from hitflow_support.service_process import free_port
 
     settings = WorkforceSettings(smtp_host="127.0.0.1", smtp_port=free_port(), smtp_from="h@example.org")
     failed = Mailer(settings).send([Mail("a@example.org", "s", "b"), Mail("b@example.org", "s", "b")])
