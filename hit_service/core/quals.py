@@ -29,10 +29,10 @@ neither → Accept). A worker who fails a DiscoverPreviewAndAccept requirement d
 HIT group; one who fails PreviewAndAccept sees it but cannot open it; one who fails Accept can
 preview but not accept.
 
-Qualification tests (``Test``/``AnswerKey``) are stored and returned, but the worker site does
-not run them: a worker's request for a type with a test waits for the requester's
-AcceptQualificationRequest / RejectQualificationRequest. A type with ``AutoGranted`` is
-granted at once (``AutoGrantedValue``, default 1).
+Qualification tests (``Test``/``AnswerKey``) are administered on the worker site by
+``hit_service/workforce/qualtests.py`` (scored from the AnswerKey, or sent to the requester as a
+request with the answers). A type with ``AutoGranted`` is granted at once (``AutoGrantedValue``,
+default 1).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The worker site and the operator pages: Jinja2 templates (``templates/site``, ``templates/operator``).
 
-Worker site (accounts made by the operator with ``python -m hit_service worker add``):
+Worker site (accounts made by the operator with ``python -m hit_service worker add``, or by invitation,
+open sign-up or a panel link: ``hit_service/workforce``):
 
 * ``/worker/login`` — sign in; the session is a row on the server named by an HttpOnly,
   SameSite=Lax cookie signed with the service's key (``identity.Sessions``; ``Secure`` with an
@@ -458,6 +459,9 @@ def router(
             return checked
         worker, _fields = checked
         assert worker.row is not None
+        if await run_in_threadpool(QualTests(backend.store).has_test, type_id):
+            # A type with a Test is requested by taking it (the answers travel with the request).
+            return RedirectResponse(f"/worker/quals/{quote(type_id)}/test", status_code=303)
         try:
             note = await run_in_threadpool(backend.request_qualification, worker.row["worker_id"], type_id)
         except Exception as exc:  # RequestError from the rules: show its message

@@ -160,6 +160,15 @@ class QualTests:
             return f"You can retake this test after {ready:%Y-%m-%d %H:%M} UTC."
         return ""
 
+    def has_test(self, type_id: str) -> bool:
+        """Whether the type is decided by its Test (taken on the site, not requested bare)."""
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "SELECT test FROM mturk.qualification_types WHERE qualification_type_id = %s AND NOT deleted",
+                (type_id,),
+            ).fetchone()
+        return bool(row and row["test"])
+
     def start(self, worker_id: str, type_id: str, now: datetime) -> tuple[Row, Row]:
         """(type, attempt): the running attempt, or a new one with its deadline."""
         with self.store.transaction() as conn:
