@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from hit_service.core import question_xml
 from hit_service.core.database import Row, Store
 from hit_service.core.quals import Qualifications
 
@@ -159,6 +160,14 @@ class QualTests:
         if now < ready:
             return f"You can retake this test after {ready:%Y-%m-%d %H:%M} UTC."
         return ""
+
+    def selection_fields(self, type_id: str) -> set[str]:
+        """The test's questions answered by selection (their answers are SelectionIdentifiers)."""
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                "SELECT test FROM mturk.qualification_types WHERE qualification_type_id = %s", (type_id,)
+            ).fetchone()
+        return question_xml.selection_fields(row["test"]) if row and row["test"] else set()
 
     def has_test(self, type_id: str) -> bool:
         """Whether the type is decided by its Test (taken on the site, not requested bare)."""

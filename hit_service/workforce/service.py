@@ -20,14 +20,14 @@ def install(
 ) -> None:
     """Add the workforce's routes and NotifyWorkers e-mail to the app."""
     from hit_service.workforce import manage_routes, site_routes
-    from hit_service.workforce.mailer import Mail, WorkforceSettings
+    from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
+    from hit_service.workforce.store import WorkforceStore
 
     workforce = WorkforceSettings.from_env()
-    worker_site = site_routes.router(backend, settings, sessions, workforce)
-    app.include_router(worker_site)
+    store, mailer = WorkforceStore(backend.store), Mailer(workforce)
+    app.include_router(site_routes.router(backend, settings, sessions, store, mailer))
     app.include_router(manage_routes.router(backend, settings, sessions, workforce, operator_denied))
     app.state.workforce = workforce
-    store, mailer = worker_site.store, worker_site.mailer  # type: ignore[attr-defined]
     if not mailer.on:
         logger.warning(
             "e-mail is off (no HITFLOW_SMTP_HOST): NotifyWorkers messages stay on workers' dashboards, "

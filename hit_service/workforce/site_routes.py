@@ -31,7 +31,7 @@ from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
 from hit_service.site.routes import COOKIE
 from hit_service.site.templating import render
-from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
+from hit_service.workforce.mailer import Mail, Mailer
 from hit_service.workforce.panel import PanelStore
 from hit_service.workforce.payouts import Payouts
 from hit_service.workforce.qualtests import QualTests, TestRefused
@@ -50,14 +50,18 @@ class _Worker:
 
 
 def router(
-    backend: MTurkBackend, settings: Settings, sessions: identity.Sessions, workforce: WorkforceSettings
+    backend: MTurkBackend,
+    settings: Settings,
+    sessions: identity.Sessions,
+    store: WorkforceStore,
+    mailer: Mailer,
 ) -> APIRouter:
+    """The worker-facing pages; ``store`` and ``mailer`` are shared with NotifyWorkers' delivery."""
     site = APIRouter()
-    store = WorkforceStore(backend.store)
+    workforce = mailer.settings
     panels = PanelStore(backend.store)
     tests = QualTests(backend.store)
     payouts = Payouts(backend.store)
-    mailer = Mailer(workforce)
     throttle = identity.SignInThrottle(backend.store)
 
     def base_url(request: Request) -> str:
@@ -388,7 +392,7 @@ def router(
         fields = [(k, v) for k, v in await fields_of(request) if k not in ("csrf", "attempt")]
         attempt_id = values.get("attempt", "")
         try:
-            selections = question_xml.selection_fields(await run_in_threadpool(_test_of, type_id))
+            selections = await run_in_threadpool(tests.selection_fields, type_id)
             outcome, value = await run_in_threadpool(
                 tests.hand_in, worker.row["worker_id"], attempt_id, fields, selections, backend.clock.now()
             )
@@ -408,13 +412,6 @@ def router(
         return message(
             worker, "Qualification test", "Your answers were sent to the requester, who decides on them.", ok=True
         )
-
-    def _test_of(type_id: str) -> str:
-        with backend.store.transaction() as conn:
-            row = conn.execute(
-                "SELECT test FROM mturk.qualification_types WHERE qualification_type_id = %s", (type_id,)
-            ).fetchone()
-        return str(row["test"]) if row and row["test"] else "<QuestionForm/>"
 
     # -- earnings -------------------------------------------------------------------------------------
 
@@ -461,10 +458,6 @@ def router(
         cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, worker_row["worker_id"], now)
         return start_session(request, RedirectResponse(target, status_code=303), worker_row["worker_id"], cookie)
 
-    site.store = store  # type: ignore[attr-defined]
-    site.mailer = mailer  # type: ignore[attr-defined]
-    site.panels = panels  # type: ignore[attr-defined]
-    site.tests = tests  # type: ignore[attr-defined]
     return site
 
 
