@@ -37,15 +37,18 @@ test: venv browser e2e
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
 
 # End-to-end: scheduler, dag-processor, triggerer, api-server and a Celery worker on throwaway
 # Postgres databases and the Redis on 127.0.0.1:6379 (started if nothing answers), ~5 min.
 e2e: venv
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" HITFLOW_E2E=1 $(BIN)/python -m pytest tests/e2e -v
 
+# ruff, and mypy over hit_service/, plugins/hitflow/ and mturk_money/ ([tool.mypy] in pyproject.toml)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 hit-service: venv
 	@url=$(PG_URL) && $(BIN)/python -m scripts.demo --admin-url "$$url" --hit-service-foreground

@@ -34,9 +34,15 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from hit_service.settings import Settings, SettingsError
 from mturk_money import cents, is_money
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from hit_service.core.database import Store
 
 
 def serve(settings: Settings) -> int:
@@ -62,14 +68,14 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env() -> FastAPI:
     """The app factory uvicorn's worker processes call (``HITFLOW_HIT_SERVICE_WORKERS`` > 1)."""
     from hit_service.app import create_app
 
     return create_app(Settings.from_env())
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
+def _store(settings: Settings) -> Store:
     from hit_service.core.database import Store
 
     store = Store(settings.db_url, max_size=2)
@@ -208,9 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(identity.set_worker_password(store, args.name, read_password(args.password_file))))
         elif args.command == "worker" and args.action == "list":
             with store.transaction() as conn:
-                rows = conn.execute(
-                    "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
-                ).fetchall()
+                rows = store.workers.list_workers(conn).fetchall()
             print(json.dumps(rows, indent=2))
     except (identity.IdentityError, PasswordError) as exc:
         print(f"hit_service: {exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYT
 from hit_service.settings import Settings
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
-from hit_service.workforce.panel import PanelStore
+from hit_service.stores.panels import PanelStore
 from hit_service.workforce.service import install as install_workforce
 
 logger = logging.getLogger("hit_service")

@@ -362,6 +362,17 @@ class Decision:
     error: str = ""
 
 
+@dataclass
+class ReviewResult:
+    """What happened to one row of a reviewed CSV."""
+
+    row: int
+    assignment_id: str
+    action: str
+    outcome: str  # "applied", "skipped" or "failed"
+    message: str
+
+
 def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     """Decisions of a reviewed results CSV; file-level problems as errors (nothing applied then)."""
     checked = CheckedFile(sha256="")

@@ -52,13 +52,11 @@ from starlette.concurrency import run_in_threadpool
 
 from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
-from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
 from hit_service.site import pages
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
-from hit_service.workforce.qualtests import QualTests
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -240,8 +238,8 @@ def router(
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
-        groups = await run_in_threadpool(backend.hit_groups, worker.row)
-        board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
+        groups = await run_in_threadpool(backend.site.hit_groups, worker.row)
+        board = await run_in_threadpool(backend.site.dashboard, worker.row["worker_id"])
         running = [a for a in board["assignments"] if a["status"] == "Accepted"]
         # A fixed text: the flag only says which notice to show, nothing from the URL is echoed.
         notice = "You returned the HIT; it is available to other workers again." if returned else ""
@@ -256,7 +254,7 @@ def router(
         worker, _fields = checked
         assert worker.row is not None
         try:
-            assignment_id = await run_in_threadpool(backend.accept_next_in_group, worker.row, hit_group_id)
+            assignment_id = await run_in_threadpool(backend.site.accept_next_in_group, worker.row, hit_group_id)
         except SiteError as error:
             return problem(worker, error)
         return RedirectResponse(f"/work/{assignment_id}", status_code=303)
@@ -275,7 +273,7 @@ def router(
         if worker.row is None:
             return to_login(request)
         try:
-            hit, allowed, mine = await run_in_threadpool(backend.hit_for_worker, worker.row, hit_id)
+            hit, allowed, mine = await run_in_threadpool(backend.site.hit_for_worker, worker.row, hit_id)
         except SiteError as error:
             return problem(worker, error)
         if not allowed["preview"]:
@@ -327,7 +325,7 @@ def router(
         if worker.row is None:
             return _plain("Sign in first.", 401)
         try:
-            hit, allowed, _mine = await run_in_threadpool(backend.hit_for_worker, worker.row, hit_id)
+            hit, allowed, _mine = await run_in_threadpool(backend.site.hit_for_worker, worker.row, hit_id)
         except SiteError as error:
             return _plain(error.message, error.status)
         if not allowed["preview"]:
@@ -356,12 +354,12 @@ def router(
             return to_login(request)
         try:
             assignment, hit = await run_in_threadpool(
-                backend.assignment_for_worker, worker.row["worker_id"], assignment_id
+                backend.site.assignment_for_worker, worker.row["worker_id"], assignment_id
             )
         except SiteError as error:
             return problem(worker, error)
         if assignment["status"] in ("Submitted", "Approved", "Rejected"):
-            following = await run_in_threadpool(backend.next_in_group, worker.row, hit["hit_group_id"])
+            following = await run_in_threadpool(backend.site.next_in_group, worker.row, hit["hit_group_id"])
             completion = await run_in_threadpool(completion_for, assignment_id) if completion_for else None
             return page(
                 "site/work_done.html",
@@ -372,7 +370,7 @@ def router(
                 completion=completion,
             )
         if assignment["status"] != "Accepted":
-            return problem(worker, backend._not_open(assignment))
+            return problem(worker, backend.site._not_open(assignment))
         params = {
             "assignmentId": assignment_id,
             "hitId": hit["hit_id"],
@@ -386,12 +384,12 @@ def router(
 
     @site.get("/work/{assignment_id}/frame")
     async def work_frame(request: Request, assignment_id: str) -> Response:
-        found = await run_in_threadpool(backend.assignment_by_id, assignment_id)
+        found = await run_in_threadpool(backend.site.assignment_by_id, assignment_id)
         if found is None:
             return _plain("No such assignment.", 404)
         assignment, hit = found
         if assignment["status"] != "Accepted":
-            return _plain(backend._not_open(assignment).message, 409)
+            return _plain(backend.site._not_open(assignment).message, 409)
         return frame_response(hit, base_url(request))
 
     @site.post("/work/{assignment_id}/return")
@@ -402,7 +400,7 @@ def router(
         worker, _fields = checked
         assert worker.row is not None
         try:
-            await run_in_threadpool(backend.return_assignment, worker.row["worker_id"], assignment_id)
+            await run_in_threadpool(backend.site.return_assignment, worker.row["worker_id"], assignment_id)
         except SiteError as error:
             return problem(worker, error)
         return RedirectResponse("/worker?returned=1", status_code=303)
@@ -436,37 +434,8 @@ def router(
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
-        board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
+        board = await run_in_threadpool(backend.site.dashboard, worker.row["worker_id"])
         return page("site/dashboard.html", worker, board=board, nav="dashboard")
-
-    @site.get("/worker/quals", response_class=HTMLResponse)
-    async def quals(request: Request, note: str = "") -> Response:
-        note = REQUEST_NOTES.get(note, "")  # only the server's own messages, never a link's text
-        worker = await current(request)
-        if worker.row is None:
-            return to_login(request)
-        rows = await run_in_threadpool(backend.requestable_types, worker.row["worker_id"])
-        tested = [row["qualification_type_id"] for row in rows if row["test"]]
-        why_not = await run_in_threadpool(
-            QualTests(backend.store).standing, worker.row["worker_id"], tested, backend.clock.now()
-        )
-        return page("site/quals.html", worker, rows=rows, note=note, why_not=why_not, nav="quals")
-
-    @site.post("/worker/quals/{type_id}/request")
-    async def request_qual(request: Request, type_id: str) -> Response:
-        checked = await checked_post(request)
-        if isinstance(checked, Response):
-            return checked
-        worker, _fields = checked
-        assert worker.row is not None
-        if await run_in_threadpool(QualTests(backend.store).has_test, type_id):
-            # A type with a Test is requested by taking it (the answers travel with the request).
-            return RedirectResponse(f"/worker/quals/{quote(type_id)}/test", status_code=303)
-        try:
-            note = await run_in_threadpool(backend.request_qualification, worker.row["worker_id"], type_id)
-        except Exception as exc:  # RequestError from the rules: show its message
-            return problem(worker, SiteError(getattr(exc, "message", "This qualification cannot be requested.")))
-        return RedirectResponse(f"/worker/quals?note={quote(note)}", status_code=303)
 
     # -- operator -------------------------------------------------------------------------
 
@@ -505,7 +474,7 @@ def router(
         denied = await operator_denied(request)
         if denied is not None:
             return denied
-        data = await run_in_threadpool(backend.operator_overview)
+        data = await run_in_threadpool(backend.site.operator_overview)
         return render("operator/overview.html", data=data)
 
     @site.get("/hits", response_class=HTMLResponse)

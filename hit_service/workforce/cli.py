@@ -20,9 +20,10 @@ from typing import Any
 from hit_service.core.database import Store
 from hit_service.core.identity import IdentityError
 from hit_service.settings import Settings
+from hit_service.stores.payouts import Payouts
+from hit_service.stores.workforce import WorkforceStore
 from hit_service.workforce.manage_routes import parse_invitation_form
-from hit_service.workforce.payouts import Payouts, payout_csv
-from hit_service.workforce.store import WorkforceStore
+from hit_service.workforce.payouts import payout_csv
 
 
 def add_parsers(commands: Any) -> None:
@@ -102,10 +103,10 @@ def run(args: argparse.Namespace, store: Store, settings: Settings) -> int:
             json.dumps([{**r, "created_at": r["created_at"].isoformat(), "total": f"{r['total']:.2f}"} for r in runs])
         )
     elif args.command == "payout" and args.action == "export":
-        lines = payouts.run_lines(args.run_id)
-        if lines is None:
+        past = payouts.run_lines(args.run_id)
+        if past is None:
             raise IdentityError(f"no payout run {args.run_id}")
-        _write(payout_csv(lines), args.out)
+        _write(payout_csv(past), args.out)
     elif args.command == "ledger":
         accounts = payouts.reconcile(args.requester)
         report = {

@@ -22,10 +22,11 @@ from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
 from hit_service.site.templating import render
+from hit_service.stores.panels import PanelStore
+from hit_service.stores.payouts import Payouts
+from hit_service.stores.workforce import Grant, IdentityError, WorkforceStore
 from hit_service.workforce.mailer import WorkforceSettings
-from hit_service.workforce.panel import PanelStore
-from hit_service.workforce.payouts import Payouts, payout_csv
-from hit_service.workforce.store import Grant, IdentityError, WorkforceStore
+from hit_service.workforce.payouts import payout_csv
 
 OperatorGate = Callable[[Request], Awaitable[Response | None]]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,13 +19,14 @@ def install(
     app: FastAPI, backend: MTurkBackend, settings: Settings, sessions: identity.Sessions, operator_denied: Any
 ) -> None:
     """Add the workforce's routes and NotifyWorkers e-mail to the app."""
-    from hit_service.workforce import manage_routes, site_routes
+    from hit_service.stores.workforce import WorkforceStore
+    from hit_service.workforce import manage_routes, panel_routes, site_routes
     from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
-    from hit_service.workforce.store import WorkforceStore
 
     workforce = WorkforceSettings.from_env()
     store, mailer = WorkforceStore(backend.store), Mailer(workforce)
     app.include_router(site_routes.router(backend, settings, sessions, store, mailer))
+    app.include_router(panel_routes.router(backend, settings, sessions))
     app.include_router(manage_routes.router(backend, settings, sessions, workforce, operator_denied))
     app.state.workforce = workforce
     if not mailer.on:
@@ -46,16 +47,20 @@ def install(
         mails = [Mail(recipients[w], subject, text + footer.replace("{worker}", w)) for w in order]
         failed = mailer.send(mails)
         status = "sent" if mailer.on else "off"
-        entries = [
+        entries: list[tuple[str | None, str, str, str]] = [
             (w, "notify", "failed" if i in failed and mailer.on else status, failed.get(i, ""))
             for i, w in enumerate(order)
         ]
         store.log_mail(entries, backend.clock.now())
 
+    def report(future: Future[None]) -> None:
+        if future.exception() is not None:
+            logger.error("NotifyWorkers e-mail: %s", future.exception())
+
     def notify(requester: str, worker_ids: list[str], subject: str, text: str) -> None:
         if not worker_ids:
             return
         future = sender.submit(deliver, requester, worker_ids, subject, text)
-        future.add_done_callback(lambda f: f.exception() and logger.error("NotifyWorkers e-mail: %s", f.exception()))
+        future.add_done_callback(report)
 
     backend.notify_hook = notify

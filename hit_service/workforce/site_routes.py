@@ -6,7 +6,7 @@
 * ``/worker/account`` — e-mail address (verified by a link), e-mail opt-out;
   ``/worker/verify/<secret>``; ``/worker/forgot`` and ``/worker/reset/<secret>``.
 * ``/worker/quals/<QualificationTypeId>/test`` — a qualification test; ``/worker/earnings``.
-* ``/panel/<link>?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…`` — a panel participant's arrival.
+* ``/panel/<link>?PROLIFIC_PID=…&STUDY_ID=…&SESSION_ID=…`` — a panel participant's arrival (``panel_routes.py``).
 
 Forms for people not signed in (join, sign-up, forgot, reset) carry a CSRF token bound to a
 ``SameSite=Strict`` nonce cookie, as the sign-in form does; join, sign-up and reset requests are
@@ -27,15 +27,15 @@ from starlette.concurrency import run_in_threadpool
 
 from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
-from hit_service.core.workers import SiteError
+from hit_service.core.quals import REQUEST_NOTES
 from hit_service.settings import Settings
 from hit_service.site.routes import COOKIE
 from hit_service.site.templating import render
+from hit_service.stores.payouts import Payouts
+from hit_service.stores.qualification_tests import QualTests
+from hit_service.stores.workforce import IdentityError, WorkforceStore
 from hit_service.workforce.mailer import Mail, Mailer
-from hit_service.workforce.panel import PanelStore
-from hit_service.workforce.payouts import Payouts
-from hit_service.workforce.qualtests import QualTests, TestRefused
-from hit_service.workforce.store import IdentityError, WorkforceStore
+from hit_service.workforce.qualtests import TestRefused
 
 FORM_COOKIE = "hitflow_form"  # the nonce that anonymous forms' CSRF tokens are bound to
 JOIN_RULE = identity.ThrottleRule(free=10, first=timedelta(seconds=30))  # per address: failed joins, sign-ups
@@ -59,7 +59,6 @@ def router(
     """The worker-facing pages; ``store`` and ``mailer`` are shared with NotifyWorkers' delivery."""
     site = APIRouter()
     workforce = mailer.settings
-    panels = PanelStore(backend.store)
     tests = QualTests(backend.store)
     payouts = Payouts(backend.store)
     throttle = identity.SignInThrottle(backend.store)
@@ -358,6 +357,36 @@ def router(
         response.delete_cookie(FORM_COOKIE, path="/")
         return response
 
+    # -- qualifications: the page, requests, tests ------------------------------------------------
+
+    @site.get("/worker/quals", response_class=HTMLResponse)
+    async def quals(request: Request, note: str = "") -> Response:
+        note = REQUEST_NOTES.get(note, "")  # only the server's own messages, never a link's text
+        worker = await current(request)
+        if worker.row is None:
+            return to_login(request)
+        rows = await run_in_threadpool(backend.quals.requestable_types, worker.row["worker_id"])
+        tested = [row["qualification_type_id"] for row in rows if row["test"]]
+        why_not = await run_in_threadpool(tests.standing, worker.row["worker_id"], tested, backend.clock.now())
+        return page("site/quals.html", worker, rows=rows, note=note, why_not=why_not, nav="quals")
+
+    @site.post("/worker/quals/{type_id}/request")
+    async def request_qual(request: Request, type_id: str) -> Response:
+        checked = await signed_post(request)
+        if isinstance(checked, Response):
+            return checked
+        worker, _fields = checked
+        assert worker.row is not None
+        if await run_in_threadpool(tests.has_test, type_id):
+            # A type with a Test is requested by taking it (the answers travel with the request).
+            return RedirectResponse(f"/worker/quals/{quote(type_id)}/test", status_code=303)
+        try:
+            note = await run_in_threadpool(backend.quals.request_qualification, worker.row["worker_id"], type_id)
+        except Exception as exc:  # RequestError from the rules: show its message
+            text = getattr(exc, "message", "This qualification cannot be requested.")
+            return page("site/problem.html", worker, 400, heading="Sorry", message=text, top=False)
+        return RedirectResponse(f"/worker/quals?note={quote(note)}", status_code=303)
+
     # -- qualification tests ---------------------------------------------------------------------
 
     @site.get("/worker/quals/{type_id}/test", response_class=HTMLResponse)
@@ -429,34 +458,6 @@ def router(
             payouts.statement, worker.row["worker_id"], start, end + timedelta(days=1) if end else None
         )
         return page("site/earnings.html", worker, statement=statement, since=since, until=until, nav="earnings")
-
-    # -- panel links ----------------------------------------------------------------------------------
-
-    @site.get("/panel/{link_id}")
-    async def panel_arrival(request: Request, link_id: str) -> Response:
-        params = request.query_params
-        pid = params.get("PROLIFIC_PID") or params.get("participant_id") or ""
-        now = backend.clock.now()
-        try:
-            worker_row, visit = await run_in_threadpool(
-                panels.arrive, link_id, pid, params.get("STUDY_ID", ""), params.get("SESSION_ID", ""), now
-            )
-        except IdentityError as exc:
-            return message(None, "Study link", str(exc), 400)
-        link = visit["link"]
-        if visit["assignment_id"] and visit["assignment_status"] in ("Submitted", "Approved", "Rejected"):
-            completion = await run_in_threadpool(panels.completion_for, visit["assignment_id"])
-            return RedirectResponse(completion or "/worker", status_code=303)
-        target = f"/work/{visit['assignment_id']}" if visit["assignment_status"] == "Accepted" else None
-        if target is None:
-            try:
-                assignment_id = await run_in_threadpool(backend.accept_next_in_group, worker_row, link["hit_group_id"])
-            except SiteError as error:
-                return message(None, "Study", f"{error.message} The study may be full.", error.status)
-            await run_in_threadpool(panels.record_assignment, link_id, pid, assignment_id)
-            target = f"/work/{assignment_id}"
-        cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, worker_row["worker_id"], now)
-        return start_session(request, RedirectResponse(target, status_code=303), worker_row["worker_id"], cookie)
 
     return site
 

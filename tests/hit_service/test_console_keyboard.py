@@ -318,7 +318,7 @@ def test_project_edited_and_copied_by_keyboard(
     """Edit a project (a refused value first, kept in the form), copy it; the copy's HITs carry the edits."""
     from playwright.sync_api import expect
 
-    from hit_service.core.quals import APPROVAL_RATE, LOCALE
+    from hit_service.core.requirements import APPROVAL_RATE, LOCALE
     from tests.hit_service.helpers import CONSOLE_CSV
 
     base = service.url

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hit_service.core.database import Store
-from hit_service.workforce.store import WorkforceStore
+from hit_service.stores.workforce import WorkforceStore
 from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import html_question, new_access_key
 from tests.hit_service.test_cli import cli

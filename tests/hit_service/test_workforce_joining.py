@@ -17,8 +17,8 @@ import pytest
 
 from hit_service.core import identity
 from hit_service.core.database import Store
-from hit_service.workforce.panel import PanelStore
-from hit_service.workforce.store import Grant, WorkforceStore
+from hit_service.stores.panels import PanelStore
+from hit_service.stores.workforce import Grant, WorkforceStore
 from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import html_question, new_access_key
 from tests.hit_service.workforce_support import from_address, join, post_form, wf_store

@@ -415,7 +415,7 @@ def test_sign_up_requests_are_throttled_per_address(mail_service: ServiceProcess
 def test_notify_emails_only_confirmed_addresses_of_workers_who_did_not_opt_out(
     chromium: Any, mail_service: ServiceProcess, lab: dict[str, Any], mailbox: Any, wf_store: Any, db: Any
 ) -> None:
-    from hit_service.workforce.store import WorkforceStore
+    from hit_service.stores.workforce import WorkforceStore
 
     base = mail_service.url
     client = lab["client"]

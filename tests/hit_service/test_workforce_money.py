@@ -14,7 +14,7 @@ import pytest
 
 from hit_service.core import identity
 from hit_service.core.database import Store
-from hit_service.workforce.payouts import Payouts
+from hit_service.stores.payouts import Payouts
 from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import html_question, make_client
 from tests.hit_service.workforce_support import wf_store

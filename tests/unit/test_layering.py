@@ -73,3 +73,40 @@ def test_the_import_scan_sees_nested_and_module_imports(tmp_path: Path, source: 
     path = tmp_path / "probe.py"
     path.write_text(source)
     assert imported_modules(path) == expected
+
+
+SQL_HOMES = ("hit_service/stores/", "hit_service/core/database.py", "hit_service/core/migrations.py")
+
+
+def statements_outside_the_stores() -> list[str]:
+    """``file:line`` of every ``execute``/``executemany``/``read_one`` call in hit_service/
+    outside its stores, the pool (ping, test-mode truncate) and the migration runner."""
+    found = []
+    for path in sorted((REPO / "hit_service").rglob("*.py")):
+        relative = path.relative_to(REPO).as_posix()
+        if relative.startswith(SQL_HOMES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), relative)):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr in ("execute", "executemany", "read_one"):
+                found.append(f"{relative}:{node.lineno}")
+    return found
+
+
+def test_the_services_sql_lives_in_its_stores() -> None:
+    """One home for the database: a statement anywhere else in hit_service/ is refused."""
+    assert statements_outside_the_stores() == []
+
+
+MAX_MODULE_LINES = 500
+
+
+@pytest.mark.parametrize("folder", ["hit_service", "plugins", "mturk_money"])
+def test_no_module_is_over_500_lines(folder: str) -> None:
+    """Modules split by job stay readable in one sitting (the project's rule)."""
+    long = {
+        str(path.relative_to(REPO)): n
+        for path in (REPO / folder).rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -11,9 +11,9 @@ import pytest
 
 from hit_service.core.identity import IdentityError
 from hit_service.settings import SettingsError
+from hit_service.stores.panels import completion_target
 from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
 from hit_service.workforce.manage_routes import parse_invitation_form
-from hit_service.workforce.panel import completion_target
 from hit_service.workforce.payouts import payout_csv, spreadsheet_cell
 from hit_service.workforce.qualtests import answers_xml, score
 

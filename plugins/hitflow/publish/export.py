@@ -17,7 +17,7 @@ MANIFEST_HEADER = ["row_id", "person_id", "hit_id", "hit_type_id", "batch_id"]
 
 def write_batch_csvs(
     directory: Path, batch_id: str, variables: list[str], rows: Iterable[tuple[int, str, str, str | None, str | None]]
-) -> dict[str, str]:
+) -> dict[str, str | int]:
     """Write ``input.csv`` (bulk upload) and ``manifest.csv``; return their paths.
 
     Files are written beside their final name and renamed, so a reader never sees half a file.
