@@ -50,19 +50,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.core import identity, question_xml
+from hit_service.core import answer_rules, identity, question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
-from hit_service.site import pages
+from hit_service.site import mturk_links, pages
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+# No allow-top-navigation of any kind: a task may never send the worker's tab elsewhere (links
+# open in a new tab, static/mturk/frame-links.js); its popups stay sandboxed (no
+# allow-popups-to-escape-sandbox), so they cannot navigate this tab either.
+HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
-FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+FRAME_CSP = "sandbox " + HTML_SANDBOX
 _HEADERS = PAGE_HEADERS
 LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
 with_query = pages.with_query
@@ -306,14 +309,15 @@ def router(
             nav="hits",
         )
 
+    mturk_links.add_routes(site, backend, current=current, to_login=to_login, problem=problem)
+
     def frame_response(hit: dict[str, Any], base: str) -> Response:
         parsed = question_xml.parse_question(hit["question"], allow_http=True)
         if parsed.html is not None:
             content = task_page(parsed.html, base)
         elif parsed.kind == "QuestionForm":
-            content = render_text(
-                "frame/question_form.html", form=question_xml.question_form(hit["question"]), base=base
-            )
+            form = question_xml.question_form(hit["question"])
+            content = render_text("frame/question_form.html", form=form, base=base, other_value=answer_rules.OTHER)
         else:
             content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
         headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}

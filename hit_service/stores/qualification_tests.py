@@ -68,7 +68,10 @@ class QualTests:
             row = conn.execute(
                 "SELECT test FROM mturk.qualification_types WHERE qualification_type_id = %s", (type_id,)
             ).fetchone()
-        return question_xml.selection_fields(row["test"]) if row and row["test"] else set()
+        if not row or not row["test"]:
+            return set()
+        form = question_xml.question_form(row["test"])
+        return {q.ident for q in form.questions if q.answer in question_xml.SELECTION_KINDS}
 
     def has_test(self, type_id: str) -> bool:
         """Whether the type is decided by its Test (taken on the site, not requested bare)."""

@@ -15,18 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
+import hitflow_csv
 from hit_service.core.database import Row
 
 CSV_COLUMNS = ["payout_id", "worker_id", "worker_name", "email", "requester_id", "requester_name", "items", "amount"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a leading ``'``."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def payout_csv(lines: list[Row]) -> str:
@@ -36,5 +29,5 @@ def payout_csv(lines: list[Row]) -> str:
     writer.writerow(CSV_COLUMNS)
     for line in lines:
         values = {**line, "amount": f"{line['amount']:.2f}"}
-        writer.writerow([spreadsheet_cell(values[column]) for column in CSV_COLUMNS])
+        writer.writerow(hitflow_csv.row(values[column] for column in CSV_COLUMNS))
     return out.getvalue()

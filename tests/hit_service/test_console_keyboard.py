@@ -354,7 +354,7 @@ def test_project_edited_and_copied_by_keyboard(
 
     # Copy: a new project with every setting and the same template; the original stays.
     enter_on(page, "form[action$='/copy'] button")
-    page.wait_for_url(re.compile(rf".*/requester/projects/(?!{layout_id})\w+\?note=Copied\.$"))
+    page.wait_for_url(re.compile(rf".*/requester/projects/(?!{layout_id})\w+\?note=Copied\.&ok=[\w-]+$"))
     copy_id = page.locator("#layout-id").inner_text()
     expect(page.locator("h1")).to_have_text("Copy of Age guess (adults)")
     assert page.input_value("#reward") == "0.25"

@@ -14,7 +14,7 @@ from hit_service.settings import SettingsError
 from hit_service.stores.panels import completion_target
 from hit_service.workforce.mailer import Mail, Mailer, WorkforceSettings
 from hit_service.workforce.manage_routes import parse_invitation_form
-from hit_service.workforce.payouts import payout_csv, spreadsheet_cell
+from hit_service.workforce.payouts import payout_csv
 from hit_service.workforce.qualtests import answers_xml, score
 
 NS = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2005-10-01/AnswerKey.xsd"
@@ -78,17 +78,11 @@ def test_the_completion_url_gets_the_code_as_cc() -> None:
     assert completion_target("https://p.example/done", "C0DE") == "https://p.example/done?cc=C0DE"
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
-def test_cells_that_would_start_a_formula_are_text(text: str) -> None:
-    assert spreadsheet_cell(text) == "'" + text
-
-
-def test_plain_cells_are_unchanged_and_the_csv_has_every_column() -> None:
-    assert spreadsheet_cell("ana") == "ana" and spreadsheet_cell(None) == "" and spreadsheet_cell(3) == "3"
+def test_the_payout_csv_has_every_column_and_no_formula() -> None:
     line = {
         "payout_id": 1,
         "worker_id": "AW1",
-        "worker_name": "ana",
+        "worker_name": "@ana",
         "email": "=x@example.org",
         "requester_id": "AR1",
         "requester_name": "Lab",
@@ -96,7 +90,12 @@ def test_plain_cells_are_unchanged_and_the_csv_has_every_column() -> None:
         "amount": Decimal("0.3"),
     }
     (row,) = list(csv.DictReader(io.StringIO(payout_csv([line]))))
-    assert row == {**{k: str(v) for k, v in line.items()}, "email": "'=x@example.org", "amount": "0.30"}
+    assert row == {
+        **{k: str(v) for k, v in line.items()},
+        "email": "'=x@example.org",
+        "worker_name": "'@ana",
+        "amount": "0.30",
+    }
 
 
 def test_settings_default_to_no_email_and_no_open_sign_up() -> None:
