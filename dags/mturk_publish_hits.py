@@ -41,8 +41,9 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
 * A failure on configuration or an unreachable service logs one line naming the connection
   (`mturk_default`, `hitflow_db`), the endpoint and what to check, before the traceback. A chunk
   logs its retries as one summary per 30 s (counts per error, the rows hit).
-* Mapped chunks are labelled "chunk 1 of 3" once a try ends: Airflow renders `map_index_template`
-  after the task's code ran, so a running chunk shows its index (0, 1, 2) until then.
+* Mapped chunks are labelled "chunk 1 of 3" once a try succeeds: Airflow renders
+  `map_index_template` only when a try finishes successfully, so a running, failed or up-for-retry
+  chunk shows its index (0, 1, 2); its log's first line names the chunk either way.
 * For `mode` = `csv` or `both` the summary names the HIT service's requester console
   (`/requester/projects`), where that CSV is uploaded as a batch of a project.
 

@@ -50,19 +50,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.core import answer_rules, identity, question_xml
+from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
 from hit_service.site import mturk_links, pages
-from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-# No allow-top-navigation of any kind: a task may never send the worker's tab elsewhere (links
-# open in a new tab, static/mturk/frame-links.js); its popups stay sandboxed (no
-# allow-popups-to-escape-sandbox), so they cannot navigate this tab either.
+# No allow-top-navigation of any kind, sandboxed popups: no task sends the worker's tab away (frame-links.js)
 HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
 FRAME_CSP = "sandbox " + HTML_SANDBOX
@@ -312,16 +309,8 @@ def router(
     mturk_links.add_routes(site, backend, current=current, to_login=to_login, problem=problem)
 
     def frame_response(hit: dict[str, Any], base: str) -> Response:
-        parsed = question_xml.parse_question(hit["question"], allow_http=True)
-        if parsed.html is not None:
-            content = task_page(parsed.html, base)
-        elif parsed.kind == "QuestionForm":
-            form = question_xml.question_form(hit["question"])
-            content = render_text("frame/question_form.html", form=form, base=base, other_value=answer_rules.OTHER)
-        else:
-            content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
         headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}
-        return HTMLResponse(content, headers=headers)
+        return HTMLResponse(pages.frame_content(hit["question"], base), headers=headers)
 
     @site.get("/worker/hits/{hit_id}/frame")
     async def preview_frame(request: Request, hit_id: str) -> Response:

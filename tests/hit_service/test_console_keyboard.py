@@ -291,7 +291,7 @@ def test_console_journey_by_keyboard(
     # "More" opens with Enter; what it holds is reachable and named too.
     enter_on(page, "details.card > summary")
     expect(page.locator("#cancel-batch")).to_be_visible()
-    assert "Cancel batch (expire its HITs now)" in sweep(page)
+    assert "Cancel batch (expire its HITs now, give back the money of untaken assignments)" in sweep(page)
     screenshots(page, shots, "batch")
     enter_on(page, "a.brand")
     page.wait_for_url(f"{base}/requester")
