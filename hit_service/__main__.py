@@ -9,6 +9,7 @@
     python -m hit_service worker add NAME [--password-file FILE] [--locale US[-CA]]
     python -m hit_service worker set-password NAME [--password-file FILE]
     python -m hit_service worker list
+    python -m hit_service invitation|signup|payout|ledger …          (hit_service/workforce/cli.py)
 
 A password (a worker's or a console user's) never goes on the command line (where the process list and the shell
 history would keep it): it is read from ``--password-file``, else from the environment variable
@@ -94,6 +95,7 @@ def _money(text: str) -> Decimal:
     return cents(Decimal(text))
 
 
+WORKFORCE_COMMANDS = ("invitation", "signup", "payout", "ledger")
 PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
 PASSWORD_HELP = f"read the password from this file's first line (else ${PASSWORD_ENV}, a prompt or stdin)"
 
@@ -161,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     wpw.add_argument("name")
     wpw.add_argument("--password-file", help=PASSWORD_HELP)
     worker.add_parser("list", help="workers (never passwords)")
+    from hit_service.workforce import cli as workforce_cli
+
+    workforce_cli.add_parsers(commands)
     return parser
 
 
@@ -202,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
 
     store = _store(settings)
     try:
+        if args.command in WORKFORCE_COMMANDS:
+            from hit_service.workforce import cli as workforce_cli
+
+            return workforce_cli.run(args, store, settings)
         if args.command == "requester" and args.action == "add":
             created = identity.add_requester(store, args.name, args.balance or settings.initial_balance)
             print(json.dumps(created.to_json(), indent=2))

@@ -35,6 +35,8 @@ from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYT
 from hit_service.settings import Settings
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
+from hit_service.stores.panels import PanelStore
+from hit_service.workforce.service import install as install_workforce
 
 logger = logging.getLogger("hit_service")
 _ASSIGNMENT_PATH = re.compile(r"^/work/[^/?]+")
@@ -157,7 +159,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app.state.sessions = sessions
     app.mount(STATIC_PREFIX, static_files(), name="static")
-    app.include_router(site_router(backend, settings, sessions))
+    worker_site = site_router(backend, settings, sessions, PanelStore(store).completion_for)
+    app.include_router(worker_site)
+    install_workforce(app, backend, settings, sessions, worker_site.operator_denied)  # type: ignore[attr-defined]
     console_routes, console = console_router(backend, settings, sessions)
     app.include_router(console_routes)
     app.state.console = console

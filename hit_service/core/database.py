@@ -35,6 +35,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [(m.version, m.name, m.sql) for m in mi
 
 # Tables emptied by ``truncate_all`` (test mode's /_test/reset); new tables join this list.
 STATE_TABLES = [
+    "payout_items",
+    "payout_runs",
+    "qualification_tests",
+    "panel_visits",
+    "panel_links",
+    "email_log",
+    "email_tokens",
+    "signup_requests",
+    "worker_profiles",
+    "invitations",
     "signin_failures",
     "sessions",
     "batch_rows",

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -144,6 +145,9 @@ class MTurkBackend:
         self._groups_lock = threading.Lock()
         # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
         self.allow_http_external_urls = False
+        # Called after NotifyWorkers stored its messages: (requester, worker IDs, subject, text).
+        # The workforce installs e-mail delivery here (hit_service/workforce).
+        self.notify_hook: Callable[[str, list[str], str, str], None] | None = None
         self.lifecycle = Lifecycle(store, clock, self)
         self.hit_changes = HitChanges(store, clock, self, self.lifecycle)
         self.worker_relations = WorkerRelations(store, clock, self, self.lifecycle)

@@ -3,10 +3,10 @@
 The requirements a HIT puts on workers, and the system qualification types, are in
 ``hit_service.core.requirements``.
 
-Qualification tests (``Test``/``AnswerKey``) are stored and returned, but the worker site does
-not run them: a worker's request for a type with a test waits for the requester's
-AcceptQualificationRequest / RejectQualificationRequest. A type with ``AutoGranted`` is
-granted at once (``AutoGrantedValue``, default 1).
+Qualification tests (``Test``/``AnswerKey``) are administered on the worker site by
+``hit_service/workforce/qualtests.py`` (scored from the AnswerKey, or sent to the requester as a
+request with the answers). A type with ``AutoGranted`` is granted at once (``AutoGrantedValue``,
+default 1).
 """
 
 from __future__ import annotations

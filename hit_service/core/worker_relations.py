@@ -96,6 +96,9 @@ class WorkerRelations:
                 self.store.assignments.insert_message(
                     conn, (requester, worker_id, params["Subject"], params["MessageText"], now)
                 )
+        hook = getattr(self.hits, "notify_hook", None)
+        if hook is not None:  # e-mail as MTurk sent it (the dashboard message stays): hit_service/workforce
+            hook(requester, [w for w in worker_ids if w in known], params["Subject"], params["MessageText"])
         return {"NotifyWorkersFailureStatuses": failures}
 
     # -- review policies, notifications, uploads --------------------------------------------

@@ -1,6 +1,7 @@
 """The worker site and the operator pages: Jinja2 templates (``templates/site``, ``templates/operator``).
 
-Worker site (accounts made by the operator with ``python -m hit_service worker add``):
+Worker site (accounts made by the operator with ``python -m hit_service worker add``, or by invitation,
+open sign-up or a panel link: ``hit_service/workforce``):
 
 * ``/worker/login`` — sign in; the session is a row on the server named by an HttpOnly,
   SameSite=Lax cookie signed with the service's key (``identity.Sessions``; ``Secure`` with an
@@ -41,6 +42,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -50,7 +52,6 @@ from starlette.concurrency import run_in_threadpool
 
 from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
-from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
 from hit_service.site import mturk_links, pages
@@ -76,8 +77,17 @@ class _Worker:
         self.csrf = csrf
 
 
-def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> APIRouter:
-    """The worker site, externalSubmit and the operator pages."""
+def router(
+    backend: MTurkBackend,
+    settings: Settings,
+    sessions: identity.Sessions,
+    completion_for: Callable[[str], str | None] | None = None,
+) -> APIRouter:
+    """The worker site, externalSubmit and the operator pages.
+
+    ``completion_for(assignment_id)``: where a submitted assignment's worker goes next instead of
+    the group's next HIT (a panel participant's completion URL), or None.
+    """
     site = APIRouter()
 
     def base_url(request: Request) -> str:
@@ -338,7 +348,15 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return problem(worker, error)
         if assignment["status"] in ("Submitted", "Approved", "Rejected"):
             following = await run_in_threadpool(backend.site.next_in_group, worker.row, hit["hit_group_id"])
-            return page("site/work_done.html", worker, hit=hit, assignment=assignment, has_next=following is not None)
+            completion = await run_in_threadpool(completion_for, assignment_id) if completion_for else None
+            return page(
+                "site/work_done.html",
+                worker,
+                hit=hit,
+                assignment=assignment,
+                has_next=following is not None,
+                completion=completion,
+            )
         if assignment["status"] != "Accepted":
             return problem(worker, backend.site._not_open(assignment))
         params = {
@@ -407,28 +425,6 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         board = await run_in_threadpool(backend.site.dashboard, worker.row["worker_id"])
         return page("site/dashboard.html", worker, board=board, nav="dashboard")
 
-    @site.get("/worker/quals", response_class=HTMLResponse)
-    async def quals(request: Request, note: str = "") -> Response:
-        note = REQUEST_NOTES.get(note, "")  # only the server's own messages, never a link's text
-        worker = await current(request)
-        if worker.row is None:
-            return to_login(request)
-        rows = await run_in_threadpool(backend.quals.requestable_types, worker.row["worker_id"])
-        return page("site/quals.html", worker, rows=rows, note=note, nav="quals")
-
-    @site.post("/worker/quals/{type_id}/request")
-    async def request_qual(request: Request, type_id: str) -> Response:
-        checked = await checked_post(request)
-        if isinstance(checked, Response):
-            return checked
-        worker, _fields = checked
-        assert worker.row is not None
-        try:
-            note = await run_in_threadpool(backend.quals.request_qualification, worker.row["worker_id"], type_id)
-        except Exception as exc:  # RequestError from the rules: show its message
-            return problem(worker, SiteError(getattr(exc, "message", "This qualification cannot be requested.")))
-        return RedirectResponse(f"/worker/quals?note={quote(note)}", status_code=303)
-
     # -- operator -------------------------------------------------------------------------
 
     async def operator_denied(request: Request) -> Response | None:
@@ -458,6 +454,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return None
         await run_in_threadpool(throttle.failed, keys, now)
         return Response("Operator password required.", status_code=401, headers=challenge)
+
+    site.operator_denied = operator_denied  # type: ignore[attr-defined]  # the workforce's operator pages use it
 
     @site.get("/operator", response_class=HTMLResponse)
     async def operator(request: Request) -> Response:

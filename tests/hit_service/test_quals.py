@@ -204,6 +204,16 @@ def test_approval_rate_requirement(service: Any, requester: Any, new_worker: Any
         submit_answer_over_http(service.url, german["name"], german["password"], us_only, {"age": "9"})
 
 
+def take_test(session: Any, base: str, type_id: str, csrf: str) -> None:
+    """Request a type with a Test the way the site has it: the request leads to the test, handed in."""
+    page = session.post(f"{base}/worker/quals/{type_id}/request", data={"csrf": csrf})
+    assert page.status_code == 200 and page.url.endswith(f"/worker/quals/{type_id}/test")
+    attempt = re.search(r"name='attempt' value='([^']*)'", page.text)
+    assert attempt is not None
+    handed = session.post(page.url, data={"csrf": csrf, "attempt": attempt.group(1)})
+    assert handed.status_code == 200 and "sent to the requester" in handed.text
+
+
 def test_qualification_requests(service: Any, requester: Any, new_worker: Any) -> None:
     _, client = requester
     with_test = new_type(
@@ -215,13 +225,14 @@ def test_qualification_requests(service: Any, requester: Any, new_worker: Any) -
         page = session.get(f"{service.url}/worker/quals").text
         csrf = re.search(r"name='csrf' value='([^']*)'", page)
         assert csrf is not None and "Tested " + requester[0] in page
-        for type_id in (with_test, auto):
-            done = session.post(f"{service.url}/worker/quals/{type_id}/request", data={"csrf": csrf.group(1)})
-            assert done.status_code == 200
+        done = session.post(f"{service.url}/worker/quals/{auto}/request", data={"csrf": csrf.group(1)})
+        assert done.status_code == 200
+        take_test(session, service.url, with_test, csrf.group(1))
     granted = client.get_qualification_score(QualificationTypeId=auto, WorkerId=worker["worker_id"])
     assert granted["Qualification"]["IntegerValue"] == 1
     pending = client.list_qualification_requests(QualificationTypeId=with_test)["QualificationRequests"]
     assert [(r["WorkerId"], r["Test"]) for r in pending] == [(worker["worker_id"], TEST_XML)]
+    assert "<QuestionFormAnswers" in pending[0]["Answer"]  # the test's answers travel with the request
     request_id = pending[0]["QualificationRequestId"]
     client.accept_qualification_request(QualificationRequestId=request_id, IntegerValue=90)
     score = client.get_qualification_score(QualificationTypeId=with_test, WorkerId=worker["worker_id"])
@@ -237,7 +248,7 @@ def test_qualification_requests(service: Any, requester: Any, new_worker: Any) -
         page = session.get(f"{service.url}/worker/quals").text
         csrf = re.search(r"name='csrf' value='([^']*)'", page)
         assert csrf is not None
-        session.post(f"{service.url}/worker/quals/{with_test}/request", data={"csrf": csrf.group(1)})
+        take_test(session, service.url, with_test, csrf.group(1))
     request_id = client.list_qualification_requests()["QualificationRequests"][0]["QualificationRequestId"]
     client.reject_qualification_request(QualificationRequestId=request_id, Reason="Failed the test")
     assert client.list_qualification_requests(QualificationTypeId=with_test)["NumResults"] == 0

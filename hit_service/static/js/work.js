@@ -43,6 +43,11 @@ async function showSubmitted() {
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const done = page.getElementById("after-submit");
   if (!done || !bar.isConnected) return; // not submitted after all: nothing changes
+  if (done.dataset.completion) {
+    // A panel participant's study ends at the panel's completion URL (the server chose it).
+    window.location.assign(done.dataset.completion);
+    return;
+  }
   stopCountdown();
   bar.replaceWith(document.importNode(done, true));
   frame.remove(); // its thank-you page would say "submitted" a second time, under a second header
