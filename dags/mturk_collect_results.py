@@ -90,6 +90,7 @@ def mturk_collect_results() -> None:
         with hitflow_db() as conn:
             apply_schema(conn)
             batches = results_store.open_batches(conn)
+            since = results_store.database_now(conn).isoformat()  # where this run's records start
         for batch in batches:
             log.info("batch %s: %s HITs open", batch["batch_id"], batch["open_hits"])
         if not batches:
@@ -99,6 +100,7 @@ def mturk_collect_results() -> None:
                 "batch_id": b["batch_id"],
                 "reward": b["params"]["reward"],
                 "max_assignments": b["params"]["max_assignments"],
+                "since": since,
             }
             for b in batches
         ]
@@ -108,6 +110,7 @@ def mturk_collect_results() -> None:
     def collect_batch(batch: dict[str, Any], **context: Any) -> dict[str, Any]:
         """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
         import uuid
+        from datetime import datetime
 
         from airflow.configuration import conf
 
@@ -132,6 +135,8 @@ def mturk_collect_results() -> None:
                 max_assignments=batch["max_assignments"],
             )
             outcome = collector.run(batch_id).to_dict()
+            if batch.get("since"):  # what the whole run did, every try of this task included
+                outcome.update(results_store.run_counts(conn, batch_id, datetime.fromisoformat(batch["since"])))
             report = write_report(
                 output_dir() / "reports" / str(batch_id), str(batch_id), results_store.batch_report_data(conn, batch_id)
             )

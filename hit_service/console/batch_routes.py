@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hit_service.console import csvfiles
-from hit_service.console.service import NotFound
+from hit_service.console.service import FormError, NotFound
 from hit_service.console.web import STATUSES, Helpers
 from hit_service.core.exceptions import RequestError
 from hit_service.limits import MAX_REVIEW_CSV_BYTES
@@ -64,7 +65,7 @@ def add(site: APIRouter, web: Helpers) -> None:
         user = await signed_in(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] == "draft":
-            return back(f"/requester/batches/{batch_id}/confirm")
+            return back(user, f"/requester/batches/{batch_id}/confirm")
         progress = await run_in_threadpool(console.progress, user.requester, batch_id)
         wanted = status if status in STATUSES else None
         offset = min(max(offset, 0), 10**9)
@@ -105,14 +106,14 @@ def add(site: APIRouter, web: Helpers) -> None:
         if batch_id is not None:
             await owned(request, user, "That batch", console.batch, batch_id)
         if action not in ("approve", "reject", "approve_all"):
-            return back(target, "Choose Approve or Reject.")
+            return back(user, target, "Choose Approve or Reject.")
         if action == "approve_all":
             rows = await run_in_threadpool(console.assignments, user.requester, batch_id, "Submitted", 100_000)
             ids, action = [r["assignment_id"] for r in rows], "approve"
         if not ids:
-            return back(target, "Select at least one assignment.")
+            return back(user, target, "Select at least one assignment.")
         if action == "reject" and not feedback:
-            return back(target, "A rejection needs feedback for the worker.")
+            return back(user, target, "A rejection needs feedback for the worker.")
         results = await run_in_threadpool(console.review, user.requester, ids, action, feedback, batch_id=batch_id)
         return page(request, "review_results.html", user, results=results, errors=[], back_url=target, title="Review")
 
@@ -138,7 +139,7 @@ def add(site: APIRouter, web: Helpers) -> None:
         await owned(request, user, "That batch", console.batch, batch_id)
         upload_file = fields.get("file")
         if not isinstance(upload_file, UploadFile) or not upload_file.filename:
-            return back(f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
+            return back(user, f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
         data = await upload_file.read(MAX_REVIEW_CSV_BYTES + 1)
         decisions, errors = await run_in_threadpool(csvfiles.read_review, data)
         if errors:
@@ -160,17 +161,21 @@ def add(site: APIRouter, web: Helpers) -> None:
             results=results,
             errors=[],
             back_url=f"/requester/batches/{batch_id}",
-            title="Reviewed file applied",
+            title=review_title(results),
         )
 
     @site.post("/batches/{batch_id}/cancel")
     async def cancel(request: Request, batch_id: int) -> Response:
         user, _fields = await posted(request)
         try:
-            expired = await owned(request, user, "That batch", console.cancel, batch_id)
-        except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
-        return back(f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
+            await owned(request, user, "That batch", console.cancel, batch_id)
+        except FormError as exc:
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(
+            user,
+            f"/requester/batches/{batch_id}",
+            "Cancelled: its HITs are being expired and the money of untaken assignments given back (progress below).",
+        )
 
     @site.post("/batches/{batch_id}/assignments")
     async def more_assignments(request: Request, batch_id: int) -> Response:
@@ -178,13 +183,25 @@ def add(site: APIRouter, web: Helpers) -> None:
         try:
             extra = int(str(fields.get("extra", "")))
         except ValueError:
-            return back(f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
+            return back(user, f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
         nonce = str(fields.get("nonce", ""))[:24] or secrets.token_hex(8)
         try:
             done, problems = await owned(request, user, "That batch", console.add_assignments, batch_id, extra, nonce)
         except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", exc.message)
+            return back(user, f"/requester/batches/{batch_id}", exc.message)
         note = f"Added {extra} assignment(s) to {done} HIT(s)."
         if problems:
             note += f" {len(problems)} not changed: {problems[0]}"
-        return back(f"/requester/batches/{batch_id}", note)
+        return back(user, f"/requester/batches/{batch_id}", note)
+
+
+def review_title(results: list[Any]) -> str:
+    """The heading over a reviewed file's outcome: it never says "applied" over failures only."""
+    outcomes = {r.outcome for r in results}
+    if "failed" in outcomes and "applied" in outcomes:
+        return "Reviewed file partly applied"
+    if "failed" in outcomes:
+        return "Reviewed file not applied"
+    if "applied" in outcomes:
+        return "Reviewed file applied"
+    return "Reviewed file: nothing new to apply"

@@ -1,8 +1,9 @@
-"""The console's pages for workers, qualification types and money."""
+"""The console's pages for workers and qualification types (money: ``money_routes``)."""
 
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hit_service.console.web import Helpers
 from hit_service.core.exceptions import RequestError
+from mturk_money import MONEY_PATTERN
 
 
 def add(site: APIRouter, web: Helpers) -> None:
@@ -48,7 +50,7 @@ def add(site: APIRouter, web: Helpers) -> None:
         try:
             if action == "block":
                 if not reason:
-                    return back(target, "Give a reason for the block.")
+                    return back(user, target, "Give a reason for the block.")
                 await run_in_threadpool(
                     console.call, user.requester, "CreateWorkerBlock", {"WorkerId": worker_id, "Reason": reason}
                 )
@@ -60,7 +62,15 @@ def add(site: APIRouter, web: Helpers) -> None:
                 note = "Unblocked."
             elif action == "bonus":
                 if not reason:
-                    return back(target, "Give a reason for the bonus: the worker sees it.")
+                    return back(user, target, "Give a reason for the bonus: the worker sees it.")
+                amount = str(fields.get("amount", "")).strip().removeprefix("$").strip()
+                if not MONEY_PATTERN.fullmatch(amount) or not Decimal(amount):
+                    shown = str(fields.get("amount", "")).strip()
+                    return back(
+                        user,
+                        target,
+                        f"A bonus is dollars and cents, e.g. 1 or 0.25 (“{shown}” is not); nothing was paid.",
+                    )
                 await run_in_threadpool(
                     console.call,
                     user.requester,
@@ -68,7 +78,7 @@ def add(site: APIRouter, web: Helpers) -> None:
                     {
                         "WorkerId": worker_id,
                         "AssignmentId": str(fields.get("assignment", "")),
-                        "BonusAmount": str(fields.get("amount", "")).strip().lstrip("$"),
+                        "BonusAmount": amount,
                         "Reason": reason,
                         "UniqueRequestToken": "console-bonus-" + str(fields.get("nonce", ""))[:40],
                     },
@@ -103,11 +113,13 @@ def add(site: APIRouter, web: Helpers) -> None:
                 return not_found(request, user)
         except RequestError as exc:
             if exc.turk_error_code.endswith("DuplicateRequest"):
-                return back(target, "That bonus was already paid (the form was sent twice); it was not paid again.")
-            return back(target, exc.message)
+                return back(
+                    user, target, "That bonus was already paid (the form was sent twice); it was not paid again."
+                )
+            return back(user, target, exc.message)
         except ValueError:
-            return back(target, "The score must be a whole number.")
-        return back(target, note)
+            return back(user, target, "The score must be a whole number.")
+        return back(user, target, note)
 
     # -- qualification types --------------------------------------------------------------------
 
@@ -149,7 +161,7 @@ def add(site: APIRouter, web: Helpers) -> None:
             rows = await run_in_threadpool(console.qualification_types, user.requester)
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
             return page(request, "quals.html", user, 400, types=rows, form=fields, error=message)
-        return back("/requester/quals", "Qualification type created.")
+        return back(user, "/requester/quals", "Qualification type created.")
 
     @site.get("/quals/{type_id}", response_class=HTMLResponse)
     async def qual_page(request: Request, type_id: str) -> Response:
@@ -166,19 +178,10 @@ def add(site: APIRouter, web: Helpers) -> None:
                 await run_in_threadpool(
                     console.call, user.requester, "DeleteQualificationType", {"QualificationTypeId": type_id}
                 )
-                return back("/requester/quals", f"“{row['name']}” retired.")
+                return back(user, "/requester/quals", f"“{row['name']}” retired.")
             params = {**qual_params(fields, create=False), "QualificationTypeId": type_id}
             await run_in_threadpool(console.call, user.requester, "UpdateQualificationType", params)
         except (RequestError, ValueError) as exc:
             message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
             return page(request, "qual.html", user, 400, qual=row, error=message)
-        return back(f"/requester/quals/{quote(type_id)}", "Saved.")
-
-    # -- money --------------------------------------------------------------------------------
-
-    @site.get("/money", response_class=HTMLResponse)
-    async def money(request: Request) -> Response:
-        user = await signed_in(request)
-        balance = await run_in_threadpool(console.balance, user.requester)
-        ledger = await run_in_threadpool(console.ledger, user.requester)
-        return page(request, "money.html", user, balance=balance, ledger=ledger)
+        return back(user, f"/requester/quals/{quote(type_id)}", "Saved.")

@@ -99,6 +99,7 @@ class BatchPublisher:
             return
         requester = batch["requester"]
         props = batch["properties"]
+        extra_columns = set(batch["extra_columns"])  # kept with the batch, never layout parameters
         hit_type_id = batch["hit_type_id"]
         if hit_type_id is None:
             type_params = {k: v for k, v in props.items() if k not in ("LifetimeInSeconds", "MaxAssignments")}
@@ -121,7 +122,9 @@ class BatchPublisher:
                 params = {
                     "HITTypeId": hit_type_id,
                     "HITLayoutId": batch["layout_id"],
-                    "HITLayoutParameters": [{"Name": k, "Value": v} for k, v in row["values"].items()],
+                    "HITLayoutParameters": [
+                        {"Name": k, "Value": v} for k, v in row["values"].items() if k not in extra_columns
+                    ],
                     "MaxAssignments": props["MaxAssignments"],
                     "LifetimeInSeconds": props["LifetimeInSeconds"],
                     "RequesterAnnotation": annotation_for(batch_id),

@@ -11,6 +11,8 @@ site shows it: the requester's scripts never run with the service's origin.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,10 +24,10 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hit_service.console import batch_routes, csvfiles, forms, people_routes, starters
+from hit_service.console import batch_routes, csvfiles, duplicates, forms, money_routes, people_routes, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.console.web import Helpers, Refusal, User
-from hit_service.core import identity
+from hit_service.core import crowd_support, identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
@@ -33,6 +35,8 @@ from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render
 
 COOKIE = "hitflow_requester"
+LOGIN = "/requester/login"
+LOGIN_COOKIE = "hitflow_requester_login"  # the sign-in form's CSRF nonce (double submit)
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 FRAME_SANDBOX = HTML_SANDBOX  # the worker site's: a requester's preview is what a worker gets
 HEADERS = PAGE_HEADERS
@@ -61,7 +65,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     def page(request: Request, template: str, user: User | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         """``templates/console/<template>`` through the service's one Jinja2 environment."""
-        context.update(user=user, note=request.query_params.get("note", ""), active=template)
+        note = request.query_params.get("note", "")
+        if user is None or not hmac.compare_digest(request.query_params.get("ok", ""), note_mac(user, note)):
+            note = ""  # only the server's own messages, never a link's text
+        context.update(user=user, note=note, active=template)
         return render(f"console/{template}", status, None, **context)  # never framed (PAGE_HEADERS)
 
     def base_url(request: Request) -> str:
@@ -119,17 +126,35 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             raise Refusal(not_found(request, user, what)) from None
 
-    def back(url: str, note: str = "") -> RedirectResponse:
-        return RedirectResponse(url + (("&" if "?" in url else "?") + urlencode({"note": note}) if note else ""), 303)
+    def note_mac(user: User, note: str) -> str:
+        """The note's signature, bound to the user's session: only notes this service made for this
+        session are shown (a link elsewhere cannot put its own text in the status line)."""
+        return sessions.csrf(f"note:{user.cookie}\x00{note}")
+
+    def back(user: User, url: str, note: str = "") -> RedirectResponse:
+        """Redirect to ``url`` (post/redirect/get) with ``note`` for the status line there."""
+        query = urlencode({"note": note, "ok": note_mac(user, note)}) if note else ""
+        return RedirectResponse(url + (("&" if "?" in url else "?") + query if query else ""), 303)
 
     def frame(html: str) -> HTMLResponse:
         return HTMLResponse(html, headers={**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP})
 
     # -- sign in ------------------------------------------------------------------------------
 
+    def login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+        """The sign-in form, its token bound to a fresh SameSite=Strict nonce cookie (login CSRF:
+        a page elsewhere cannot sign this browser in to another account), as the worker site's."""
+        nonce = secrets.token_urlsafe(18)
+        csrf = sessions.csrf("login:" + nonce)
+        response = page(request, "login.html", None, status, next=next_url, error=error, csrf=csrf)
+        response.set_cookie(
+            LOGIN_COOKIE, nonce, 3600, httponly=True, samesite="strict", secure=settings.secure_cookies, path=LOGIN
+        )
+        return response
+
     @site.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request, next: str = "/requester") -> Response:
-        return page(request, "login.html", None, next=next, error="")
+        return login_page(request, next)
 
     @site.post("/login")
     async def login(request: Request) -> Response:
@@ -137,19 +162,15 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = str(fields.get("next") or "/requester")
         if not next_url.startswith("/requester") or next_url.startswith("//"):
             next_url = "/requester"
+        nonce, token = request.cookies.get(LOGIN_COOKIE), fields.get("csrf")
+        if not nonce or not sessions.check_csrf("login:" + nonce, token if isinstance(token, str) else None):
+            return login_page(request, next_url, "This sign-in form has expired. Please sign in again.", 403)
         name = str(fields.get("name", "")).strip()
         keys = throttle.keys(f"requester-user:{name.lower()}", request.client.host if request.client else None)
         now = backend.clock.now()
         wait = await run_in_threadpool(throttle.wait, keys, now)
         if wait:
-            refused = page(
-                request,
-                "login.html",
-                None,
-                429,
-                next=next_url,
-                error=f"Too many failed sign-ins. Try again in {wait} seconds.",
-            )
+            refused = login_page(request, next_url, f"Too many failed sign-ins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         row = await run_in_threadpool(
@@ -160,12 +181,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             error = "Wrong user name or password." + (
                 f" Too many failed sign-ins. Try again in {wait} seconds." if wait else ""
             )
-            return page(request, "login.html", None, 401, next=next_url, error=error)
+            return login_page(request, next_url, error, 401)
         await run_in_threadpool(throttle.succeeded, f"requester-user:{name.lower()}")
         cookie = await run_in_threadpool(
             identity.open_session, backend.store, sessions, identity.REQUESTER_SUBJECT + row["user_id"], now
         )
         response = RedirectResponse(next_url, status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path=LOGIN)
         base = settings.public_url or str(request.base_url)
         response.set_cookie(
             COOKIE,
@@ -237,7 +259,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             layout_id = await run_in_threadpool(console.save_project, user.requester, None, values)
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), None, str(exc), 400)
-        return back(f"/requester/projects/{layout_id}", "Project created. Preview it, then publish a batch.")
+        return back(user, f"/requester/projects/{layout_id}", "Project created. Preview it, then publish a batch.")
 
     @site.get("/projects/{layout_id}", response_class=HTMLResponse)
     async def edit_project(request: Request, layout_id: str) -> Response:
@@ -254,7 +276,9 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(console.save_project, user.requester, layout_id, values)
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), layout_id, str(exc), 400)
-        return back(f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings.")
+        return back(
+            user, f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings."
+        )
 
     @site.post("/projects/{layout_id}/copy")
     async def copy_project(request: Request, layout_id: str) -> Response:
@@ -262,7 +286,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         project = await owned(request, user, "That project", console.project, layout_id)
         values = forms.project_values({**_flat(forms.project_form(project)), "name": f"Copy of {project['name']}"})
         new_id = await run_in_threadpool(console.save_project, user.requester, None, values)
-        return back(f"/requester/projects/{new_id}", "Copied.")
+        return back(user, f"/requester/projects/{new_id}", "Copied.")
 
     @site.get("/projects/{layout_id}/preview", response_class=HTMLResponse)
     async def preview_project(request: Request, layout_id: str) -> Response:
@@ -281,6 +305,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             values=values,
             frame_src=f"/requester/projects/{quote(layout_id)}/frame?{query}",
             sandbox=FRAME_SANDBOX,
+            unsupported=crowd_support.unsupported_elements(project["template"]),
         )
 
     @site.get("/projects/{layout_id}/frame")
@@ -326,28 +351,33 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         batch_id = await run_in_threadpool(
             console.create_draft, user.requester, project, name or file_name or project["name"], file_name, checked
         )
-        return back(f"/requester/batches/{batch_id}/confirm")
+        return back(user, f"/requester/batches/{batch_id}/confirm")
 
     @site.get("/batches/{batch_id}/confirm", response_class=HTMLResponse)
     async def confirm(request: Request, batch_id: int) -> Response:
         user = await signed_in(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] != "draft":
-            return back(f"/requester/batches/{batch_id}")
+            return back(user, f"/requester/batches/{batch_id}")
         rows = await run_in_threadpool(console.batch_rows, batch_id, 3)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
+        found = await run_in_threadpool(duplicates.find, backend.store, user.requester, batch)
         balance = await run_in_threadpool(console.balance, user.requester)
         cost = console.cost(batch["properties"], batch["row_count"])
+        new_rows = batch["row_count"] - found["count"]
+        new_cost = console.cost(batch["properties"], new_rows)
         return page(
             request,
             "confirm.html",
             user,
             batch=batch,
             rows=rows,
-            duplicates=duplicates,
+            duplicates=found,
+            new_rows=new_rows,
+            new_cost=new_cost,
             balance=balance,
             cost=cost,
-            enough=balance >= cost["total"],
+            enough=balance >= (new_cost if found["count"] else cost)["total"],
+            delimiter=csvfiles.DELIMITERS.get(batch["delimiter"], batch["delimiter"]),
             sandbox=FRAME_SANDBOX,
         )
 
@@ -367,23 +397,36 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def publish(request: Request, batch_id: int) -> Response:
         user, fields = await posted(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
-        if duplicates and fields.get("publish_again") != "yes":
-            return back(
-                f"/requester/batches/{batch_id}/confirm",
-                "This file was published before: tick “Publish it again” to create a second set of HITs.",
-            )
+        choice = fields.get("publish_again")
+        if batch["status"] == "draft":
+            found = await run_in_threadpool(duplicates.find, backend.store, user.requester, batch)
+            if found["count"] and choice not in ("yes", "new"):
+                return back(
+                    user,
+                    f"/requester/batches/{batch_id}/confirm",
+                    f"{found['count']:,} of these rows were published before: choose to publish only the "
+                    "new rows, or all of them again (a second HIT for each).",
+                )
+            if found["count"] == batch["row_count"] and choice == "new":
+                return back(
+                    user, f"/requester/batches/{batch_id}/confirm", "Every row was published before: nothing is new."
+                )
+            skip = found["rows"] if choice == "new" else []
+            await run_in_threadpool(duplicates.leave_out, backend.store, batch_id, skip)
         try:
             await run_in_threadpool(console.publish, user.requester, batch_id)
         except FormError as exc:
-            return back(f"/requester/batches/{batch_id}", str(exc))
-        return back(f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(user, f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
 
     @site.post("/batches/{batch_id}/discard")
     async def discard(request: Request, batch_id: int) -> Response:
         user, _fields = await posted(request)
-        await run_in_threadpool(console.delete_draft, user.requester, batch_id)
-        return back("/requester/batches", "The unpublished batch was discarded.")
+        try:
+            await owned(request, user, "That batch", console.delete_draft, batch_id)
+        except FormError as exc:
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(user, "/requester/batches", "The unpublished batch was discarded.")
 
     web = Helpers(
         console,
@@ -403,6 +446,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     )
     batch_routes.add(site, web)
     people_routes.add(site, web)
+    money_routes.add(site, web)
 
     return site, console
 

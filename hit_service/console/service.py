@@ -23,11 +23,12 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from hit_service.api.validation import validate
-from hit_service.console import csvfiles
+from hit_service.console import csvfiles, summary
+from hit_service.console.cancel import Canceller
 from hit_service.console.publishing import BatchPublisher
 from hit_service.core import layouts
 from hit_service.core.database import Row
-from hit_service.core.exceptions import INVALID_HIT_STATE, RequestError
+from hit_service.core.exceptions import RequestError
 from hit_service.core.models import MTurkBackend
 from hit_service.core.requirements import SYSTEM_TYPES, check_requirements
 from hit_service.core.rules import new_id
@@ -61,6 +62,7 @@ class Console:
         self.backend = backend
         self.store = backend.store
         self.publisher = BatchPublisher(backend, self.call)
+        self.canceller = Canceller(self)
 
     # -- the API's path ---------------------------------------------------------------------
 
@@ -170,6 +172,8 @@ class Console:
         }
         now = self.backend.clock.now()
         with self.store.transaction() as conn:
+            # A new upload replaces the project's unpublished one: drafts never pile up in the list.
+            self.store.batches.drop_drafts(conn, requester, project["layout_id"])
             row = self.store.console.insert_draft(
                 conn,
                 (
@@ -182,6 +186,8 @@ class Console:
                     len(checked.rows),
                     Jsonb(properties),
                     now,
+                    Jsonb(checked.extra),
+                    checked.delimiter,
                 ),
             ).fetchone()
             assert row is not None
@@ -204,11 +210,6 @@ class Console:
         self.backend.settle()
         with self.store.transaction() as conn:
             return self.store.console.batches_with_counts(conn, (requester,)).fetchall()
-
-    def same_file(self, requester: str, sha256: str, exclude: int) -> list[Row]:
-        """Earlier batches of this account made from a byte-identical file."""
-        with self.store.transaction() as conn:
-            return self.store.console.batches_of_file(conn, (requester, sha256, exclude)).fetchall()
 
     def batch_rows(self, batch_id: int, limit: int) -> list[Row]:
         with self.store.transaction() as conn:
@@ -239,8 +240,13 @@ class Console:
         }
 
     def delete_draft(self, requester: str, batch_id: int) -> None:
+        """Discard the account's unpublished batch: NotFound when it has no such batch (another
+        account's is not found either), FormError when the batch is already published."""
+        batch = self.batch(requester, batch_id)
         with self.store.transaction() as conn:
-            self.store.console.delete_draft(conn, (batch_id, requester))
+            deleted = self.store.console.delete_draft(conn, (batch_id, requester)).fetchone()
+        if deleted is None:
+            raise FormError(f"Batch {batch['batch_id']} is published: it can be cancelled, not discarded.")
 
     # -- batches: publishing ------------------------------------------------------------------
 
@@ -272,28 +278,42 @@ class Console:
         now = self.backend.clock.now()
         batch = self.batch(requester, batch_id)
         self.resume_if_stalled(batch)
+        self.canceller.resume_if_stalled(batch)
         with self.store.transaction() as conn:
+            money = summary.batch_money(conn, batch_id)
             counts = self.store.console.progress_hits(conn, {"b": batch_id, "now": now}).fetchone()
             statuses = {r["status"]: int(r["n"]) for r in self.store.console.progress_assignments(conn, (batch_id,))}
-            spent = self.store.console.progress_spent(conn, (requester, batch_id)).fetchone()
-        assert counts is not None and spent is not None
+        assert counts is not None
         expiration = counts["expiration"]
         seconds_left = max(int((expiration - now).total_seconds()), 0) if expiration else 0
         batch = self.batch(requester, batch_id)
+        to_publish = batch["row_count"] - batch["skipped_rows"]
+        cancelling = batch["status"] == "cancelled" and batch["cancel_finished_at"] is None
         return {
+            "time_left": summary.time_left(
+                batch["status"], seconds_left, int(batch["properties"]["LifetimeInSeconds"]), bool(counts["hits"])
+            ),
+            "cancel_total": batch["cancel_total"],
+            "cancel_done": batch["cancel_done"],
+            "cancelling": cancelling,
+            "cancel_percent": round(100 * batch["cancel_done"] / batch["cancel_total"])
+            if batch["cancel_total"]
+            else (0 if cancelling else 100),
+            "skipped_rows": batch["skipped_rows"],
+            "money": summary.as_strings(money),
             "batch_id": batch_id,
             "status": batch["status"],
             "error": batch["error"],
-            "rows": batch["row_count"],
+            "rows": to_publish,
             "created": batch["created_hits"],
-            "percent": round(100 * batch["created_hits"] / batch["row_count"]) if batch["row_count"] else 100,
+            "percent": min(round(100 * batch["created_hits"] / to_publish), 100) if to_publish else 100,
             "available": int(counts["available"]),
             "pending": int(counts["pending"]),
             "submitted": statuses.get("Submitted", 0),
             "approved": statuses.get("Approved", 0),
             "rejected": statuses.get("Rejected", 0),
             "seconds_left": seconds_left,
-            "spent": format_money(Decimal(spent["spent"])),
+            "spent": summary.as_strings({"spent": money["total"]})["spent"],
         }
 
     def assignments(
@@ -378,23 +398,13 @@ class Console:
         except RequestError as exc:
             return csvfiles.ReviewResult(d.row, d.assignment_id, d.action, "failed", exc.message)
 
-    def cancel(self, requester: str, batch_id: int) -> int:
-        """Stop publishing and expire the batch's HITs now (work in progress may still be submitted)."""
-        batch = self.batch(requester, batch_id)
+    def cancel(self, requester: str, batch_id: int) -> None:
+        """Stop publishing and start releasing the batch's untaken slots (``cancel.Canceller``)."""
+        self.batch(requester, batch_id)
         with self.store.transaction() as conn:
-            self.store.console.mark_cancelled(conn, (self.backend.clock.now(), batch["batch_id"]))
-            hit_ids = [r["hit_id"] for r in self.store.console.hits_of_batch(conn, (batch_id,))]
-        expired = 0
-        now = self.backend.clock.now().timestamp()  # epoch seconds, as the wire API gets it
-        for hit_id in hit_ids:
-            try:
-                self.call(requester, "UpdateExpirationForHIT", {"HITId": hit_id, "ExpireAt": now})
-                expired += 1
-            except RequestError as exc:
-                if exc.turk_error_code != INVALID_HIT_STATE:
-                    raise
-                # disposed meanwhile: nothing to expire
-        return expired
+            if not self.store.batches.mark_cancelled(conn, requester, batch_id, self.backend.clock.now()):
+                raise FormError("This batch is not published, or is cancelled already.")
+        self.canceller.start(batch_id)
 
     def add_assignments(self, requester: str, batch_id: int, extra: int, nonce: str) -> tuple[int, list[str]]:
         """CreateAdditionalAssignmentsForHIT on every HIT of the batch (once per form: its nonce)."""
@@ -483,10 +493,6 @@ class Console:
             if row["qualification_type_id"] == type_id:
                 return row
         raise NotFound(f"qualification type {type_id}")
-
-    def ledger(self, requester: str, limit: int = 300) -> list[Row]:
-        with self.store.transaction() as conn:
-            return self.store.console.ledger_entries(conn, (requester, limit)).fetchall()
 
     @staticmethod
     def when(moment: datetime | None) -> str:

@@ -162,6 +162,8 @@ class Store:
         self.quals = stores.QualificationStore()
         self.workers = stores.WorkerStore()
         self.console = stores.ConsoleStore()
+        self.batches = stores.BatchStore()
+        self.ledger = stores.LedgerStore()
         self.conninfo = db_url
         # Rows are dicts (the row_factory in kwargs), which the pool's type parameter cannot see.
         self.pool = cast(
@@ -209,10 +211,14 @@ class Store:
                 if not conn.closed:
                     conn.autocommit = False
 
-    def ping(self) -> None:
-        """Raise unless the database answers (for /health)."""
+    def ready(self) -> None:
+        """Raise unless the database answers and accepts a write (readiness: a read-only or
+        recovering server answers SELECT 1, yet every API call would fail)."""
         with self.transaction() as conn:
-            conn.execute("SELECT 1").fetchone()
+            conn.execute(
+                """INSERT INTO mturk.service_settings (name, value) VALUES ('readiness_probe', now()::text)
+                   ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"""
+            )
 
     # -- schema -------------------------------------------------------------------------------
 

@@ -122,7 +122,11 @@ class HitChanges:
                 )
             if expire_at > now + timedelta(days=365):
                 raise RequestError("ExpireAt must be within 365 days from now.", PARAMETER_OUT_OF_RANGE)
-            self.store.hits.set_expiration(conn, (expire_at, now, hit["hit_id"]))
+            released = hit["released"] if expire_at > now else 0
+            if released:  # a cancel gave these slots' money back: open again, they are paid for again
+                unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
+                self.lifecycle.debit(conn, requester, unit * released, "hit", now, hit["hit_id"])
+            self.store.hits.set_expiration(conn, (expire_at, released, now, hit["hit_id"]))
         return {}
 
     def update_hit_review_status(self, requester: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +159,7 @@ class HitChanges:
             if new_type is None or new_type["requester"] != requester:
                 raise RequestError(f"HITType {params['HITTypeId']} does not exist.", HIT_TYPE_DOES_NOT_EXIST)
             reviewed = self.store.assignments.count_reviewed(conn, (hit["hit_id"],)).fetchone()
-            open_slots = hit["max_assignments"] - (reviewed["n"] if reviewed else 0)
+            open_slots = hit["max_assignments"] - (reviewed["n"] if reviewed else 0) - hit["released"]
             old_unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             new_unit = new_type["reward"] + assignment_fee(new_type["reward"], hit["max_assignments"])
             delta = (new_unit - old_unit) * open_slots
@@ -202,7 +206,8 @@ class HitChanges:
                     INVALID_HIT_STATE,
                 )
             approved = self.store.assignments.count_reviewed(conn, (hit["hit_id"],)).fetchone()
-            unused = hit["max_assignments"] - (approved["n"] if approved else 0)
+            # Slots a cancel already gave back (``release``) are not refunded twice.
+            unused = hit["max_assignments"] - (approved["n"] if approved else 0) - hit["released"]
             unit = hit["reward"] + assignment_fee(hit["reward"], hit["max_assignments"])
             self.lifecycle.credit(conn, requester, unit * unused, "refund", now, hit["hit_id"])
             self.store.hits.dispose(conn, (now, now, hit["hit_id"]))

@@ -289,7 +289,7 @@ def set_requester_balance(store: Store, ref: str, balance: Decimal) -> str:
         requester = resolve_requester(conn, ref)
         if requester is None:
             raise IdentityError(f"no requester {ref!r}")
-        store.accounts.set_balance_of(conn, (balance, requester))
+        store.accounts.set_balance(conn, requester, balance)  # the difference is an 'adjustment' ledger entry
     return requester
 
 

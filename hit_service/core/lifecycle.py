@@ -11,6 +11,8 @@ Money (what this service charges, and when):
   ``OverrideRejection`` takes them again, and fails with ``InsufficientFunds`` when the
   balance cannot cover them — the one approval that can fail for money.
 * **Disposal refunds** the slots never used (DeleteHIT; neither approved nor rejected).
+* **A cancelled batch releases** the untaken slots of its HITs at once (``release``); those
+  slots are then neither refunded again nor repriced, and reserved again if the HIT is extended.
 * **Bonuses** are debited when sent: ``BonusAmount`` + its fee (``fees.bonus_fee``: 20 %, at least $0.01).
 * UpdateHITTypeOfHIT with a different reward debits (or refunds) the difference for the
   slots not yet approved or rejected.
@@ -68,22 +70,34 @@ def _xml_text(value: str) -> str:
     return escape(cleaned, quote=False)
 
 
-def answer_xml(fields: list[tuple[str, str]], selections: set[str] | frozenset[str] = frozenset()) -> str:
+def answer_xml(
+    fields: list[tuple[str, str]],
+    selections: set[str] | frozenset[str] = frozenset(),
+    others: dict[str, str] | None = None,
+) -> str:
     """QuestionFormAnswers XML: one ``<Answer>`` per field, in form order.
 
     A field sent several times (checkboxes, multi-selects of an HTML form) becomes one answer
     whose values are joined with ``|``, as MTurk's externalSubmit did. A crowd-form's single
     ``taskAnswers`` field is one FreeText answer holding its JSON. Fields named in
     ``selections`` (a QuestionForm's SelectionAnswer questions) give one
-    ``<SelectionIdentifier>`` per selected option instead, as MTurk returned them.
+    ``<SelectionIdentifier>`` per selected option instead, as MTurk returned them, and the
+    text of an OtherSelection (``others``) as ``<OtherSelectionText>``.
     """
     merged: dict[str, list[str]] = {}
     for name, value in fields:
         merged.setdefault(name, []).append(value)
+    for name in others or {}:
+        merged.setdefault(name, [])
     answers = "".join(
         f"<Answer><QuestionIdentifier>{_xml_text(name)}</QuestionIdentifier>"
         + (
             "".join(f"<SelectionIdentifier>{_xml_text(v)}</SelectionIdentifier>" for v in values if v)
+            + (
+                f"<OtherSelectionText>{_xml_text(others[name])}</OtherSelectionText>"
+                if others and name in others
+                else ""
+            )
             if name in selections
             else f"<FreeText>{_xml_text('|'.join(values))}</FreeText>"
         )

@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from hit_service.core import question_xml
+from hit_service.core import answer_rules, question_xml
 from hit_service.core.clock import Clock
 from hit_service.core.database import Row, Store
 from hit_service.core.hit_records import HitRecords
@@ -224,10 +224,22 @@ class WorkerSite:
                 raise self._not_open(row)
             if now >= row["deadline"]:
                 raise self._not_open({**row, "status": "Abandoned"})
-            selections = (
-                question_xml.selection_fields(hit["question"]) if hit["question_kind"] == "QuestionForm" else set()
-            )
-            answer = answer_xml([(name, value) for name, value in fields if name != "assignmentId"], selections)
+            posted = [(name, value) for name, value in fields if name != "assignmentId"]
+            selections: set[str] = set()
+            others: dict[str, str] = {}
+            if hit["question_kind"] == "QuestionForm":
+                form = question_xml.question_form(hit["question"])
+                try:
+                    posted, others = answer_rules.conform(form, posted)
+                except answer_rules.AnswerProblems as exc:
+                    raise SiteError(
+                        "These answers do not meet the task's rules, so nothing was submitted: "
+                        + "; ".join(exc.problems)
+                        + ". Go back, correct them and submit again.",
+                        400,
+                    ) from None
+                selections = {q.ident for q in form.questions if q.answer in question_xml.SELECTION_KINDS}
+            answer = answer_xml(posted, selections, others)
             if len(answer.encode("utf-8")) > MAX_ANSWER_BYTES:
                 raise SiteError(
                     f"This answer is too large: {len(answer.encode('utf-8'))} bytes once stored, and an answer "

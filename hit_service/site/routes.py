@@ -53,15 +53,15 @@ from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
-from hit_service.site import pages
-from hit_service.site.taskhtml import task_page
-from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
+from hit_service.site import mturk_links, pages
+from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, frame_message, render, render_text
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+# No allow-top-navigation of any kind, sandboxed popups: no task sends the worker's tab away (frame-links.js)
+HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
-FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+FRAME_CSP = "sandbox " + HTML_SANDBOX
 _HEADERS = PAGE_HEADERS
 LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
 with_query = pages.with_query
@@ -74,11 +74,6 @@ class _Worker:
         self.row = row
         self.cookie = cookie
         self.csrf = csrf
-
-
-def _plain(text: str, status: int) -> HTMLResponse:
-    """A short plain message for the HIT frame (no page around it)."""
-    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)
 
 
 def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> APIRouter:
@@ -296,30 +291,23 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             nav="hits",
         )
 
+    mturk_links.add_routes(site, backend, current=current, to_login=to_login, problem=problem)
+
     def frame_response(hit: dict[str, Any], base: str) -> Response:
-        parsed = question_xml.parse_question(hit["question"], allow_http=True)
-        if parsed.html is not None:
-            content = task_page(parsed.html, base)
-        elif parsed.kind == "QuestionForm":
-            content = render_text(
-                "frame/question_form.html", form=question_xml.question_form(hit["question"]), base=base
-            )
-        else:
-            content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
         headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}
-        return HTMLResponse(content, headers=headers)
+        return HTMLResponse(pages.frame_content(hit["question"], base), headers=headers)
 
     @site.get("/worker/hits/{hit_id}/frame")
     async def preview_frame(request: Request, hit_id: str) -> Response:
         worker = await current(request)
         if worker.row is None:
-            return _plain("Sign in first.", 401)
+            return frame_message("Sign in first.", 401)
         try:
             hit, allowed, _mine = await run_in_threadpool(backend.site.hit_for_worker, worker.row, hit_id)
         except SiteError as error:
-            return _plain(error.message, error.status)
+            return frame_message(error.message, error.status)
         if not allowed["preview"]:
-            return _plain("Not qualified to preview.", 403)
+            return frame_message("Not qualified to preview.", 403)
         return frame_response(hit, base_url(request))
 
     @site.post("/worker/hits/{hit_id}/accept")
@@ -368,10 +356,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def work_frame(request: Request, assignment_id: str) -> Response:
         found = await run_in_threadpool(backend.site.assignment_by_id, assignment_id)
         if found is None:
-            return _plain("No such assignment.", 404)
+            return frame_message("No such assignment.", 404)
         assignment, hit = found
         if assignment["status"] != "Accepted":
-            return _plain(backend.site._not_open(assignment).message, 409)
+            return frame_message(backend.site._not_open(assignment).message, 409)
         return frame_response(hit, base_url(request))
 
     @site.post("/work/{assignment_id}/return")

@@ -2,8 +2,10 @@
 
 ``accounts`` (accounts, ledger), ``hits`` (HIT types, HITs, request tokens), ``assignments``
 (assignments, bonuses, blocks, messages), ``qualifications``, ``workers`` (the worker site's
-reads) and ``console`` (console users, projects, batches). Each store's methods take an open
-connection (``Store.transaction()``), so a domain class composes several in one transaction;
+reads), ``console`` (console users, projects, batches), ``batches`` (a batch's cancel,
+duplicate rows and rows left out) and ``ledger`` (the ledger's pages, a batch's money, releasing
+held money). Each store's methods take an open connection (``Store.transaction()``), so a
+domain class composes several in one transaction;
 the domain classes reach them through the ``Store`` they are handed (``store.accounts``…).
 """
 
@@ -11,9 +13,20 @@ from __future__ import annotations
 
 from hit_service.stores.accounts import AccountStore
 from hit_service.stores.assignments import AssignmentStore
+from hit_service.stores.batches import BatchStore
 from hit_service.stores.console import ConsoleStore
 from hit_service.stores.hits import HitStore
+from hit_service.stores.ledger import LedgerStore
 from hit_service.stores.qualifications import QualificationStore
 from hit_service.stores.workers import WorkerStore
 
-__all__ = ["AccountStore", "AssignmentStore", "ConsoleStore", "HitStore", "QualificationStore", "WorkerStore"]
+__all__ = [
+    "AccountStore",
+    "AssignmentStore",
+    "BatchStore",
+    "ConsoleStore",
+    "HitStore",
+    "LedgerStore",
+    "QualificationStore",
+    "WorkerStore",
+]

@@ -15,10 +15,16 @@ class AccountStore:
 
     @staticmethod
     def ensure_account(conn: psycopg.Connection[Row], requester: str, initial_balance: Decimal) -> None:
-        """Create the requester's account with the initial balance unless it exists."""
+        """Create the requester's account with the initial balance unless it exists.
+
+        The opening balance is a ledger entry too, so the ledger always adds up to the balance.
+        """
         conn.execute(
-            "INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (requester, initial_balance),
+            """WITH a AS (INSERT INTO mturk.accounts (requester, balance) VALUES (%(r)s, %(b)s)
+                          ON CONFLICT DO NOTHING RETURNING requester, balance)
+               INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+               SELECT requester, balance, 'opening', now() FROM a WHERE balance <> 0""",
+            {"r": requester, "b": initial_balance},
         )
 
     @staticmethod
@@ -86,22 +92,42 @@ class AccountStore:
 
     @staticmethod
     def set_balance(conn: psycopg.Connection[Row], requester: str | None, balance: Decimal) -> int:
-        """Set one requester's balance (creating the account) or every existing one's."""
+        """Set one requester's balance (creating the account) or every existing one's.
+
+        The difference is a ledger entry ('adjustment'; 'opening' for a new account), so the
+        ledger still adds up to the balance.
+        """
         if requester is None:
-            cur = conn.execute("UPDATE mturk.accounts SET balance = %s", (balance,))
-            return cur.rowcount
+            conn.execute(
+                """INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+                   SELECT requester, %(b)s - balance, 'adjustment', now() FROM mturk.accounts WHERE balance <> %(b)s""",
+                {"b": balance},
+            )
+            return conn.execute("UPDATE mturk.accounts SET balance = %s", (balance,)).rowcount
+        old = conn.execute(
+            "SELECT balance FROM mturk.accounts WHERE requester = %s FOR UPDATE", (requester,)
+        ).fetchone()
         conn.execute(
             """INSERT INTO mturk.accounts (requester, balance) VALUES (%s, %s)
                ON CONFLICT (requester) DO UPDATE SET balance = EXCLUDED.balance""",
             (requester, balance),
         )
+        delta = balance - (old["balance"] if old else Decimal(0))
+        if delta:
+            conn.execute(
+                "INSERT INTO mturk.ledger (requester, amount, kind, created_at) VALUES (%s, %s, %s, now())",
+                (requester, delta, "adjustment" if old else "opening"),
+            )
         return 1
 
     @staticmethod
     def insert_account_if_new(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        """(requester, balance, name); a new account's balance is its 'opening' ledger entry."""
         return conn.execute(
-            """INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)
-               ON CONFLICT (requester) DO NOTHING""",
+            """WITH a AS (INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)
+                          ON CONFLICT (requester) DO NOTHING RETURNING requester, balance)
+               INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+               SELECT requester, balance, 'opening', now() FROM a WHERE balance <> 0""",
             params,
         )
 
@@ -151,8 +177,12 @@ class AccountStore:
 
     @staticmethod
     def insert_account(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        """(requester, balance, name); the balance is its 'opening' ledger entry."""
         return conn.execute(
-            "INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)",
+            """WITH a AS (INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)
+                          RETURNING requester, balance)
+               INSERT INTO mturk.ledger (requester, amount, kind, created_at)
+               SELECT requester, balance, 'opening', now() FROM a WHERE balance <> 0""",
             params,
         )
 
@@ -161,13 +191,6 @@ class AccountStore:
         return conn.execute(
             """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
                VALUES (%s, %s, %s, 'cli')""",
-            params,
-        )
-
-    @staticmethod
-    def set_balance_of(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
-        return conn.execute(
-            "UPDATE mturk.accounts SET balance = %s WHERE requester = %s",
             params,
         )
 

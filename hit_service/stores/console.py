@@ -45,7 +45,8 @@ class ConsoleStore:
     @staticmethod
     def delete_draft(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            "DELETE FROM mturk.batches WHERE batch_id = %s AND requester = %s AND status = 'draft'",
+            """DELETE FROM mturk.batches WHERE batch_id = %s AND requester = %s AND status = 'draft'
+               RETURNING batch_id""",
             params,
         )
 
@@ -54,14 +55,6 @@ class ConsoleStore:
         return conn.execute(
             """UPDATE mturk.batches SET status = 'published', finished_at = %s
                WHERE batch_id = %s AND status = 'publishing'""",
-            params,
-        )
-
-    @staticmethod
-    def mark_cancelled(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
-        return conn.execute(
-            """UPDATE mturk.batches SET status = 'cancelled', finished_at = %s
-               WHERE batch_id = %s AND status <> 'draft'""",
             params,
         )
 
@@ -143,8 +136,8 @@ class ConsoleStore:
     def insert_draft(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
             """INSERT INTO mturk.batches (requester, layout_id, name, status, file_name, file_sha256, variables,
-                   row_count, properties, created_at)
-               VALUES (%s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s) RETURNING batch_id""",
+                   row_count, properties, created_at, extra_columns, delimiter)
+               VALUES (%s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING batch_id""",
             params,
         )
 
@@ -164,15 +157,6 @@ class ConsoleStore:
                        WHERE r.batch_id = b.batch_id AND a.status = 'Submitted') AS to_review
                FROM mturk.batches b JOIN mturk.projects p USING (layout_id)
                WHERE b.requester = %s ORDER BY b.created_at DESC LIMIT 500""",
-            params,
-        )
-
-    @staticmethod
-    def batches_of_file(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
-        return conn.execute(
-            """SELECT batch_id, name, status, created_at FROM mturk.batches
-               WHERE requester = %s AND file_sha256 = %s AND batch_id <> %s AND status <> 'draft'
-               ORDER BY created_at""",
             params,
         )
 
@@ -249,14 +233,6 @@ class ConsoleStore:
         )
 
     @staticmethod
-    def progress_spent(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
-        return conn.execute(
-            """SELECT coalesce(-sum(l.amount), 0) AS spent FROM mturk.ledger l
-               WHERE l.requester = %s AND l.hit_id IN (SELECT hit_id FROM mturk.batch_rows WHERE batch_id = %s)""",
-            params,
-        )
-
-    @staticmethod
     def api_hits(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
             """SELECT h.* FROM mturk.hits h
@@ -326,14 +302,6 @@ class ConsoleStore:
         )
 
     @staticmethod
-    def ledger_entries(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
-        return conn.execute(
-            """SELECT l.*, (SELECT r.batch_id FROM mturk.batch_rows r WHERE r.hit_id = l.hit_id LIMIT 1) AS batch_id
-               FROM mturk.ledger l WHERE l.requester = %s ORDER BY l.entry_id DESC LIMIT %s""",
-            params,
-        )
-
-    @staticmethod
     def try_publish_lock(conn: psycopg.Connection[Any], params: Params = ()) -> psycopg.Cursor[Any]:
         return conn.execute(
             "SELECT pg_try_advisory_lock(%s, %s)",
@@ -351,7 +319,7 @@ class ConsoleStore:
     def unpublished_rows(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
             """SELECT row_number, "values" FROM mturk.batch_rows
-               WHERE batch_id = %s AND hit_id IS NULL ORDER BY row_number LIMIT %s""",
+               WHERE batch_id = %s AND hit_id IS NULL AND NOT skipped ORDER BY row_number LIMIT %s""",
             params,
         )
 

@@ -200,8 +200,9 @@ class HitStore:
 
     @staticmethod
     def set_expiration(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
+        """(expiration, slots reserved again out of the released ones, now, HIT ID)."""
         return conn.execute(
-            "UPDATE mturk.hits SET expiration = %s, updated_at = %s WHERE hit_id = %s",
+            "UPDATE mturk.hits SET expiration = %s, released = released - %s, updated_at = %s WHERE hit_id = %s",
             params,
         )
 

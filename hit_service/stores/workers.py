@@ -28,7 +28,7 @@ class WorkerStore:
     @staticmethod
     def hit_with_requester_name(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            """SELECT h.*, a.name AS requester_name FROM mturk.hits h
+            """SELECT h.*, nullif(a.name, a.requester) AS requester_name FROM mturk.hits h
                JOIN mturk.accounts a ON a.requester = h.requester WHERE h.hit_id = %s""",
             params,
         )
@@ -36,7 +36,7 @@ class WorkerStore:
     @staticmethod
     def dashboard_assignments(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            """SELECT x.*, h.title, h.reward, a.name AS requester_name FROM mturk.assignments x
+            """SELECT x.*, h.title, h.reward, nullif(a.name, a.requester) AS requester_name FROM mturk.assignments x
                JOIN mturk.hits h ON h.hit_id = x.hit_id JOIN mturk.accounts a ON a.requester = x.requester
                WHERE x.worker_id = %s AND x.status NOT IN ('Returned')
                ORDER BY x.accept_time DESC LIMIT 500""",
@@ -46,7 +46,7 @@ class WorkerStore:
     @staticmethod
     def dashboard_bonuses(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            """SELECT b.*, a.name AS requester_name FROM mturk.bonus_payments b
+            """SELECT b.*, nullif(a.name, a.requester) AS requester_name FROM mturk.bonus_payments b
                JOIN mturk.accounts a ON a.requester = b.requester
                WHERE b.worker_id = %s ORDER BY b.grant_time DESC LIMIT 200""",
             params,
@@ -55,7 +55,7 @@ class WorkerStore:
     @staticmethod
     def dashboard_messages(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            """SELECT m.*, a.name AS requester_name FROM mturk.messages m
+            """SELECT m.*, nullif(a.name, a.requester) AS requester_name FROM mturk.messages m
                JOIN mturk.accounts a ON a.requester = m.requester
                WHERE m.worker_id = %s ORDER BY m.sent_at DESC LIMIT 100""",
             params,
@@ -94,7 +94,8 @@ class WorkerStore:
     @staticmethod
     def discoverable_groups(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            f"""SELECT h.hit_group_id, h.requester, a.name AS requester_name, min(h.title) AS title,
+            f"""SELECT h.hit_group_id, h.requester, nullif(a.name, a.requester) AS requester_name,
+                      min(h.title) AS title,
                       min(h.description) AS description, min(h.reward) AS reward,
                       min(h.assignment_duration_seconds) AS duration, count(*) AS hits,
                       min(h.keywords) AS keywords, max(h.expiration) AS expiration,
@@ -110,7 +111,7 @@ class WorkerStore:
                  AND NOT EXISTS (SELECT 1 FROM mturk.assignments x
                                  WHERE x.hit_id = h.hit_id AND x.worker_id = %(w)s
                                    AND x.status NOT IN ('Returned', 'Abandoned'))
-               GROUP BY h.hit_group_id, h.requester, a.name
+               GROUP BY h.hit_group_id, h.requester, a.name, a.requester
                ORDER BY max(h.creation_time) DESC LIMIT %(limit)s""",
             params,
         )
@@ -131,7 +132,7 @@ class WorkerStore:
     @staticmethod
     def overview_hits(conn: psycopg.Connection[Row], params: Params = ()) -> psycopg.Cursor[Row]:
         return conn.execute(
-            f"""SELECT h.*, a.name AS requester_name, ({status_sql()}) AS live_status
+            f"""SELECT h.*, nullif(a.name, a.requester) AS requester_name, ({status_sql()}) AS live_status
                FROM mturk.hits h JOIN mturk.accounts a ON a.requester = h.requester
                ORDER BY h.creation_time DESC, h.hit_id DESC LIMIT 200""",
             params,

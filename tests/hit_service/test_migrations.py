@@ -71,7 +71,7 @@ def fingerprint(url: str) -> tuple[list[tuple[str, ...]], list[tuple[int, str]]]
 
 def test_the_files_are_the_old_list_one_file_per_change() -> None:
     """Same versions, same names, same statements: nothing was lost moving the list into files."""
-    files = migrations.load()
+    files = migrations.load()[: len(OLD_MIGRATIONS)]  # later files are later changes (0005: issue 22)
     assert [(m.version, m.name) for m in files] == [(v, name) for v, name, _ in OLD_MIGRATIONS]
     for migration, (_, _, ddl) in zip(files, OLD_MIGRATIONS, strict=True):
         assert migration.sql.strip() == textwrap.dedent(ddl).strip()

@@ -41,7 +41,9 @@ def test_the_airflow_side_never_imports_the_hit_service() -> None:
 
 def test_the_product_never_imports_test_tooling() -> None:
     """hitflow_support (and tests) drive the product from outside; the product ships without them."""
-    assert offenders(["hit_service", "plugins", "dags", "mturk_money"], ("hitflow_support", "tests")) == []
+    assert (
+        offenders(["hit_service", "plugins", "dags", "mturk_money", "hitflow_csv"], ("hitflow_support", "tests")) == []
+    )
 
 
 def test_scripts_never_import_tests() -> None:
@@ -49,11 +51,12 @@ def test_scripts_never_import_tests() -> None:
     assert offenders(["scripts"], ("tests",)) == []
 
 
-def test_mturk_money_needs_nothing_but_the_standard_library() -> None:
-    """Both sides import it, so it must not pull either side's dependencies in."""
+@pytest.mark.parametrize("package", ["mturk_money", "hitflow_csv"])
+def test_shared_packages_need_nothing_but_the_standard_library(package: str) -> None:
+    """Both sides import them, so they must not pull either side's dependencies in."""
     outside = [
         f"{path.name}: {module}"
-        for path in (REPO / "mturk_money").rglob("*.py")
+        for path in (REPO / package).rglob("*.py")
         for module in imported_modules(path)
         if module.split(".")[0] not in sys.stdlib_module_names and module != "__future__"
     ]

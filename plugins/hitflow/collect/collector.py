@@ -158,7 +158,7 @@ class BatchCollector:
             return assignment_id, action, feedback, "Approved" if action == "approve" else "Rejected", action
 
         decided = self._parallel(results_store.unreviewed(self.conn, batch_id, lo, hi), one)
-        results_store.record_reviews(self.conn, [item[:4] for item in decided])
+        results_store.record_reviews(self.conn, [(*item[:4], item[4] == "already") for item in decided])
         for *_, result in decided:
             if result == "approve":
                 outcome.approved += 1

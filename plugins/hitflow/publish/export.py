@@ -7,10 +7,11 @@ its HIT (empty HIT ID when the batch was only exported).
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable
 from pathlib import Path
+
+import hitflow_csv
 
 MANIFEST_HEADER = ["row_id", "person_id", "hit_id", "hit_type_id", "batch_id"]
 
@@ -33,7 +34,7 @@ def write_batch_csvs(
         open(tmp_upload, "w", newline="", encoding="utf-8") as up,
         open(tmp_manifest, "w", newline="", encoding="utf-8") as man,
     ):
-        upload, manifest = csv.writer(up), csv.writer(man)
+        upload, manifest = hitflow_csv.writer(up), hitflow_csv.writer(man)  # safe to open in a spreadsheet
         upload.writerow(variables)
         manifest.writerow(MANIFEST_HEADER)
         for row_id, person_id, image_url, hit_id, hit_type_id in rows:
