@@ -153,7 +153,7 @@ def test_the_backfill_dialog_with_override_ticked_submits_its_params(stack: Stac
     ui.pick_datetime(0, days[0])
     ui.pick_datetime(1, days[-1])
     # Without this box the dialog sends dag_run_conf null and the runs use the defaults.
-    dialog.get_by_text("Override parameters on existing runs").click()
+    dialog.get_by_text("Override parameters on existing runs", exact=True).click()
     ui.fill_param("reward", "0.15")
     ui.fill_param("chunk_size", "1")
     dialog.locator("input[name=max_active_runs]").fill(str(len(days)))
