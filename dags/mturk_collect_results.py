@@ -4,8 +4,9 @@
 The second half of the HIT lifecycle, for every batch that `mturk_publish_hits` published and
 that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, and hourly.
 
-For each open batch (one mapped task per batch), in chunks of 500 HITs, with `concurrency` API
-calls in flight and each step's records written in one transaction per chunk:
+For each open batch, in mapped tasks of 2,000 HITs each (spread over the Celery workers), in
+chunks of 500 HITs, with `concurrency` API calls in flight and each step's records written in one
+transaction per chunk:
 
 1. **Collect** — pages through `ListAssignmentsForHIT` for each of the batch's HITs (from
    hitflow's own record, never by listing the whole account) and upserts every assignment into
@@ -49,6 +50,8 @@ log = logging.getLogger("airflow.task")  # the task logger: its lines lead the U
 # botocore retries each collection call up to this many times (throttling, 5xx, a dropped
 # connection): every call here is safe to repeat (see hitflow.collect.collector).
 COLLECT_ATTEMPTS = 5
+# HITs per mapped collect task: a 10,000-HIT batch is five tasks, spread over the Celery workers.
+COLLECT_CHUNK_HITS = 2_000
 
 
 @dag(
@@ -97,37 +100,75 @@ def mturk_collect_results() -> None:
             for b in batches
         ]
 
-    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=2, multiple_outputs=False)
-    def collect_batch(batch: dict[str, Any], **context: Any) -> dict[str, Any]:
-        """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
+    @task(multiple_outputs=False)
+    def plan_collect_chunks(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Cut each open batch's HITs into row ranges of COLLECT_CHUNK_HITS HITs, one mapped task
+        each, so that a large batch's collection spreads over the Celery workers."""
         import uuid
 
         from hitflow.collect import store
+        from hitflow.connections import hitflow_db
+
+        with hitflow_db() as conn:
+            return [
+                batch | {"lo": lo, "hi": hi}
+                for batch in batches
+                for lo, hi in store.open_hit_ranges(conn, uuid.UUID(batch["batch_id"]), COLLECT_CHUNK_HITS)
+            ]
+
+    @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, multiple_outputs=False)
+    def collect_chunk(chunk: dict[str, Any], **context: Any) -> dict[str, Any]:
+        """Collect, review, aggregate, pay bonuses and close the HITs of one row range of a batch."""
+        import uuid
+
         from hitflow.collect.collector import BatchCollector
         from hitflow.collect.policy import resolve_policy
-        from hitflow.collect.report import write_report
         from hitflow.connections import hitflow_db, mturk_hook
-        from hitflow.paths import output_dir
 
-        get_current_context()["batch_label"] = f"batch {batch['batch_id'][:8]}"  # type: ignore[literal-required]
+        upto = "end" if chunk["hi"] is None else chunk["hi"]
+        label = f"batch {chunk['batch_id'][:8]} rows {chunk['lo'] + 1}-{upto}"
+        get_current_context()["chunk_label"] = label  # type: ignore[literal-required]
         params = dict(context["params"])
-        policy = resolve_policy(params)
-        batch_id = uuid.UUID(batch["batch_id"])
         with hitflow_db() as conn:
             collector = BatchCollector(
                 mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS, validate_parameters=False),
                 conn=conn,
-                policy=policy,
+                policy=resolve_policy(params),
                 concurrency=params["concurrency"],
-                max_assignments=batch["max_assignments"],
+                max_assignments=chunk["max_assignments"],
             )
-            outcome = collector.run(batch_id).to_dict()
-            report = write_report(
-                output_dir() / "reports" / str(batch_id), str(batch_id), store.batch_report_data(conn, batch_id)
+            outcome = collector.run(uuid.UUID(chunk["batch_id"]), chunk["lo"], chunk["hi"], finish=False)
+        log.info("%s: %s", label, outcome.to_dict())
+        return outcome.to_dict()
+
+    @task(multiple_outputs=False)
+    def finish_batches(chunk_outcomes: Any) -> list[dict[str, Any]]:
+        """Add up each batch's chunks, mark the batches whose HITs are all disposed of complete, and
+        write each batch's report (once every range of it is done)."""
+        import uuid
+
+        from hitflow.collect import store
+        from hitflow.collect.collector import OUTCOME_COUNTS
+        from hitflow.collect.report import write_report
+        from hitflow.connections import hitflow_db
+        from hitflow.paths import output_dir
+
+        per_batch: dict[str, dict[str, Any]] = {}
+        for chunk in list(chunk_outcomes[:]):  # one request, not one per item
+            total = per_batch.setdefault(
+                chunk["batch_id"], {"batch_id": chunk["batch_id"]} | dict.fromkeys(OUTCOME_COUNTS, 0)
             )
-        outcome["report"] = str(report)
-        log.info("batch %s: %s", batch_id, outcome)
-        return outcome
+            for key in OUTCOME_COUNTS:
+                total[key] += chunk[key]
+        with hitflow_db() as conn:
+            for batch_id, outcome in per_batch.items():
+                outcome["complete"] = store.complete_if_done(conn, uuid.UUID(batch_id))
+                report = write_report(
+                    output_dir() / "reports" / batch_id, batch_id, store.batch_report_data(conn, uuid.UUID(batch_id))
+                )
+                outcome["report"] = str(report)
+                log.info("batch %s: %s", batch_id, outcome)
+        return list(per_batch.values())
 
     @task(trigger_rule="none_failed")
     def block_workers(outcomes: Any, **context: Any) -> list[str]:
@@ -168,7 +209,7 @@ def mturk_collect_results() -> None:
         return {"batches": outcomes, "complete": complete, "blocked": blocked, **totals}
 
     batches = list_open_batches()
-    outcomes = collect_batch.expand(batch=batches)
+    outcomes = finish_batches(collect_chunk.expand(chunk=plan_collect_chunks(batches)))
     summarize(outcomes, block_workers(outcomes))
 
 

@@ -272,20 +272,21 @@ class BatchCollector:
         outcome.hits_disposed += sum(1 for _, result, _ in results if result == "disposed")
         outcome.hits_extended += sum(1 for _, result, _ in results if result == "extended")
 
-    def run(self, batch_id: uuid.UUID) -> BatchOutcome:
-        """Every step, chunk after chunk; then the rows after the last open HIT (work left by earlier runs)."""
+    def run(self, batch_id: uuid.UUID, lo: int = 0, upto: int | None = None, *, finish: bool = True) -> BatchOutcome:
+        """Every step, chunk after chunk, for the batch's rows in (lo, upto] (all of them by default);
+        then the rows after the last open HIT (work left by earlier runs). ``finish=False`` leaves
+        marking the batch complete to the caller (another range of it may still be running)."""
         outcome = BatchOutcome(batch_id=str(batch_id))
-        lo = 0
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
             self._pool = pool
             try:
-                hits = store.open_hits(self.conn, batch_id, lo, self.chunk_hits)
+                hits = store.open_hits(self.conn, batch_id, lo, self.chunk_hits, upto)
                 listing = self._start_listing(hits)
                 while hits:
                     hi = hits[-1][1]
                     self.collect(batch_id, hits, outcome, listing)
                     # the next chunk's listing runs in the pool while this one is reviewed and closed
-                    following = store.open_hits(self.conn, batch_id, hi, self.chunk_hits)
+                    following = store.open_hits(self.conn, batch_id, hi, self.chunk_hits, upto)
                     listing = self._start_listing(following)
                     self.review(batch_id, lo, hi, outcome)
                     self.aggregate(batch_id, lo, hi, outcome)
@@ -293,13 +294,14 @@ class BatchCollector:
                     self.close_hits(hits, outcome)
                     log.info("batch %s: rows up to %s done: %s", batch_id, hi, outcome.to_dict())
                     hits, lo = following, hi
-                self.review(batch_id, lo, None, outcome)
-                self.aggregate(batch_id, lo, None, outcome)
-                self.pay_bonuses(batch_id, lo, None, outcome)
+                self.review(batch_id, lo, upto, outcome)
+                self.aggregate(batch_id, lo, upto, outcome)
+                self.pay_bonuses(batch_id, lo, upto, outcome)
             finally:
                 self._pool = None
                 pool.shutdown(wait=True, cancel_futures=True)  # a failed step: stop what was queued
-        outcome.complete = store.complete_if_done(self.conn, batch_id)
+        if finish:
+            outcome.complete = store.complete_if_done(self.conn, batch_id)
         log.info("batch %s: %s", batch_id, outcome.to_dict())
         return outcome
 
