@@ -20,7 +20,11 @@ help:
 	@echo "make bench        the HIT service (3 loads, vs a minimal endpoint); 2k/10k rows via dag.test and the real scheduler, under faults, vs a serial loop; a rate limit; collecting 30k answers; the 1k/10k/100k publish curve; a 1M-row interval; a soak (HITFLOW_SOAK_SECONDS, default 600); the console (10k-row CSV, 30k-row results); DAG parse time"
 
 $(STAMP): requirements.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) 2>/dev/null; } || { rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Python's venv module (Debian's python3-venv)"; apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
+	  else echo "$(PYTHON) -m venv failed: install Python's venv module (Debian: apt-get install python3-venv)"; exit 1; fi; }
 	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==0.13.9" \
 	  && $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.txt \
 	  || $(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt

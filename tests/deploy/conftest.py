@@ -46,8 +46,12 @@ _FAILURES: list[str] = []
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[ComposeStack]:
-    images = {} if os.environ.get("HITFLOW_COMPOSE_IMAGES", "local") == "official" else LOCAL_IMAGES
-    stack = ComposeStack.prepare(compose_command(), images)
+    kept = os.environ.get("HITFLOW_COMPOSE_ROOT")  # run more stages on a stack kept by an earlier run
+    if kept:
+        stack = ComposeStack.attach(Path(kept), compose_command())
+    else:
+        images = {} if os.environ.get("HITFLOW_COMPOSE_IMAGES", "local") == "official" else LOCAL_IMAGES
+        stack = ComposeStack.prepare(compose_command(), images)
     _STACKS.append(stack)
     try:
         yield stack

@@ -133,6 +133,16 @@ class ComposeStack:
         output.chmod(0o777)  # the containers run as uid AIRFLOW_UID, group 0
         return cls(root=root, compose_cmd=compose_cmd, env=env)
 
+    @classmethod
+    def attach(cls, root: Path, compose_cmd: list[str]) -> ComposeStack:
+        """A stack a previous run kept (HITFLOW_COMPOSE_KEEP=1), from its folder's .env."""
+        env = {}
+        for line in (root / ".env").read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and not line.lstrip().startswith("#"):
+                env[name.strip()] = value.strip()
+        return cls(root=root, compose_cmd=compose_cmd, env=env)
+
     @property
     def project(self) -> str:
         return self.env["COMPOSE_PROJECT_NAME"]
