@@ -88,7 +88,9 @@ def test_simulated_crowd_answers_and_collect_writes_the_report(stack: ComposeSta
     passwords = simulated_crowd.ensure_workers(stack.db_url("hitflow_hit_service"), state_dir)
     answered = stack.timed(
         "crowd_demo",
-        lambda: simulated_crowd.answer_open_hits(stack.service_url, stack.db_url(), passwords),
+        lambda: simulated_crowd.answer_open_hits(
+            stack.env["HITFLOW_HIT_SERVICE_PUBLIC_URL"], stack.db_url(), passwords
+        ),
     )
     assert answered["answers"] >= demo["hits"] * 3 - answered["skipped"] and answered["answers"] > 0, answered
     # The asset-triggered collect (run right after publishing) saw no answers yet: wait for it,
