@@ -50,8 +50,6 @@ log = logging.getLogger("airflow.task")  # the task logger: its lines lead the U
 # botocore retries each collection call up to this many times (throttling, 5xx, a dropped
 # connection): every call here is safe to repeat (see hitflow.collect.collector).
 COLLECT_ATTEMPTS = 5
-# HITs per mapped collect task: a 10,000-HIT batch is five tasks, spread over the Celery workers.
-COLLECT_CHUNK_HITS = 2_000
 
 
 @dag(
@@ -102,18 +100,18 @@ def mturk_collect_results() -> None:
 
     @task(multiple_outputs=False)
     def plan_collect_chunks(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Cut each open batch's HITs into row ranges of COLLECT_CHUNK_HITS HITs, one mapped task
+        """Cut each open batch's HITs into row ranges of HITS_PER_TASK HITs, one mapped task
         each, so that a large batch's collection spreads over the Celery workers."""
         import uuid
 
-        from hitflow.collect import store
+        from hitflow.collect import collector, store
         from hitflow.connections import hitflow_db
 
         with hitflow_db() as conn:
             return [
                 batch | {"lo": lo, "hi": hi}
                 for batch in batches
-                for lo, hi in store.open_hit_ranges(conn, uuid.UUID(batch["batch_id"]), COLLECT_CHUNK_HITS)
+                for lo, hi in store.open_hit_ranges(conn, uuid.UUID(batch["batch_id"]), collector.HITS_PER_TASK)
             ]
 
     @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, multiple_outputs=False)

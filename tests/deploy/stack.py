@@ -255,7 +255,7 @@ class ComposeStack:
             response = requests.post(
                 f"{self.api_url}/auth/token",
                 json={"username": "admin", "password": self.env["AIRFLOW_ADMIN_PASSWORD"]},
-                timeout=30,
+                timeout=120,
             )
             if response.status_code != 201:
                 raise RuntimeError(f"/auth/token answered {response.status_code}: {response.text}")
@@ -264,7 +264,7 @@ class ComposeStack:
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token()}"} | kwargs.pop("headers", {})
-        return requests.request(method, f"{self.api_url}/api/v2{path}", headers=headers, timeout=60, **kwargs)
+        return requests.request(method, f"{self.api_url}/api/v2{path}", headers=headers, timeout=120, **kwargs)
 
     def get_json(self, path: str, **params: Any) -> Any:
         response = self.api("GET", path, params=params)

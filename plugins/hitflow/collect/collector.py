@@ -69,6 +69,9 @@ OUTCOME_COUNTS = tuple(f.name for f in fields(BatchOutcome) if f.name not in ("b
 
 
 CHUNK_HITS = 500  # HITs per chunk: up to 1,500 assignments in memory with 3 per HIT
+# HITs per mapped collect task (mturk_collect_results): a 10,000-HIT batch is five tasks, which
+# the Celery workers share.
+HITS_PER_TASK = 2_000
 
 
 class BatchCollector:
