@@ -330,6 +330,11 @@ def test_every_long_running_service_has_a_health_check(services: dict[str, dict[
         check = service.get("healthcheck")
         assert check and check.get("test"), f"{name} has no health check"
         assert {"interval", "timeout", "retries"} <= set(check), f"{name}: health check lacks timing"
+        test = check["test"]
+        if test[0] == "CMD-SHELL" and shlex.split(test[1])[0] in ("airflow", "celery"):
+            # through a shell, a check that times out leaves its Python process running (seen
+            # piling up on a busy host): exec replaces the shell, so the timeout kills the check
+            pytest.fail(f"{name}: run the check with `exec` ({test[1]})")
         assert service.get("restart") in ("always", "unless-stopped"), f"{name} is not restarted"
 
 
