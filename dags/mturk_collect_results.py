@@ -72,11 +72,11 @@ def mturk_collect_results() -> None:
         """Check the review params, then list the published batches that are not complete."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hitflow.collect import store
+        from hitflow.collect import results_store
         from hitflow.collect.policy import resolve_policy
         from hitflow.connections import hitflow_db
         from hitflow.params import ConfigError
-        from hitflow.publish.store import apply_schema
+        from hitflow.publish.batch_store import apply_schema
 
         try:
             resolve_policy(dict(context["params"]))
@@ -84,7 +84,7 @@ def mturk_collect_results() -> None:
             raise AirflowFailException(str(err)) from err
         with hitflow_db() as conn:
             apply_schema(conn)
-            batches = store.open_batches(conn)
+            batches = results_store.open_batches(conn)
         for batch in batches:
             log.info("batch %s: %s HITs open", batch["batch_id"], batch["open_hits"])
         if not batches:
@@ -104,14 +104,14 @@ def mturk_collect_results() -> None:
         each, so that a large batch's collection spreads over the Celery workers."""
         import uuid
 
-        from hitflow.collect import collector, store
+        from hitflow.collect import collector, results_store
         from hitflow.connections import hitflow_db
 
         with hitflow_db() as conn:
             return [
                 batch | {"lo": lo, "hi": hi}
                 for batch in batches
-                for lo, hi in store.open_hit_ranges(conn, uuid.UUID(batch["batch_id"]), collector.HITS_PER_TASK)
+                for lo, hi in results_store.open_hit_ranges(conn, uuid.UUID(batch["batch_id"]), collector.HITS_PER_TASK)
             ]
 
     @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, multiple_outputs=False)
@@ -145,7 +145,7 @@ def mturk_collect_results() -> None:
         write each batch's report (once every range of it is done)."""
         import uuid
 
-        from hitflow.collect import store
+        from hitflow.collect import results_store
         from hitflow.collect.collector import OUTCOME_COUNTS
         from hitflow.collect.report import write_report
         from hitflow.connections import hitflow_db
@@ -160,9 +160,11 @@ def mturk_collect_results() -> None:
                 total[key] += chunk[key]
         with hitflow_db() as conn:
             for batch_id, outcome in per_batch.items():
-                outcome["complete"] = store.complete_if_done(conn, uuid.UUID(batch_id))
+                outcome["complete"] = results_store.complete_if_done(conn, uuid.UUID(batch_id))
                 report = write_report(
-                    output_dir() / "reports" / batch_id, batch_id, store.batch_report_data(conn, uuid.UUID(batch_id))
+                    output_dir() / "reports" / batch_id,
+                    batch_id,
+                    results_store.batch_report_data(conn, uuid.UUID(batch_id)),
                 )
                 outcome["report"] = str(report)
                 log.info("batch %s: %s", batch_id, outcome)

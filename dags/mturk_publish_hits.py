@@ -40,7 +40,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
 from hitflow.assets import PUBLISHED_HITS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
 from hitflow.params import dag_params
-from hitflow.publish.config import PARAM_SPECS
+from hitflow.publish.batch_config import PARAM_SPECS
 
 log = logging.getLogger("airflow.task")  # the task logger: its lines lead the UI's log view
 
@@ -50,12 +50,12 @@ def _load(batch_id: str) -> tuple[Any, Any]:
     import uuid
 
     from hitflow.connections import hitflow_db
-    from hitflow.publish import store
-    from hitflow.publish.config import PublishConfig
+    from hitflow.publish import batch_store
+    from hitflow.publish.batch_config import PublishConfig
 
     batch = uuid.UUID(batch_id)
     with hitflow_db() as conn:
-        return batch, PublishConfig(**store.batch_params(conn, batch))
+        return batch, PublishConfig(**batch_store.batch_params(conn, batch))
 
 
 @dag(
@@ -84,10 +84,10 @@ def mturk_publish_hits() -> None:
         """Say which params, scope and cost this run has; validate; record the batch."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hit_service.core import fees
+        import mturk_money as fees
         from hitflow.connections import hitflow_db
-        from hitflow.publish import store
-        from hitflow.publish.config import ConfigError, resolve_config
+        from hitflow.publish import batch_store
+        from hitflow.publish.batch_config import ConfigError, resolve_config
 
         dag_run = context["dag_run"]
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
@@ -117,8 +117,8 @@ def mturk_publish_hits() -> None:
             raise AirflowFailException(str(err)) from err
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         try:
-            scope = store.Scope.for_run(run_type, config.scope, start, end)
-        except store.ScopeError as err:
+            scope = batch_store.Scope.for_run(run_type, config.scope, start, end)
+        except batch_store.ScopeError as err:
             raise AirflowFailException(str(err)) from err
         if scope.start is None:
             why = "scope=pending" if run_type == "manual" else f"a {run_type} run without a data interval"
@@ -126,12 +126,12 @@ def mturk_publish_hits() -> None:
         else:
             why = "scope=interval" if run_type == "manual" else f"a {run_type} run takes its data interval"
             log.info("scope interval (%s): rows created in [%s, %s)", why, scope.start, scope.end)
-        batch_id = store.batch_uuid(context["dag"].dag_id, context["run_id"])
+        batch_id = batch_store.batch_uuid(context["dag"].dag_id, context["run_id"])
         with hitflow_db() as conn:
-            store.apply_schema(conn)
-            pending = store.count_claimable(conn, scope, config.max_rows)
+            batch_store.apply_schema(conn)
+            pending = batch_store.count_claimable(conn, scope, config.max_rows)
             if config.creates_hits and pending:
-                cost = fees.batch_cost(config.reward_amount, config.max_assignments, pending)
+                cost = fees.batch_cost(config.reward, config.max_assignments, pending)
                 # A scheduled run spends money with nobody watching: its cost comes first.
                 (log.warning if run_type != "manual" else log.info)(
                     "this %s run would create %s HITs × %s assignments at $%s: $%s with MTurk's fees",
@@ -148,7 +148,7 @@ def mturk_publish_hits() -> None:
                     config.mode,
                     config.dry_run,
                 )
-            batch = store.open_batch(
+            batch = batch_store.open_batch(
                 conn,
                 batch_id=batch_id,
                 dag_id=context["dag"].dag_id,
@@ -172,12 +172,14 @@ def mturk_publish_hits() -> None:
         from datetime import datetime
 
         from hitflow.connections import hitflow_db
-        from hitflow.publish import store
+        from hitflow.publish import batch_store
 
         batch_id, config = _load(batch["batch_id"])
         bounds = [datetime.fromisoformat(batch["scope"][k]) if batch["scope"][k] else None for k in ("start", "end")]
         with hitflow_db() as conn:
-            claim = store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(*bounds), max_rows=config.max_rows)
+            claim = batch_store.claim_rows(
+                conn, batch_id=batch_id, scope=batch_store.Scope(*bounds), max_rows=config.max_rows
+            )
         log.info(
             "claimed %s rows now, %s in the batch, %s of the scope already belong to other batches",
             claim["claimed_now"],
@@ -190,17 +192,19 @@ def mturk_publish_hits() -> None:
     def validate_rows(claim: dict[str, Any]) -> dict[str, Any]:
         """Quarantine rows that cannot become HITs (streamed: memory does not grow with the batch)."""
         from hitflow.connections import hitflow_db
-        from hitflow.publish import store
+        from hitflow.publish import batch_store
         from hitflow.publish.rows import row_problem
 
         batch_id, _ = _load(claim["batch_id"])
         with hitflow_db() as conn:
             problems = [
-                (row.id, reason) for row in store.iter_unvalidated_rows(conn, batch_id) if (reason := row_problem(row))
+                (row.id, reason)
+                for row in batch_store.iter_unvalidated_rows(conn, batch_id)
+                if (reason := row_problem(row))
             ]
-            invalid = store.quarantine(conn, batch_id, problems)
-            duplicates = store.quarantine_duplicates(conn, batch_id)
-            store.mark_validated(conn, batch_id)
+            invalid = batch_store.quarantine(conn, batch_id, problems)
+            duplicates = batch_store.quarantine_duplicates(conn, batch_id)
+            batch_store.mark_validated(conn, batch_id)
         log.info("quarantined %s invalid and %s duplicate rows", invalid, duplicates)
         return claim | {"invalid": invalid, "duplicates": duplicates}
 
@@ -209,16 +213,16 @@ def mturk_publish_hits() -> None:
         """Refuse (and release) a batch the account cannot pay for, before anything is created."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from hit_service.core import fees
+        import mturk_money as fees
         from hitflow.connections import hitflow_db, mturk_hook
-        from hitflow.publish import store
+        from hitflow.publish import batch_store
 
         batch_id, config = _load(validated["batch_id"])
         with hitflow_db() as conn:
-            to_create = store.counts(conn, batch_id)["ready"]
+            to_create = batch_store.counts(conn, batch_id)["ready"]
             if not (config.creates_hits or config.dry_run) or to_create == 0:
                 return validated | {"balance_check": {"checked": False, "to_create": to_create}}
-            cost = fees.batch_cost(config.reward_amount, config.max_assignments, to_create)
+            cost = fees.batch_cost(config.reward, config.max_assignments, to_create)
             balance = fees.parse_money(mturk_hook().get_account_balance()["AvailableBalance"])
             verdict = {
                 "checked": True,
@@ -235,7 +239,7 @@ def mturk_publish_hits() -> None:
                 balance,
             )
             if cost > balance and not config.dry_run:
-                released = store.release(conn, batch_id, "refused")
+                released = batch_store.release(conn, batch_id, "refused")
                 raise AirflowFailException(
                     f"batch {batch_id} needs ${cost} ({to_create} HITs × {config.max_assignments} assignments "
                     f"at ${config.reward} plus MTurk fees) but the available balance is ${balance}. "
@@ -247,7 +251,7 @@ def mturk_publish_hits() -> None:
     def create_hit_type(priced: dict[str, Any]) -> dict[str, Any]:
         """One HIT type per batch configuration (MTurk answers the same ID for the same properties)."""
         from hitflow.connections import hitflow_db, mturk_hook
-        from hitflow.publish import store
+        from hitflow.publish import batch_store
 
         batch_id, config = _load(priced["batch_id"])
         if not config.creates_hits:
@@ -258,24 +262,24 @@ def mturk_publish_hits() -> None:
             Title=config.title,
             Description=config.description,
             Keywords=config.keywords,
-            Reward=config.reward,
+            Reward=str(config.reward),
             AssignmentDurationInSeconds=config.assignment_duration_seconds,
             AutoApprovalDelayInSeconds=config.auto_approval_delay_seconds,
         )
         with hitflow_db() as conn:
-            store.set_batch(conn, batch_id, hit_type_id=hit_type_id)
+            batch_store.set_batch(conn, batch_id, hit_type_id=hit_type_id)
         return priced | {"hit_type_id": hit_type_id}
 
     @task
     def plan_chunks(typed: dict[str, Any]) -> list[dict[str, Any]]:
         """Cut the publishable rows into row-ID ranges; no chunks when this run creates no HITs."""
         from hitflow.connections import hitflow_db
-        from hitflow.publish import store
-        from hitflow.publish.config import MAX_CHUNKS
+        from hitflow.publish import batch_store
+        from hitflow.publish.batch_config import MAX_CHUNKS
 
         batch_id, config = _load(typed["batch_id"])
         with hitflow_db() as conn:
-            chunks, rows, size = store.plan_chunks(conn, batch_id, config.chunk_size, MAX_CHUNKS)
+            chunks, rows, size = batch_store.plan_chunks(conn, batch_id, config.chunk_size, MAX_CHUNKS)
         log.info("%s publishable rows in %s chunks of up to %s", rows, len(chunks), size)
         if not config.creates_hits:
             return []
@@ -287,7 +291,7 @@ def mturk_publish_hits() -> None:
     def publish_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
         """Create the HITs of one chunk and return their IDs (in row order)."""
         from hitflow.connections import hitflow_db, mturk_hook
-        from hitflow.publish import store
+        from hitflow.publish import batch_store
         from hitflow.publish.publisher import ChunkPublisher
 
         label = f"chunk {chunk['chunk']} of {chunk['of']}"
@@ -305,7 +309,7 @@ def mturk_publish_hits() -> None:
                 hit_type_id=chunk["hit_type_id"],
             )
             chunk_range = {k: chunk[k] for k in ("chunk", "of", "first_row", "next_first")}
-            return publisher.publish(store.Chunk(**chunk_range)).to_dict()
+            return publisher.publish(batch_store.Chunk(**chunk_range)).to_dict()
 
     @task(trigger_rule="none_failed", multiple_outputs=False)
     def gather_hit_ids(typed: dict[str, Any], results: Any) -> dict[str, Any]:
@@ -326,7 +330,7 @@ def mturk_publish_hits() -> None:
         """Write the manifest, and the bulk-upload CSV in `csv`/`both` mode."""
         from hitflow.connections import hitflow_db
         from hitflow.paths import output_dir
-        from hitflow.publish import export, questions, store
+        from hitflow.publish import batch_store, export, question_html
 
         state = {k: v for k, v in gathered.items() if k != "hit_ids"}  # in XCom once is enough
         batch_id, config = _load(gathered["batch_id"])
@@ -335,22 +339,22 @@ def mturk_publish_hits() -> None:
         if config.layout_id:
             variables = ["person_id", "image_url"]
         else:
-            found = questions.template_variables(questions.template_for(config.task_ui))
+            found = question_html.template_variables(question_html.template_for(config.task_ui))
             variables = [v for v in ("person_id", "image_url") if v in found] + [
                 v for v in found if v not in ("person_id", "image_url")
             ]
         with hitflow_db() as conn:
-            by_status = store.counts(conn, batch_id)
+            by_status = batch_store.counts(conn, batch_id)
             if not (by_status["ready"] or by_status["published"] or by_status["exported"]):
                 log.info("nothing to export: the batch has no publishable rows")
                 return state | {"files": {}}
             if config.mode == "csv":
-                store.mark_exported(conn, batch_id)
+                batch_store.mark_exported(conn, batch_id)
             files = export.write_batch_csvs(
                 output_dir() / "batches" / str(batch_id),
                 str(batch_id),
                 variables,
-                store.iter_export_rows(conn, batch_id),
+                batch_store.iter_export_rows(conn, batch_id),
             )
         if not config.exports_csv:
             import os
@@ -363,19 +367,19 @@ def mturk_publish_hits() -> None:
     @task(trigger_rule="none_failed", multiple_outputs=False)
     def summarize(exported: dict[str, Any]) -> dict[str, Any]:
         """Counts, quarantine reasons and cost of this batch; closes it."""
-        from hit_service.core import fees
+        import mturk_money as fees
         from hitflow.connections import hitflow_db
-        from hitflow.publish import store
+        from hitflow.publish import batch_store
 
         batch_id, config = _load(exported["batch_id"])
         totals = exported.get("totals", {})
         with hitflow_db() as conn:
-            by_status = store.counts(conn, batch_id)
-            reasons = store.quarantine_reasons(conn, batch_id)
+            by_status = batch_store.counts(conn, batch_id)
+            reasons = batch_store.quarantine_reasons(conn, batch_id)
             if config.dry_run:
-                store.release(conn, batch_id, "dry_run")
+                batch_store.release(conn, batch_id, "dry_run")
             else:
-                store.set_batch(conn, batch_id, status="exported" if config.mode == "csv" else "published")
+                batch_store.set_batch(conn, batch_id, status="exported" if config.mode == "csv" else "published")
         hits = by_status["published"]
         summary = {
             "batch_id": str(batch_id),
@@ -391,7 +395,7 @@ def mturk_publish_hits() -> None:
             "publishable_rows": by_status["ready"] if config.dry_run else None,
             "quarantined": len(reasons),
             "quarantine": reasons,
-            "cost_usd": str(fees.batch_cost(config.reward_amount, config.max_assignments, hits)),
+            "cost_usd": str(fees.batch_cost(config.reward, config.max_assignments, hits)),
             "balance_check": exported["balance_check"],
             "files": exported.get("files", {}),
             "created_or_recovered_now": totals.get("created", 0) + totals.get("already_existed", 0),

@@ -34,7 +34,8 @@ import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hit_service.config import MONEY_RE, ConfigError, Settings
+from hit_service.settings import Settings, SettingsError
+from mturk_money import cents, is_money
 
 
 def serve(settings: Settings) -> int:
@@ -72,7 +73,7 @@ def app_from_env():  # type: ignore[no-untyped-def]
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
     store = Store(settings.db_url, max_size=2)
     store.open()
@@ -81,9 +82,9 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def _money(text: str) -> Decimal:
-    if not MONEY_RE.match(text):
+    if not is_money(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an amount like 10000.00")
-    return Decimal(text).quantize(Decimal("0.01"))
+    return cents(Decimal(text))
 
 
 PASSWORD_ENV = "HITFLOW_WORKER_PASSWORD"
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
-    except ConfigError as exc:
+    except SettingsError as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
     if args.command in (None, "serve"):

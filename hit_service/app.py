@@ -14,24 +14,24 @@ import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.api.auth import KeyRecord, KeyRing
-from hit_service.api.faults import FaultConfig, Faults
+from hit_service.api.auth import KeyRing
+from hit_service.api.faults import Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
-from hit_service.config import ACCESS_KEY_RE, MONEY_RE, SECRET_KEY_RE, Settings
 from hit_service.console.routes import COOKIE as CONSOLE_COOKIE
 from hit_service.console.routes import router as console_router
 from hit_service.core import identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
-from hit_service.core.models import MONEY_LIMIT, MTurkBackend, format_money
-from hit_service.core.store import Store
+from hit_service.core.database import Store
+from hit_service.core.identity import KeyRecord
+from hit_service.core.models import MTurkBackend
 from hit_service.limits import MAX_FORM_BYTES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, UPLOAD_PATHS
+from hit_service.settings import Settings
 from hit_service.site.routes import router as site_router
 from hit_service.site.templating import STATIC_PREFIX, static_files
 
@@ -152,7 +152,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(console_routes)
     app.state.console = console
     if settings.test_mode:
-        app.include_router(_test_router(store, backend, faults, keys, settings))
+        from hit_service.api.testmode import test_router  # imported only when mounted
+
+        app.include_router(test_router(store, backend, faults, keys, settings))
     return app
 
 
@@ -324,152 +326,3 @@ async def _form_too_large(send: Any, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": text})
-
-
-def _test_router(store: Store, backend: MTurkBackend, faults: Faults, keys: KeyRing, settings: Settings) -> APIRouter:
-    """``/_test/*``: mounted only in test mode, so they are 404 in any real deployment."""
-    test = APIRouter(prefix="/_test")
-
-    def bad(message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=400)
-
-    async def json_body(request: Request) -> Any:
-        raw = await request.body()
-        if not raw.strip():
-            return {}
-        return await request.json()
-
-    @test.get("/faults")
-    def get_faults() -> dict[str, Any]:
-        return faults.snapshot()
-
-    @test.post("/faults")
-    async def set_faults(request: Request) -> JSONResponse:
-        try:
-            config = FaultConfig.from_json(await json_body(request))
-        except (ValueError, TypeError) as exc:
-            return bad(str(exc))
-        faults.replace(config)
-        return JSONResponse(faults.snapshot())
-
-    @test.post("/balance")
-    async def set_balance(request: Request) -> JSONResponse:
-        try:
-            data = await json_body(request)
-        except ValueError:
-            return bad("the body must be JSON")
-        if not isinstance(data, dict):
-            return bad("the body must be a JSON object")
-        requester = data.get("requester")
-        balance = data.get("balance")
-        if requester is not None and (not isinstance(requester, str) or not requester):
-            return bad("requester must be a non-empty string or omitted")
-        if not isinstance(balance, str) or not MONEY_RE.match(balance):
-            return bad('balance must be a string like "1.00"')
-        amount = Decimal(balance).quantize(Decimal("0.01"))
-        if amount > MONEY_LIMIT:
-            return bad(f"balance must be at most {MONEY_LIMIT}")
-        if requester is not None:
-            found = await run_in_threadpool(backend.resolve_requester, requester)
-            if found is None:
-                return bad(f"no requester {requester!r} (give an ID, a name or an access key ID)")
-            requester = found
-        updated = await run_in_threadpool(backend.set_balance, requester, amount)
-        return JSONResponse({"requester": requester, "balance": format_money(amount), "accounts": updated})
-
-    @test.post("/reset")
-    def reset() -> dict[str, str]:
-        store.truncate_all()
-        faults.reset()
-        keys.forget()
-        identity.apply_keys(store, settings.requester_keys, settings.initial_balance)
-        return {"status": "reset"}
-
-    @test.post("/requesters")
-    async def add_requester_key(request: Request) -> JSONResponse:
-        """Make an access key valid (its own account unless the key exists): tests sign with it."""
-        try:
-            data = await json_body(request)
-        except ValueError:
-            return bad("the body must be JSON")
-        access_key = data.get("access_key_id") if isinstance(data, dict) else None
-        secret = data.get("secret_access_key") if isinstance(data, dict) else None
-        if not isinstance(access_key, str) or not ACCESS_KEY_RE.match(access_key):
-            return bad("access_key_id must be 16-128 upper-case letters or digits")
-        if not isinstance(secret, str) or not SECRET_KEY_RE.match(secret):
-            return bad("secret_access_key must be 16-128 printable characters without spaces")
-        pair = ((access_key, secret),)
-        await run_in_threadpool(identity.apply_keys, store, pair, settings.initial_balance, "test")
-        keys.forget()
-        return JSONResponse({"access_key_id": access_key, "requester_id": access_key})
-
-    @test.post("/workers")
-    async def add_worker(request: Request) -> JSONResponse:
-        """``{"name", "password", "locale"?}`` → a worker account (as ``worker add`` makes one)."""
-        try:
-            data = await json_body(request)
-        except ValueError:
-            return bad("the body must be JSON")
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("name"), str)
-            or not isinstance(data.get("password"), str)
-        ):
-            return bad("name and password are required strings")
-        country, _, subdivision = str(data.get("locale") or "US").partition("-")
-        try:
-            created = await run_in_threadpool(
-                identity.add_worker,
-                store,
-                data["name"],
-                data["password"],
-                backend.clock.now(),
-                country,
-                subdivision or None,
-            )
-        except identity.IdentityError as exc:
-            return bad(str(exc))
-        return JSONResponse(created)
-
-    @test.post("/requester-users")
-    async def add_requester_user(request: Request) -> JSONResponse:
-        """``{"account", "name", "password"}`` → a console user (as ``requester add-user`` makes one)."""
-        try:
-            data = await json_body(request)
-        except ValueError:
-            return bad("the body must be JSON")
-        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("account", "name", "password")):
-            return bad("account, name and password are required strings")
-        try:
-            created = await run_in_threadpool(
-                identity.add_requester_user, store, data["account"], data["name"], data["password"], backend.clock.now()
-            )
-        except identity.IdentityError as exc:
-            return bad(str(exc))
-        return JSONResponse(created)
-
-    @test.get("/clock")
-    def get_clock() -> dict[str, Any]:
-        return {"now": backend.clock.now().isoformat(), "offset_seconds": _offset(backend.clock)}
-
-    @test.post("/clock")
-    async def move_clock(request: Request) -> JSONResponse:
-        """``{"advance_seconds": N}`` moves this process's clock forward (or back if negative)."""
-        try:
-            data = await json_body(request)
-        except ValueError:
-            return bad("the body must be JSON")
-        seconds = data.get("advance_seconds") if isinstance(data, dict) else None
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            return bad("advance_seconds must be a number")
-        clock = backend.clock
-        if not isinstance(clock, OffsetClock):
-            return bad("this process's clock cannot be moved")
-        clock.advance(float(seconds))
-        return JSONResponse({"now": clock.now().isoformat(), "offset_seconds": clock.offset_seconds})
-
-    return test
-
-
-def _offset(clock: Clock) -> float:
-    return clock.offset_seconds if isinstance(clock, OffsetClock) else 0.0

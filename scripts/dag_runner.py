@@ -9,7 +9,7 @@ from typing import Any
 def param_defaults(dag_id: str) -> dict[str, Any]:
     """Every param of a hitflow DAG at its default (an empty dict for other DAGs)."""
     from hitflow.collect.policy import COLLECT_PARAM_SPECS
-    from hitflow.publish.config import PARAM_SPECS
+    from hitflow.publish.batch_config import PARAM_SPECS
 
     specs = {"mturk_publish_hits": PARAM_SPECS, "mturk_collect_results": COLLECT_PARAM_SPECS}.get(dag_id, {})
     return {name: spec["default"] for name, spec in specs.items()}

@@ -73,7 +73,7 @@ def service_env(creds: dict[str, str]) -> dict[str, str]:
 
 def start_hit_service(db_url: str, port: int, state: Path, creds: dict[str, str]) -> tuple[str, str]:
     """Start the service in the background unless ours already answers; return (url, how)."""
-    from hit_service.launcher import _healthy, start_service
+    from hitflow_support.service_process import _healthy, start_service
 
     url = f"http://127.0.0.1:{port}"
     pid_file = state / "hit_service.pid"
@@ -96,7 +96,7 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
     import csv
     import io
 
-    from hit_service.console.client import ConsoleClient, ConsoleError
+    from hitflow_support.console_client import ConsoleClient, ConsoleError
 
     path = state / "demo_console.json"
     info = json.loads(path.read_text()) if path.exists() else {}
@@ -154,7 +154,7 @@ def answer_console_batch(url: str, service_db_url: str, state: Path, console: An
     import io
     import random
 
-    from hit_service.site.crowd import CrowdError, submit_answer_over_http
+    from hitflow_support.crowd_client import CrowdError, submit_answer_over_http
     from scripts.simulated_crowd import WORKERS, ensure_workers, guess
 
     passwords = ensure_workers(service_db_url, state)
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
         _run_dag_here(args.dag_id, args.run_dag, json.loads(args.conf), Path(args.out))
         return
     if args.stop:
-        from hit_service.launcher import stop_pid
+        from hitflow_support.service_process import stop_pid
 
         pid_file = state / "hit_service.pid"
         if not pid_file.exists():

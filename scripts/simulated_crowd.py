@@ -81,7 +81,7 @@ def open_hits(source_url: str) -> list[tuple[str, str]]:
 
 def answer_open_hits(base_url: str, source_url: str, passwords: dict[str, str], per_hit: int = 3) -> dict[str, Any]:
     """Each open HIT gets up to ``per_hit`` answers from different workers; returns counts."""
-    from hit_service.site.crowd import CrowdError, submit_answer_over_http
+    from hitflow_support.crowd_client import CrowdError, submit_answer_over_http
 
     hits = open_hits(source_url)
     jobs = [
@@ -127,9 +127,9 @@ def answer_through_backend(
     from datetime import UTC, datetime
 
     from hit_service.core.clock import SystemClock
+    from hit_service.core.database import Store
     from hit_service.core.identity import add_worker
     from hit_service.core.models import MTurkBackend
-    from hit_service.core.store import Store
 
     store = Store(service_db_url, max_size=threads + 1)
     store.open()

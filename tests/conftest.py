@@ -3,7 +3,7 @@
 Airflow reads its configuration at import time, so the environment is set here, at the top of
 the first conftest, and the metadata database (SQLite in a temp dir) is migrated once per
 session. hitflow's data and the HIT service's state live in real PostgreSQL databases that the
-suite creates and drops (see ``tests/pg.py``).
+suite creates and drops (see ``hitflow_support/pg.py``).
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
+from hit_service.core.identity import KeyRecord
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 REGION = "us-east-1"
 SERVICE = "mturk-requester"
@@ -194,15 +196,6 @@ def signature(secret: str, amz_date: str, credential: Credential, canonical: str
     string_to_sign = "\n".join([ALGORITHM, amz_date, credential.scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = signing_key(secret, credential.date, credential.region, credential.service)
     return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A requester key as the verifier needs it."""
-
-    access_key_id: str
-    secret: str
-    requester: str
 
 
 class KeyRing:

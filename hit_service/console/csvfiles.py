@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hit_service.core import layouts, questions
+from hit_service.core import layouts, question_xml
 from hit_service.limits import MAX_CSV_BYTES, MAX_REVIEW_CSV_BYTES
 
 MAX_ROWS = 50_000
@@ -191,7 +191,7 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
 
 def render_question(template: str, values: dict[str, str]) -> str:
     """The HTMLQuestion a row becomes, as the API would build it from the layout."""
-    return questions.html_question(layouts.PLACEHOLDER.sub(lambda m: _escape(values.get(m.group(1), "")), template))
+    return question_xml.html_question(layouts.PLACEHOLDER.sub(lambda m: _escape(values.get(m.group(1), "")), template))
 
 
 def render_page(template: str, values: dict[str, str]) -> str:

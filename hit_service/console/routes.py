@@ -23,13 +23,13 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hit_service.config import Settings
 from hit_service.console import csvfiles, forms, starters
 from hit_service.console.service import Console, FormError, NotFound
 from hit_service.core import identity
 from hit_service.core.exceptions import RequestError
 from hit_service.core.models import MTurkBackend
 from hit_service.limits import MAX_REVIEW_CSV_BYTES
+from hit_service.settings import Settings
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render

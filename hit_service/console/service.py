@@ -30,12 +30,12 @@ from psycopg.types.json import Jsonb
 from hit_service.api.validation import validate
 from hit_service.console import csvfiles
 from hit_service.core import layouts
+from hit_service.core.database import Row
 from hit_service.core.exceptions import HIT_ALREADY_EXISTS, INVALID_HIT_STATE, RequestError
-from hit_service.core.fees import assignment_fee, hit_cost
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import SYSTEM_TYPES, check_requirements
-from hit_service.core.rules import format_money, new_id
-from hit_service.core.store import Row
+from hit_service.core.rules import new_id
+from mturk_money import assignment_fee, cents, format_money, hit_cost
 
 logger = logging.getLogger("hit_service.console")
 
@@ -157,7 +157,7 @@ class Console:
             "title": values["title"],
             "description": values["description"],
             "keywords": values["keywords"] or None,
-            "reward": Decimal(values["reward"]).quantize(Decimal("0.01")),
+            "reward": cents(Decimal(values["reward"])),
             "max_assignments": values["max_assignments"],
             "assignment_duration_seconds": values["assignment_duration_seconds"],
             "lifetime_seconds": values["lifetime_seconds"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hit_service.config import REPO_ROOT
+from hit_service.settings import REPO_ROOT
 
 HERE = Path(__file__).resolve().parent / "starter_templates"
 SAMPLE_IMAGE = "/static/console/sample-photo.svg"  # served by this service: previews load nothing from outside

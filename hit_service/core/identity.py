@@ -31,13 +31,21 @@ from typing import Any
 
 import psycopg
 
-from hit_service.api.auth import KeyRecord
-from hit_service.core.store import Row, Store
+from hit_service.core.database import Row, Store
 
 UPPER_ALNUM = string.ascii_uppercase + string.digits
 SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A requester key as the API's SigV4 verifier needs it (``hit_service.api.auth``)."""
+
+    access_key_id: str
+    secret: str
+    requester: str
 
 
 class IdentityError(ValueError):

@@ -26,7 +26,7 @@ from hit_service.core.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 LAYOUT_ID = re.compile(r"^[A-Z0-9]{1,64}\Z")

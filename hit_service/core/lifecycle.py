@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from hit_service.core.database import Row
 from hit_service.core.exceptions import (
     ASSIGNMENT_DOES_NOT_EXIST,
     DUPLICATE_REQUEST,
@@ -46,21 +47,19 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
-from hit_service.core.fees import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee
 from hit_service.core.rules import (
     REQUEST_ID,
     decode_token,
     encode_token,
-    format_money,
     money,
     parse_timestamp,
     status_sql,
 )
-from hit_service.core.store import Row
+from mturk_money import LARGE_HIT_ASSIGNMENTS, assignment_fee, bonus_fee, format_money
 
 if TYPE_CHECKING:
     from hit_service.core.clock import Clock
-    from hit_service.core.store import GroupCommit, Store
+    from hit_service.core.database import GroupCommit, Store
 
 OVERRIDE_WINDOW = timedelta(days=30)
 TOKEN_WINDOW = timedelta(hours=24)

@@ -21,8 +21,9 @@ from typing import Any
 
 from botocore import xform_name
 
-from hit_service.core import layouts, questions
+from hit_service.core import layouts, question_xml
 from hit_service.core.clock import Clock
+from hit_service.core.database import GroupCommit, Row, Store
 from hit_service.core.exceptions import (
     HIT_ALREADY_EXISTS,
     HIT_DOES_NOT_EXIST,
@@ -32,7 +33,6 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
-from hit_service.core.fees import CENT, assignment_fee, hit_cost
 from hit_service.core.lifecycle import Lifecycle
 from hit_service.core.quals import Qualifications, check_requirements
 from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
@@ -47,14 +47,13 @@ from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of 
     decode_token,
     encode_next_token,
     encode_token,
-    format_money,
     hit_status,
     money,
     new_id,
     status_sql,
 )
-from hit_service.core.store import GroupCommit, Row, Store
 from hit_service.core.workers import WorkerSite
+from mturk_money import CENT, assignment_fee, format_money, hit_cost
 
 OPERATIONS = (
     "AcceptQualificationRequest",
@@ -241,7 +240,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         if question is not None:
             if layout_parameters:
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
-            parsed = questions.parse_question(question, allow_http=self.allow_http_external_urls)
+            parsed = question_xml.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
         template = layouts.project_template(self.store, requester, layout_id)
         if template is None:
@@ -250,7 +249,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         rendered = layouts.render(layout_id, template, values)
         return {
             "question_kind": "Layout",
-            "question": questions.html_question(rendered),
+            "question": question_xml.html_question(rendered),
             "layout_id": layout_id,
             "layout_parameters": layout_parameters or [],
         }

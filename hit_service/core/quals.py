@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from hit_service.core.database import Row
 from hit_service.core.exceptions import (
     MISSING_PARAMETERS,
     PARAMETER_OUT_OF_RANGE,
@@ -54,11 +55,10 @@ from hit_service.core.exceptions import (
     RequestError,
 )
 from hit_service.core.rules import decode_token, encode_token, new_id
-from hit_service.core.store import Row
 
 if TYPE_CHECKING:
     from hit_service.core.clock import Clock
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
 LOCALE = "00000000000000000071"
 APPROVAL_RATE = "000000000000000000L0"
@@ -396,7 +396,7 @@ class Qualifications:
             raise RequestError("AnswerKey can only be given with a Test.", PARAMETER_OUT_OF_RANGE)
         for member in ("Test", "AnswerKey"):
             if params.get(member):
-                from hit_service.core.questions import check_xml
+                from hit_service.core.question_xml import check_xml
 
                 check_xml(params[member], member)
 

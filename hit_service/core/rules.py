@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from hit_service.core.exceptions import PARAMETER_OUT_OF_RANGE, RequestError
-from hit_service.core.fees import CENT
+from mturk_money import CENT
 
 Row = dict[str, Any]
 
@@ -86,11 +86,6 @@ def money(text: str, member: str = "Reward") -> Decimal:
     if amount > MONEY_LIMIT:
         raise RequestError(f"{member} {text[:40]} is larger than {MONEY_LIMIT}.", PARAMETER_OUT_OF_RANGE)
     return amount.quantize(CENT)
-
-
-def format_money(amount: Decimal) -> str:
-    """Money as MTurk writes it: "9999.64"."""
-    return str(amount.quantize(CENT))
 
 
 # -- HIT status ----------------------------------------------------------------------------------

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from hit_service.core import questions
+from hit_service.core import question_xml
+from hit_service.core.database import Row
 from hit_service.core.lifecycle import answer_xml
 from hit_service.core.quals import explain, permissions, type_names, worker_values
 from hit_service.core.rules import new_id, status_sql
-from hit_service.core.store import Row
 from hit_service.limits import MAX_ANSWER_BYTES
 
 if TYPE_CHECKING:
     from hit_service.core.clock import Clock
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
 GROUP_LIMIT = 200
 
@@ -287,7 +287,7 @@ class WorkerSite:
             if now >= row["deadline"]:
                 raise self._not_open({**row, "status": "Abandoned"})
             selections = (
-                questions.selection_fields(hit["question"]) if hit["question_kind"] == "QuestionForm" else set()
+                question_xml.selection_fields(hit["question"]) if hit["question_kind"] == "QuestionForm" else set()
             )
             answer = answer_xml([(name, value) for name, value in fields if name != "assignmentId"], selections)
             if len(answer.encode("utf-8")) > MAX_ANSWER_BYTES:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import HTTPException
 from fastapi.responses import HTMLResponse
 
-from hit_service.core import questions
+from hit_service.core import question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import render
@@ -40,7 +40,7 @@ def preview_page(backend: MTurkBackend, hit_id: str, base: str) -> HTMLResponse:
     row = backend.find_hit(hit_id)
     if row is None:
         raise HTTPException(status_code=404, detail=f"HIT {hit_id} does not exist")
-    parsed = questions.parse_question(row["question"], allow_http=True)
+    parsed = question_xml.parse_question(row["question"], allow_http=True)
     srcdoc = src = None
     if parsed.html is not None:
         srcdoc = task_page(parsed.html, base)

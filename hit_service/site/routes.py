@@ -48,11 +48,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.config import Settings
-from hit_service.core import identity, questions
+from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
+from hit_service.settings import Settings
 from hit_service.site import pages
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
@@ -250,7 +250,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return RedirectResponse(f"/work/{assignment_id}", status_code=303)
 
     def hit_frame(hit: dict[str, Any], frame_url: str, external_params: dict[str, str]) -> dict[str, Any]:
-        parsed = questions.parse_question(hit["question"], allow_http=True)
+        parsed = question_xml.parse_question(hit["question"], allow_http=True)
         height = parsed.frame_height or pages.DEFAULT_FRAME_HEIGHT
         if parsed.external_url is not None:
             src = with_query(parsed.external_url, external_params)
@@ -297,11 +297,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         )
 
     def frame_response(hit: dict[str, Any], base: str) -> Response:
-        parsed = questions.parse_question(hit["question"], allow_http=True)
+        parsed = question_xml.parse_question(hit["question"], allow_http=True)
         if parsed.html is not None:
             content = task_page(parsed.html, base)
         elif parsed.kind == "QuestionForm":
-            content = render_text("frame/question_form.html", form=questions.question_form(hit["question"]), base=base)
+            content = render_text(
+                "frame/question_form.html", form=question_xml.question_form(hit["question"]), base=base
+            )
         else:
             content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
         headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}

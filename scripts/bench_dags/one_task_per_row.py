@@ -40,11 +40,11 @@ def one_task_per_row() -> None:
     @task
     def create_one(row: int, hit_type_id: str, **context: Any) -> str:
         from hitflow.connections import mturk_hook
-        from hitflow.publish import questions
+        from hitflow.publish import question_html
         from hitflow.publish.publisher import request_token
 
-        question = questions.html_question(
-            questions.load_template(), {"person_id": f"P{row}", "image_url": f"https://img.example.org/{row}.jpg"}
+        question = question_html.html_question(
+            question_html.load_template(), {"person_id": f"P{row}", "image_url": f"https://img.example.org/{row}.jpg"}
         )
         return mturk_hook().create_hit_with_hit_type(
             HITTypeId=hit_type_id,

@@ -284,7 +284,7 @@ def test_dags_plugins_and_include_are_mounted(services: dict[str, dict[str, Any]
 
 
 def test_hit_service_settings_load_and_match_the_connection(services: dict[str, dict[str, Any]]) -> None:
-    from hit_service.config import Settings
+    from hit_service.settings import Settings
 
     service = services["hit-service"]
     env = compose.environment(service)
@@ -297,7 +297,7 @@ def test_hit_service_settings_load_and_match_the_connection(services: dict[str, 
     assert settings.requester_keys == (keys,)
     db = urlsplit(settings.db_url)
     assert (db.hostname, db.path.lstrip("/")) == ("hitflow-db", filled["HITFLOW_HIT_SERVICE_DB"])
-    read = set(re.findall(r'"(HITFLOW_[A-Z0-9_]+)"', (REPO / "hit_service" / "config.py").read_text()))
+    read = set(re.findall(r'"(HITFLOW_[A-Z0-9_]+)"', (REPO / "hit_service" / "settings.py").read_text()))
     unknown = {k for k in env if k.startswith("HITFLOW_")} - read
     assert not unknown, f"hit-service sets variables the service does not read: {unknown}"
     assert settings.layouts_dir == Path("/opt/hitflow/include/layouts")

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
-from tests import pg
+from hitflow_support import pg
 from tests.compose import compose
 
 REPO = compose.REPO

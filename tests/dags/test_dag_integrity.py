@@ -164,13 +164,14 @@ def test_dag_files_leave_heavy_imports_to_tasks() -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == []
     heavy = ("boto3", "botocore", "psycopg", "psycopg2", "psycopg_pool", "requests", "urllib3", "fastapi", "uvicorn")
-    io_modules = ("hitflow.connections", "hitflow.hooks", "hitflow.publish.store", "hitflow.collect.store")
+    io_modules = (
+        "hitflow.connections",
+        "hitflow.hooks",
+        "hitflow.publish.batch_store",
+        "hitflow.collect.results_store",
+    )
     loaded = [m for m in result["new"] if m.split(".")[0] in heavy or m.startswith(io_modules)]
-    loaded += [
-        m
-        for m in result["new"]
-        if m.startswith("hit_service.") and m not in ("hit_service.core", "hit_service.core.fees")
-    ]
+    loaded += [m for m in result["new"] if m.split(".")[0] == "hit_service"]
     assert loaded == []
 
 
@@ -246,7 +247,7 @@ def test_param_errors_quote_the_params_own_description(dagbag) -> None:
     """What Airflow answers a refused trigger with (jsonschema's message): the description, no regex."""
     from airflow.serialization.definitions.param import SerializedParam
 
-    from hitflow.publish.config import PARAM_SPECS
+    from hitflow.publish.batch_config import PARAM_SPECS
 
     param = dagbag.dags["mturk_publish_hits"].params.get_param("reward")
     for bad in ("0.00", "abc", "$0.10", "0.105"):

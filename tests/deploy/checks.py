@@ -19,7 +19,7 @@ DEMO_SQL = ("source_schema.sql", "demo_seed.sql", "hitflow_schema.sql")
 
 
 def batch_of(run_id: str) -> str:
-    from hitflow.publish.store import batch_uuid
+    from hitflow.publish.batch_store import batch_uuid
 
     return str(batch_uuid(PUBLISH_DAG, run_id))
 

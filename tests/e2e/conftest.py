@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from hitflow_support.airflow_stack import Stack
 from tests.e2e import plan as e2e_plan
-from tests.e2e.stack import Stack
 
 HERE = Path(__file__).resolve().parent
 ENABLED = os.environ.get("HITFLOW_E2E", "").strip().lower() in ("1", "true", "yes")

@@ -28,8 +28,8 @@ import psycopg
 import pytest
 import requests
 
+from hitflow_support.airflow_stack import COLLECT_DAG, PUBLISH_DAG, REPO, Stack, annotations_by_row, wait_for
 from tests.e2e.plan import Plan
-from tests.e2e.stack import COLLECT_DAG, PUBLISH_DAG, REPO, Stack, annotations_by_row, wait_for
 
 ASSET = "hitflow_published_hits"
 COLLECT_DAG_FILE = REPO / "dags" / "mturk_collect_results.py"
@@ -45,7 +45,7 @@ def parse_ts(text: str | None) -> datetime | None:
 
 
 def batch_of(dag_id: str, run_id: str) -> uuid.UUID:
-    from hitflow.publish.store import batch_uuid
+    from hitflow.publish.batch_store import batch_uuid
 
     return batch_uuid(dag_id, run_id)
 
@@ -165,7 +165,7 @@ def test_every_params_limits_are_refused_through_rest_with_its_description(stack
     """Every minimum, maximum, enum, pattern and length of both DAGs' params, through REST: a 400
     that names the param, and for a pattern its description rather than the regex; no run created."""
     from hitflow.collect.policy import COLLECT_PARAM_SPECS
-    from hitflow.publish.config import PARAM_SPECS
+    from hitflow.publish.batch_config import PARAM_SPECS
 
     for dag_id, specs in ((PUBLISH_DAG, PARAM_SPECS), (COLLECT_DAG, COLLECT_PARAM_SPECS)):
         if dag_id == COLLECT_DAG and not COLLECT_DAG_FILE.exists():

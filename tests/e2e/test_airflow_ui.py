@@ -27,8 +27,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from hitflow_support.airflow_stack import ADMIN_USER, PUBLISH_DAG, Stack, wait_for
 from tests.e2e.plan import Plan
-from tests.e2e.stack import ADMIN_USER, PUBLISH_DAG, Stack, wait_for
 from tests.e2e.test_airflow_e2e import (
     ASSET,
     all_hits,
@@ -77,7 +77,7 @@ def test_sign_in_and_the_dag_details_show_its_description(stack: Stack, ui: Airf
 
 
 def test_the_trigger_form_refuses_a_zero_reward_with_its_description(stack: Stack, ui: AirflowUI) -> None:
-    from hitflow.publish.config import PARAM_SPECS
+    from hitflow.publish.batch_config import PARAM_SPECS
 
     runs_before, hits_before = len(stack.dag_runs(PUBLISH_DAG)), len(all_hits(stack))
     dialog = ui.open_trigger_dialog(PUBLISH_DAG)

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.stack import Stack
+from hitflow_support.airflow_stack import Stack
 
 
 def test_stopping_by_pid_leaves_nothing_running(stack: Stack) -> None:

@@ -16,9 +16,9 @@ import httpx
 import psycopg
 import pytest
 
-from hit_service.console.client import ConsoleClient
-from hit_service.launcher import ServiceProcess, start_service
-from tests import pg
+from hitflow_support import pg
+from hitflow_support.console_client import ConsoleClient
+from hitflow_support.service_process import ServiceProcess, start_service
 from tests.hit_service.helpers import (
     ACCESS_KEY,
     LAYOUT_HTML,

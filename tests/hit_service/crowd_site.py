@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from hit_service.config import REPO_ROOT
+from hit_service.settings import REPO_ROOT
 
 STATIC_DIR = REPO_ROOT / "hit_service" / "static"
 CORPUS_DIR = Path(__file__).parent / "corpus"

@@ -339,7 +339,7 @@ def seed(url: str, access_key: str, secret: str) -> Known:
     import boto3
     from botocore.config import Config
 
-    from hit_service.site.crowd import submit_answer_over_http
+    from hitflow_support.crowd_client import submit_answer_over_http
 
     httpx.post(
         f"{url}/_test/requesters", json={"access_key_id": access_key, "secret_access_key": secret}, timeout=10
@@ -413,8 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="fuzz a running service in test mode instead of starting one")
     parser.add_argument("--operation", action="append", help="only this operation (repeatable)")
     args = parser.parse_args(argv)
-    from hit_service.launcher import start_service
-    from tests import pg
+    from hitflow_support import pg
+    from hitflow_support.service_process import start_service
     from tests.hit_service.helpers import new_access_key
 
     access_key, secret = new_access_key(), "f" * 40

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from hit_service.api import auth
 from hit_service.api.auth import AuthError, KeyRecord, KeyRing
-from hit_service.config import ConfigError, Settings, parse_requester_keys
+from hit_service.settings import Settings, SettingsError, parse_requester_keys
 from tests.hit_service.helpers import SECRET_KEY, hit_args, make_client, new_access_key, signed_post
 
 TARGET = "MTurkRequesterServiceV20170117.GetAccountBalance"
@@ -136,7 +136,7 @@ def test_requester_keys_setting() -> None:
         ("AKIA0000000000000001", "a" * 40),
     )
     for bad in ["AKIAIOSFODNN7EXAMPLE", "akia0000000000000000:" + "a" * 40, "AKIAIOSFODNN7EXAMPLE:short"]:
-        with pytest.raises(ConfigError) as info:
+        with pytest.raises(SettingsError) as info:
             parse_requester_keys(bad)
         assert "short" not in str(info.value)  # never echo what may be a secret
     settings = Settings.from_env(

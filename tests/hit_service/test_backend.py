@@ -14,9 +14,9 @@ import pytest
 
 from hit_service.core import identity
 from hit_service.core.clock import FrozenClock, OffsetClock
+from hit_service.core.database import Store
 from hit_service.core.exceptions import HIT_ALREADY_EXISTS, INSUFFICIENT_FUNDS, RequestError
 from hit_service.core.models import MTurkBackend
-from hit_service.core.store import Store
 from tests.hit_service.helpers import SECRET_KEY, hit_args, new_access_key
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from hit_service.config import REPO_ROOT
+from hit_service.settings import REPO_ROOT
 from tests.hit_service.helpers import make_client
 
 pytestmark = pytest.mark.integration

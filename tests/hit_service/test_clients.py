@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from hit_service.config import REPO_ROOT
-from hit_service.site.crowd import submit_answer_over_http
+from hit_service.settings import REPO_ROOT
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, make_client
 
 pytestmark = pytest.mark.integration

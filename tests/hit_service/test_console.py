@@ -17,9 +17,9 @@ import psycopg
 import pytest
 import requests
 
-from hit_service.console.client import ConsoleClient, ConsoleError
-from hit_service.launcher import ServiceProcess
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.console_client import ConsoleClient, ConsoleError
+from hitflow_support.crowd_client import submit_answer_over_http
+from hitflow_support.service_process import ServiceProcess
 from tests.hit_service.helpers import CONSOLE_CSV as GOOD
 from tests.hit_service.helpers import add_user, make_client, new_access_key
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from hit_service.console.client import ConsoleClient
-from hit_service.launcher import ServiceProcess
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.console_client import ConsoleClient
+from hitflow_support.crowd_client import submit_answer_over_http
+from hitflow_support.service_process import ServiceProcess
 from tests.hit_service.helpers import CONSOLE_CSV as GOOD
 from tests.hit_service.test_clients import CHROMIUM, CHROMIUM_ARGS
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium, new_page, shots
 
 __all__ = ["chromium", "shots"]  # fixtures

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from hit_service.config import REPO_ROOT
+from hit_service.settings import REPO_ROOT
 from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium, sign_in
 from tests.hit_service.crowd_site import CORPUS_DIR, CrowdSite, crowd_site, fill_template
 from tests.hit_service.crowd_work import CORPUS, CorpusTask, stage_point, wait_image

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from botocore.exceptions import ClientError
 
-from hit_service.launcher import ServiceProcess, start_service
-from tests import pg
+from hitflow_support import pg
+from hitflow_support.service_process import ServiceProcess, start_service
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, error_of, hit_args, make_client, new_access_key
 
 pytestmark = pytest.mark.integration

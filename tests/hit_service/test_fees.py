@@ -1,4 +1,4 @@
-"""MTurk's fees (``hit_service.core.fees``): the one module the service charges with and
+"""MTurk's fees (``mturk_money``): the one module the service charges with and
 hitflow's DAGs and reports price with. Figures worked out by hand from MTurk's rules."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hit_service.core import fees
+import mturk_money as fees
 
 D = Decimal
 
@@ -82,8 +82,8 @@ def test_hitflow_prices_with_the_services_module() -> None:
     """One fee module: hitflow's params and report use the very functions the service charges with."""
     from hit_service.core import lifecycle, models
     from hitflow.collect import policy, report
-    from hitflow.publish import config
+    from hitflow.publish import batch_config
 
-    assert report.fees is config.fees is policy.fees is fees
+    assert report.fees is batch_config.fees is policy.fees is fees
     assert models.hit_cost is fees.hit_cost and lifecycle.assignment_fee is fees.assignment_fee
     assert lifecycle.bonus_fee is fees.bonus_fee

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from hit_service import TARGET_PREFIX
 from hit_service.limits import MAX_REQUEST_BYTES
-from hit_service.site.crowd import accept_hit, sign_in, submit_answer_over_http
+from hitflow_support.crowd_client import accept_hit, sign_in, submit_answer_over_http
 from tests.hit_service.helpers import (
     ACCESS_KEY,
     SECRET_KEY,

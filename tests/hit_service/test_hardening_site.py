@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hit_service.config import REPO_ROOT, ConfigError, Settings
-from hit_service.site.crowd import CrowdError, accept_hit, sign_in
+from hit_service.settings import REPO_ROOT, Settings, SettingsError
+from hitflow_support.crowd_client import CrowdError, accept_hit, sign_in
 from tests.hit_service.browser import chromium, shots
 from tests.hit_service.helpers import OPERATOR_PASSWORD, hit_args
 
@@ -109,7 +109,7 @@ def test_worker_add_reads_the_password_from_stdin_a_file_or_the_environment(
 def test_production_needs_an_https_public_url_or_an_explicit_opt_out() -> None:
     base = {"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://x@y/z", "HITFLOW_HIT_SERVICE_MODE": "production"}
     for public_url in ("", "http://hits.example.org"):
-        with pytest.raises(ConfigError, match="https"):
+        with pytest.raises(SettingsError, match="https"):
             Settings.from_env({**base, "HITFLOW_HIT_SERVICE_PUBLIC_URL": public_url})
     assert Settings.from_env({**base, "HITFLOW_HIT_SERVICE_PUBLIC_URL": "https://hits.example.org"}).secure_cookies
     opted_out = Settings.from_env({**base, "HITFLOW_HIT_SERVICE_INSECURE_COOKIES": "1"})
@@ -160,7 +160,7 @@ def test_unknown_and_known_names_cost_the_same_scrypt_work(db_url: str, monkeypa
     import hashlib
 
     from hit_service.core import identity
-    from hit_service.core.store import Store
+    from hit_service.core.database import Store
 
     calls: list[int] = []
     real = hashlib.scrypt

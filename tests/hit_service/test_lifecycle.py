@@ -10,7 +10,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from hit_service.site.crowd import CrowdError, accept_hit, sign_in, submit_answer_over_http, submit_fields
+from hitflow_support.crowd_client import CrowdError, accept_hit, sign_in, submit_answer_over_http, submit_fields
 from tests.hit_service.helpers import csrf_token, error_of, hit_args, hit_type_args, html_question
 
 pytestmark = pytest.mark.integration

@@ -109,7 +109,7 @@ def test_preview_unknown_hit(operator: httpx.Client) -> None:
 
 def test_operator_pages_without_a_password(db_url: str, layouts_dir: Any) -> None:
     """Local mode without a password: open (logged); production mode: refused."""
-    from hit_service.launcher import start_service
+    from hitflow_support.service_process import start_service
 
     with start_service(db_url, extra_env={"HITFLOW_LAYOUTS_DIR": str(layouts_dir)}) as local:
         assert httpx.get(f"{local.url}/operator").status_code == 200

@@ -13,9 +13,9 @@ import httpx
 import psycopg
 import pytest
 
-from hit_service.core.store import MIGRATIONS, Store
-from hit_service.launcher import ServiceProcess, ServiceStartError, start_service, stop_pid
-from tests import pg
+from hit_service.core.database import MIGRATIONS, Store
+from hitflow_support import pg
+from hitflow_support.service_process import ServiceProcess, ServiceStartError, start_service, stop_pid
 from tests.hit_service.helpers import ACCESS_KEY, SECRET_KEY, hit_args, make_client
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hit_service.core.quals import meets, permissions
-from hit_service.site.crowd import CrowdError, sign_in, submit_answer_over_http
+from hitflow_support.crowd_client import CrowdError, sign_in, submit_answer_over_http
 from tests.hit_service.helpers import error_of, hit_args
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,7 @@ import pytest
 from hit_service.api.auth import KeyRing
 from hit_service.api.faults import FaultConfig, Faults
 from hit_service.api.responses import MTurkResponses
-from hit_service.config import ConfigError, Settings
-from hit_service.core import layouts, questions
+from hit_service.core import layouts, question_xml
 from hit_service.core.exceptions import (
     HIT_LAYOUT_DOES_NOT_EXIST,
     MISSING_PARAMETERS,
@@ -27,6 +26,7 @@ from hit_service.core.exceptions import (
     stamp,
 )
 from hit_service.core.models import decode_next_token, encode_next_token, new_id
+from hit_service.settings import Settings, SettingsError
 from tests.hit_service.helpers import external_question, html_question
 
 D = Decimal
@@ -69,18 +69,18 @@ def test_error_bodies() -> None:
 
 
 def test_questions_parse() -> None:
-    parsed = questions.parse_question(html_question("<b>hi</b>", height=300))
+    parsed = question_xml.parse_question(html_question("<b>hi</b>", height=300))
     assert parsed.kind == "HTMLQuestion"
     assert "<b>hi</b>" in (parsed.html or "")
     assert parsed.frame_height == 300
-    parsed = questions.parse_question(external_question())
+    parsed = question_xml.parse_question(external_question())
     assert parsed.kind == "ExternalQuestion"
     assert parsed.external_url == "https://example.org/task?x=1"
     form = (
         '<QuestionForm xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/'
         '2017-11-06/QuestionForm.xsd"><Question/></QuestionForm>'
     )
-    assert questions.parse_question(form).kind == "QuestionForm"
+    assert question_xml.parse_question(form).kind == "QuestionForm"
 
 
 @pytest.mark.parametrize(
@@ -99,15 +99,15 @@ def test_questions_parse() -> None:
 )
 def test_bad_questions(text: str, fragment: str) -> None:
     with pytest.raises(RequestError) as info:
-        questions.parse_question(text)
+        question_xml.parse_question(text)
     assert info.value.turk_error_code == XML_PARSE_ERROR
     assert fragment in info.value.message
     assert info.value.message.startswith("The Question parameter is not valid")
 
 
 def test_html_question_wraps_cdata_terminators() -> None:
-    wrapped = questions.html_question("<p>a]]>b</p>", 10)
-    assert questions.parse_question(wrapped).html == "<p>a]]>b</p>"
+    wrapped = question_xml.html_question("<p>a]]>b</p>", 10)
+    assert question_xml.parse_question(wrapped).html == "<p>a]]>b</p>"
 
 
 # -- layouts ----------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def test_settings_from_env(tmp_path: Path) -> None:
         {"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://x/y", "HITFLOW_HIT_SERVICE_PORT": "http"},
         {"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://x/y", "HITFLOW_HIT_SERVICE_INITIAL_BALANCE": "$5"},
     ]:
-        with pytest.raises(ConfigError):
+        with pytest.raises(SettingsError):
             Settings.from_env(env)
 
 

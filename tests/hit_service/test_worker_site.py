@@ -392,14 +392,14 @@ def test_external_question_gets_mturks_parameters(
 
 
 def test_external_question_needs_https_outside_test_mode() -> None:
-    from hit_service.core import questions
+    from hit_service.core import question_xml
     from hit_service.core.exceptions import RequestError
 
     plain = f'<ExternalQuestion xmlns="{EXTERNAL_QUESTION_NS}"><ExternalURL>http://x.example/t</ExternalURL>'
     plain += "<FrameHeight>1</FrameHeight></ExternalQuestion>"
     with pytest.raises(RequestError, match="https"):
-        questions.parse_question(plain)
-    assert questions.parse_question(plain, allow_http=True).external_url == "http://x.example/t"
+        question_xml.parse_question(plain)
+    assert question_xml.parse_question(plain, allow_http=True).external_url == "http://x.example/t"
 
 
 def test_question_form_selections(
@@ -472,8 +472,8 @@ def test_frames_get_an_in_memory_local_storage(
 
 def test_frame_html_is_rewritten_and_question_kept(service: Any, requester_client: Any, new_worker: Any) -> None:
     """The frame's HTML points at the service; GetHIT returns the Question byte for byte."""
-    from hit_service.site.crowd import accept_hit
-    from hit_service.site.crowd import sign_in as crowd_sign_in
+    from hitflow_support.crowd_client import accept_hit
+    from hitflow_support.crowd_client import sign_in as crowd_sign_in
 
     page = (
         "<!DOCTYPE html><html><head>"

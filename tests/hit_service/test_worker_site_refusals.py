@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hit_service.site.crowd import accept_hit, sign_in
+from hitflow_support.crowd_client import accept_hit, sign_in
 from tests.hit_service.helpers import csrf_token, hit_args
 
 pytestmark = pytest.mark.integration

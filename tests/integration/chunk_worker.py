@@ -21,8 +21,8 @@ def main() -> None:
     import psycopg
 
     from hitflow.connections import mturk_hook
-    from hitflow.publish import store
-    from hitflow.publish.config import PublishConfig
+    from hitflow.publish import batch_store
+    from hitflow.publish.batch_config import PublishConfig
     from hitflow.publish.publisher import ChunkPublisher
 
     db_url, batch_id, hit_type_id, concurrency = sys.argv[1:5]
@@ -35,7 +35,7 @@ def main() -> None:
             batch_id=uuid.UUID(batch_id),
             hit_type_id=hit_type_id,
         )
-        (chunk,), _, _ = store.plan_chunks(conn, uuid.UUID(batch_id), chunk_size=1_000_000, max_chunks=1)
+        (chunk,), _, _ = batch_store.plan_chunks(conn, uuid.UUID(batch_id), chunk_size=1_000_000, max_chunks=1)
         print(json.dumps(publisher.publish(chunk).to_dict()))
 
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import requests
 
-from tests import pg
+from hitflow_support import pg
 from tests.integration.helpers import ACCESS_KEY, REPO, SECRET_KEY, apply_sql
 
 
@@ -29,7 +29,7 @@ def source_db() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def hit_service() -> Iterator[Any]:
     """The HIT service as a real subprocess (uvicorn) on its own database, in test mode."""
-    from hit_service.launcher import start_service
+    from hitflow_support.service_process import start_service
 
     url = pg.create_database("hitsvc")
     service = start_service(

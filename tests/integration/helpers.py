@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import requests
+
+from hitflow_support.service_queries import hits_per_row, service_hits, set_faults
+
+__all__ = ["hits_per_row", "service_hits", "set_faults"]  # shared with the bench
 
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
@@ -21,10 +24,6 @@ def apply_sql(url: str, *files: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for name in files:
             conn.execute((REPO / "include" / "sql" / name).read_text())
-
-
-def set_faults(service: Any, **faults: Any) -> None:
-    requests.post(f"{service.url}/_test/faults", json=faults, timeout=10).raise_for_status()
 
 
 def set_balance(service: Any, balance: str) -> None:
@@ -58,21 +57,6 @@ def run(dag: Any, logical_date: datetime | None, **conf: Any) -> tuple[str, dict
         gathered = task_result(dr, "gather_hit_ids")
         summary["gathered_hit_ids"] = gathered["hit_ids"] if gathered else []
     return dr.state, summary
-
-
-def service_hits(client: Any) -> list[dict[str, Any]]:
-    hits, kwargs = [], {"MaxResults": 100}
-    while True:
-        page = client.list_hits(**kwargs)
-        hits += page["HITs"]
-        if not page.get("NextToken"):
-            return hits
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def hits_per_row(client: Any) -> Counter:
-    """HITs per source row in the service's own ListHITs (the row each RequesterAnnotation names)."""
-    return Counter(int(hit["RequesterAnnotation"].rsplit(" ", 1)[1]) for hit in service_hits(client))
 
 
 def table(db: str, sql: str, *args: Any) -> list[tuple]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.integration.helpers import good_rows, run, seed, table
 from tests.integration.test_publish_dag import DAY
 

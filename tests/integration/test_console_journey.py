@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from hit_service.site.crowd import submit_answer_over_http
+from hitflow_support.crowd_client import submit_answer_over_http
 from tests.integration.helpers import ACCESS_KEY, good_rows, run, seed, service_hits
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from hitflow.publish import store
+from hitflow.publish import batch_store
 from tests.integration.helpers import REPO, good_rows, hits_per_row, seed, service_hits, set_faults, table
 from tests.integration.test_publish_dag import DAY
 
@@ -33,10 +33,10 @@ def prepare_batch(db: str, rows: int) -> uuid.UUID:
     batch_id = uuid.uuid4()
     seed(db, good_rows(1, rows, DAY - timedelta(hours=3)))
     with psycopg.connect(db, autocommit=True) as conn:
-        store.open_batch(
-            conn, batch_id=batch_id, dag_id="fault_test", run_id=str(batch_id), scope=store.Scope(), params={}
+        batch_store.open_batch(
+            conn, batch_id=batch_id, dag_id="fault_test", run_id=str(batch_id), scope=batch_store.Scope(), params={}
         )
-        store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(), max_rows=None)
+        batch_store.claim_rows(conn, batch_id=batch_id, scope=batch_store.Scope(), max_rows=None)
     return batch_id
 
 
@@ -170,7 +170,7 @@ def own_postgres() -> Any:
         shutil.chown(data, "nobody")
         shutil.chown(sock, "nobody")
         os.chmod(tmp_path, 0o755)
-    from hit_service.launcher import free_port
+    from hitflow_support.service_process import free_port
 
     port = free_port()
     subprocess.run(

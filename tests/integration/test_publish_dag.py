@@ -152,7 +152,7 @@ def test_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
 
 
 def test_crowd_layout_path(dag, source_db, mturk, hit_service, clean_state) -> None:
-    from hitflow.publish.config import AGE_GUESS_CROWD_LAYOUT_ID
+    from hitflow.publish.batch_config import AGE_GUESS_CROWD_LAYOUT_ID
 
     seed(source_db, good_rows(1, 1, DAY - timedelta(hours=3)))
     state, _summary = run(dag, None, layout_id=AGE_GUESS_CROWD_LAYOUT_ID)
@@ -275,7 +275,7 @@ def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:
     """Two claims racing over the same rows: each row ends up in exactly one batch."""
     import threading
 
-    from hitflow.publish import store
+    from hitflow.publish import batch_store
 
     seed(source_db, good_rows(1, 500, DAY - timedelta(hours=3)))
     results: dict[str, int] = {}
@@ -283,8 +283,12 @@ def test_concurrent_batches_never_share_a_row(source_db, clean_state) -> None:
     def claim(name: str) -> None:
         batch_id = uuid.uuid4()
         with psycopg.connect(source_db, autocommit=True) as conn:
-            store.open_batch(conn, batch_id=batch_id, dag_id="t", run_id=name, scope=store.Scope(), params={})
-            results[name] = store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(), max_rows=None)["claimed_now"]
+            batch_store.open_batch(
+                conn, batch_id=batch_id, dag_id="t", run_id=name, scope=batch_store.Scope(), params={}
+            )
+            results[name] = batch_store.claim_rows(conn, batch_id=batch_id, scope=batch_store.Scope(), max_rows=None)[
+                "claimed_now"
+            ]
 
     threads = [threading.Thread(target=claim, args=(f"run{i}",)) for i in range(4)]
     for t in threads:

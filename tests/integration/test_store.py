@@ -8,7 +8,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from hitflow.publish import store
+from hitflow.publish import batch_store
 from tests.integration.helpers import good_rows, seed
 from tests.integration.test_publish_dag import DAY
 
@@ -19,8 +19,10 @@ def claimed_batch(db: str, rows: list) -> uuid.UUID:
     seed(db, rows)
     batch_id = uuid.uuid4()
     with psycopg.connect(db, autocommit=True) as conn:
-        store.open_batch(conn, batch_id=batch_id, dag_id="t", run_id=str(batch_id), scope=store.Scope(), params={})
-        store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(), max_rows=None)
+        batch_store.open_batch(
+            conn, batch_id=batch_id, dag_id="t", run_id=str(batch_id), scope=batch_store.Scope(), params={}
+        )
+        batch_store.claim_rows(conn, batch_id=batch_id, scope=batch_store.Scope(), max_rows=None)
     return batch_id
 
 
@@ -28,29 +30,29 @@ def test_chunks_cover_every_row_once(source_db, clean_state) -> None:
     rows = good_rows(1, 5, DAY) + good_rows(100, 5, DAY)  # sparse row IDs
     batch_id = claimed_batch(source_db, rows)
     with psycopg.connect(source_db, autocommit=True) as conn:
-        chunks, count, size = store.plan_chunks(conn, batch_id, chunk_size=3, max_chunks=1000)
+        chunks, count, size = batch_store.plan_chunks(conn, batch_id, chunk_size=3, max_chunks=1000)
         assert (count, size, len(chunks)) == (10, 3, 4) and chunks[-1].next_first is None
-        per_chunk = [[row[0] for row in store.chunk_rows(conn, batch_id, chunk)] for chunk in chunks]
+        per_chunk = [[row[0] for row in batch_store.chunk_rows(conn, batch_id, chunk)] for chunk in chunks]
         assert [len(ids) for ids in per_chunk] == [2, 3, 2, 3]  # even: never 3, 3, 3, 1
         assert [i for ids in per_chunk for i in ids] == [r[0] for r in rows]
-        again, _, _ = store.plan_chunks(conn, batch_id, chunk_size=3, max_chunks=1000)
+        again, _, _ = batch_store.plan_chunks(conn, batch_id, chunk_size=3, max_chunks=1000)
         assert again == chunks  # deterministic: a resumed batch gets the same chunks
-        capped, _, size = store.plan_chunks(conn, batch_id, chunk_size=1, max_chunks=4)
+        capped, _, size = batch_store.plan_chunks(conn, batch_id, chunk_size=1, max_chunks=4)
         assert size == 3 and len(capped) == 4  # grown to stay under the mapped-task cap
 
 
 def test_empty_batch_has_no_chunks(source_db, clean_state) -> None:
     batch_id = claimed_batch(source_db, [])
     with psycopg.connect(source_db, autocommit=True) as conn:
-        assert store.plan_chunks(conn, batch_id, chunk_size=3, max_chunks=10) == ([], 0, 3)
+        assert batch_store.plan_chunks(conn, batch_id, chunk_size=3, max_chunks=10) == ([], 0, 3)
 
 
 def test_rows_are_validated_once_per_claim(source_db, clean_state) -> None:
     batch_id = claimed_batch(source_db, good_rows(1, 3, DAY - timedelta(hours=1)))
     with psycopg.connect(source_db, autocommit=True) as conn:
-        assert len(list(store.iter_unvalidated_rows(conn, batch_id))) == 3
-        store.mark_validated(conn, batch_id)
-        assert list(store.iter_unvalidated_rows(conn, batch_id)) == []
+        assert len(list(batch_store.iter_unvalidated_rows(conn, batch_id))) == 3
+        batch_store.mark_validated(conn, batch_id)
+        assert list(batch_store.iter_unvalidated_rows(conn, batch_id)) == []
         seed(source_db, good_rows(10, 2, DAY))  # the same run claims again, e.g. after a clear
-        store.claim_rows(conn, batch_id=batch_id, scope=store.Scope(), max_rows=None)
-        assert [row.id for row in store.iter_unvalidated_rows(conn, batch_id)] == [10, 11]
+        batch_store.claim_rows(conn, batch_id=batch_id, scope=batch_store.Scope(), max_rows=None)
+        assert [row.id for row in batch_store.iter_unvalidated_rows(conn, batch_id)] == [10, 11]

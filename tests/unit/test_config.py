@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hitflow.publish.config import PARAM_SPECS, ConfigError, PublishConfig, resolve_config
+from hitflow.publish.batch_config import PARAM_SPECS, ConfigError, PublishConfig, resolve_config
 
 
 def test_defaults_resolve() -> None:
@@ -49,7 +49,7 @@ def test_modes() -> None:
 def test_scope_is_decided_by_the_run_type_not_by_the_interval() -> None:
     from datetime import UTC, datetime
 
-    from hitflow.publish.store import Scope, ScopeError
+    from hitflow.publish.batch_store import Scope, ScopeError
 
     day = (datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC))
     # The UI's Trigger dialog gives a manual run an inferred interval: it still takes every pending row.

@@ -10,10 +10,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from hitflow.publish import publisher as pub
-from hitflow.publish.config import PublishConfig
+from hitflow.publish.batch_config import PublishConfig
 
 BATCH = uuid.UUID("00000000-0000-0000-0000-000000000001")
-CHUNK = pub.store.Chunk(chunk=0, of=1, first_row=1, next_first=None)
+CHUNK = pub.batch_store.Chunk(chunk=0, of=1, first_row=1, next_first=None)
 
 
 def client_error(code: str, message: str, turk_code: str | None = None, status: int = 400) -> ClientError:
@@ -36,14 +36,16 @@ class FakeStore:
         self.recorded[row] = (hit, outcome)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(pub.store, "chunk_rows", lambda conn, batch, chunk: self.rows)
-        monkeypatch.setattr(pub.store, "fast_commits", lambda conn: None)
+        monkeypatch.setattr(pub.batch_store, "chunk_rows", lambda conn, batch, chunk: self.rows)
+        monkeypatch.setattr(pub.batch_store, "fast_commits", lambda conn: None)
         monkeypatch.setattr(
-            pub.store,
+            pub.batch_store,
             "record_hit",
             lambda conn, batch, row, hit, hit_type, outcome: self.recorded.__setitem__(row, (hit, outcome)),
         )
-        monkeypatch.setattr(pub.store, "quarantine", lambda conn, batch, problems: self.quarantined.extend(problems))
+        monkeypatch.setattr(
+            pub.batch_store, "quarantine", lambda conn, batch, problems: self.quarantined.extend(problems)
+        )
 
 
 class FakeMTurk:

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from hitflow.collect import store
+from hitflow.collect import results_store
 from hitflow.collect.aggregate import consensus
 from hitflow.collect.answers import parse_age
 from hitflow.collect.policy import ReviewPolicy
@@ -134,7 +134,7 @@ class BatchCollector:
         store them (answers parsed once)."""
         found = [f.result() for f in listing] if listing is not None else self._parallel(hits, self._list_one)
         items = [item for per_hit in found for item in per_hit]
-        store.upsert_assignments(self.conn, batch_id, items)
+        results_store.upsert_assignments(self.conn, batch_id, items)
         outcome.assignments_seen += len(items)
         outcome.flagged += sum(1 for *_, problem in items if problem is not None)
 
@@ -159,8 +159,8 @@ class BatchCollector:
                 return assignment_id, "approve" if current == "Approved" else "reject", None, current, "already"
             return assignment_id, action, feedback, "Approved" if action == "approve" else "Rejected", action
 
-        decided = self._parallel(store.unreviewed(self.conn, batch_id, lo, hi), one)
-        store.record_reviews(self.conn, [item[:4] for item in decided])
+        decided = self._parallel(results_store.unreviewed(self.conn, batch_id, lo, hi), one)
+        results_store.record_reviews(self.conn, [item[:4] for item in decided])
         for *_, result in decided:
             if result == "approve":
                 outcome.approved += 1
@@ -171,13 +171,13 @@ class BatchCollector:
 
     def aggregate(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:
         results = []
-        for row_id, ages in store.valid_ages_by_row(self.conn, batch_id, lo, hi).items():
+        for row_id, ages in results_store.valid_ages_by_row(self.conn, batch_id, lo, hi).items():
             result = consensus(
                 ages, min_answers=self.policy.min_answers, agreement_mad_years=self.policy.agreement_mad_years
             )
             if result is not None:
                 results.append((row_id, ages, result))
-        store.save_results(self.conn, batch_id, results)
+        results_store.save_results(self.conn, batch_id, results)
         outcome.results += len(results)
 
     def pay_bonuses(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:
@@ -204,8 +204,8 @@ class BatchCollector:
                 log.info("bonus for assignment %s was already paid; recording it", assignment_id)
             return assignment_id
 
-        paid = [a for a in self._parallel(store.bonus_candidates(self.conn, batch_id, lo, hi), one) if a]
-        store.record_bonuses(self.conn, paid, amount)
+        paid = [a for a in self._parallel(results_store.bonus_candidates(self.conn, batch_id, lo, hi), one) if a]
+        results_store.record_bonuses(self.conn, paid, amount)
         outcome.bonuses += len(paid)
 
     def _short_by(self, valid: int, extra: int, current: int) -> int:
@@ -239,7 +239,7 @@ class BatchCollector:
         work pending is expired-then-deleted the same way; the rest stay open.
         """
         now = datetime.now(UTC)
-        counts = store.hit_counts(self.conn, [hit_id for hit_id, _, _ in hits])
+        counts = results_store.hit_counts(self.conn, [hit_id for hit_id, _, _ in hits])
 
         def one(hit: tuple[str, int, int]) -> tuple[str, str, int]:
             hit_id, _, extra = hit
@@ -270,8 +270,8 @@ class BatchCollector:
             return hit_id, "disposed", 0
 
         results = self._parallel(hits, one)
-        store.add_extra_assignments(self.conn, [(h, n) for h, result, n in results if result == "extended"])
-        store.mark_disposed(self.conn, [h for h, result, _ in results if result == "disposed"])
+        results_store.add_extra_assignments(self.conn, [(h, n) for h, result, n in results if result == "extended"])
+        results_store.mark_disposed(self.conn, [h for h, result, _ in results if result == "disposed"])
         outcome.hits_disposed += sum(1 for _, result, _ in results if result == "disposed")
         outcome.hits_extended += sum(1 for _, result, _ in results if result == "extended")
 
@@ -283,13 +283,13 @@ class BatchCollector:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
             self._pool = pool
             try:
-                hits = store.open_hits(self.conn, batch_id, lo, self.chunk_hits, upto)
+                hits = results_store.open_hits(self.conn, batch_id, lo, self.chunk_hits, upto)
                 listing = self._start_listing(hits)
                 while hits:
                     hi = hits[-1][1]
                     self.collect(batch_id, hits, outcome, listing)
                     # the next chunk's listing runs in the pool while this one is reviewed and closed
-                    following = store.open_hits(self.conn, batch_id, hi, self.chunk_hits, upto)
+                    following = results_store.open_hits(self.conn, batch_id, hi, self.chunk_hits, upto)
                     listing = self._start_listing(following)
                     self.review(batch_id, lo, hi, outcome)
                     self.aggregate(batch_id, lo, hi, outcome)
@@ -304,7 +304,7 @@ class BatchCollector:
                 self._pool = None
                 pool.shutdown(wait=True, cancel_futures=True)  # a failed step: stop what was queued
         if finish:
-            outcome.complete = store.complete_if_done(self.conn, batch_id)
+            outcome.complete = results_store.complete_if_done(self.conn, batch_id)
         log.info("batch %s: %s", batch_id, outcome.to_dict())
         return outcome
 
@@ -312,13 +312,13 @@ class BatchCollector:
 def block_workers(*, mturk: Any, conn: Any, policy: ReviewPolicy) -> list[str]:
     """Block workers past the policy's rejection-rate threshold (once each); returns their IDs."""
     blocked = []
-    for worker_id, rejected, total in store.worker_rejections(conn):
+    for worker_id, rejected, total in results_store.worker_rejections(conn):
         if total and policy.should_block(rejected, total):
             reason = (
                 f"{rejected} of your {total} age-guess answers were rejected as invalid "
                 f"(threshold {policy.block_rejection_rate:.0%})."
             )
             mturk.create_worker_block(worker_id, reason)
-            store.record_block(conn, worker_id, reason, rejected, total)
+            results_store.record_block(conn, worker_id, reason, rejected, total)
             blocked.append(worker_id)
     return blocked

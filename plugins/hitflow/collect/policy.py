@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hit_service.core import fees
+import mturk_money as fees
 from hitflow.collect.answers import MAX_AGE, MIN_AGE
 from hitflow.params import ConfigError, check_params
 
@@ -51,7 +51,7 @@ REVIEW_PARAM_SPECS: dict[str, dict[str, Any]] = {
     "bonus_amount": {
         "default": None,
         "type": ["null", "string"],
-        "pattern": fees.MONEY_PATTERN.pattern,
+        "pattern": fees.MONEY_PATTERN_TEXT,
         "title": "Bonus (USD)",
         "description": "Bonus for an answer within bonus_tolerance_years of the consensus. Empty: no bonus.",
     },

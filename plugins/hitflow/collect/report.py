@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hit_service.core import fees
+import mturk_money as fees
 
 BIN_YEARS = 5
 BINS = 24  # 0–119 in steps of 5 (120 joins the last bin)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Any
 
-from hitflow.publish import questions, store
+from hitflow.publish import batch_store, question_html
 from hitflow.publish.autotune import InFlight
-from hitflow.publish.config import PublishConfig
+from hitflow.publish.batch_config import PublishConfig
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +170,10 @@ class ChunkPublisher:
         }
         if self.config.layout_id:
             request["HITLayoutId"] = self.config.layout_id
-            request["HITLayoutParameters"] = questions.layout_parameters(values)
+            request["HITLayoutParameters"] = question_html.layout_parameters(values)
         else:
-            template = self.template or questions.template_for(self.config.task_ui)
-            request["Question"] = questions.html_question(template, values)
+            template = self.template or question_html.template_for(self.config.task_ui)
+            request["Question"] = question_html.html_question(template, values)
         return request
 
     def _create(self, request: dict[str, Any], result: ChunkResult) -> tuple[str, str]:
@@ -222,9 +222,9 @@ class ChunkPublisher:
             return recorded
         try:
             request = self.hit_request(row_id, person_id, image_url)
-        except questions.QuestionError as err:
+        except question_html.QuestionError as err:
             with self._db_lock:
-                store.quarantine(self.conn, self.batch_id, [(row_id, str(err))])
+                batch_store.quarantine(self.conn, self.batch_id, [(row_id, str(err))])
             with self._stats_lock:
                 result.quarantined += 1
             return None
@@ -233,7 +233,7 @@ class ChunkPublisher:
         hit_id, outcome = self._create(request, result)
         try:
             with self._db_lock:
-                store.record_hit(self.conn, self.batch_id, row_id, hit_id, self.hit_type_id, outcome)
+                batch_store.record_hit(self.conn, self.batch_id, row_id, hit_id, self.hit_type_id, outcome)
         except Exception:
             # The HIT exists but is not recorded: the retry's UniqueRequestToken recovers it.
             self._db_lost.set()
@@ -245,10 +245,10 @@ class ChunkPublisher:
                 result.already_existed += 1
         return hit_id
 
-    def publish(self, chunk: store.Chunk) -> ChunkResult:
+    def publish(self, chunk: batch_store.Chunk) -> ChunkResult:
         chunk_no = chunk.chunk
-        rows = store.chunk_rows(self.conn, self.batch_id, chunk)
-        store.fast_commits(self.conn)
+        rows = batch_store.chunk_rows(self.conn, self.batch_id, chunk)
+        batch_store.fast_commits(self.conn)
         _ = getattr(self.mturk, "conn", None)  # build the client once, outside the threads
         result = ChunkResult(chunk=chunk_no)
         self.in_flight = InFlight(self.config.concurrency)  # a fresh limit per chunk

@@ -21,7 +21,7 @@ def check_batch(batch_id: str, db_conn_id: str) -> dict[str, Any]:
     """The batch's state as an event payload; ``status`` "open" means keep waiting (blocking I/O)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    from hitflow.collect.store import batch_state
+    from hitflow.collect.results_store import batch_state
 
     with PostgresHook(postgres_conn_id=db_conn_id).get_conn() as conn:
         status, open_hits = batch_state(conn, uuid.UUID(batch_id))

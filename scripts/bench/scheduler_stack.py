@@ -1,12 +1,12 @@
 """Publishing N rows (default 10,000) through the **real Airflow scheduler** with the CeleryExecutor.
 
-    .venv/bin/python -m scripts.bench_scheduler --rows 10000
+    .venv/bin/python -m scripts.bench.scheduler_stack --rows 10000
 
-``scripts/bench.py`` times the publish DAG with ``dag.test()``, which runs the mapped
+``scripts/bench/`` times the publish DAG with ``dag.test()``, which runs the mapped
 ``publish_chunk`` tasks one after another in one process. This script starts the end-to-end
-stack of ``tests/e2e/stack.py`` instead (api-server, scheduler, dag-processor, triggerer, a
+stack of ``hitflow_support/airflow_stack.py`` instead (api-server, scheduler, dag-processor, triggerer, a
 Celery worker, the HIT service, throwaway ``hitflow_test_*`` databases), seeds ``--rows`` rows
-dated 2026-11-24 (``scripts.bench.seed_rows``), unpauses ``mturk_publish_hits``, lets the
+dated 2026-11-24 (``scripts.bench.common.seed_rows``), unpauses ``mturk_publish_hits``, lets the
 scheduler's own daily run (an interval with none of those rows) finish as a warm-up, then
 triggers ONE manual run through ``POST /api/v2/dags/mturk_publish_hits/dagRuns`` with
 ``{"chunk_size": ..., "concurrency": ...}`` and waits for it.
@@ -38,12 +38,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [p for p in (str(REPO), str(REPO / "plugins")) if p not in sys.path]
 
-from scripts.bench import CHUNK_SIZE, CONCURRENCY, seed_rows  # noqa: E402
-from tests.e2e.stack import PUBLISH_DAG, Stack, wait_for  # noqa: E402
-from tests.integration.helpers import service_hits  # noqa: E402
+from hitflow_support.airflow_stack import PUBLISH_DAG, Stack, wait_for  # noqa: E402
+from hitflow_support.service_queries import service_hits  # noqa: E402
+from scripts.bench.common import CHUNK_SIZE, CONCURRENCY, seed_rows  # noqa: E402
 
 # The DAG's stages in dependency order (publish_chunk is the mapped one).
 STAGES = (

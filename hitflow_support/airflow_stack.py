@@ -8,11 +8,11 @@ What runs (each a process of its own, its output in ``<tmp>/logs/<name>.log``):
 * ``airflow triggerer``,
 * ``airflow celery worker`` on its own queue, against the Redis on 127.0.0.1:6379 (started here
   if nothing answers there),
-* the HIT service (``python -m hit_service`` via ``hit_service.launcher.start_service``) with a
+* the HIT service (``python -m hit_service`` via ``hitflow_support.service_process.start_service``) with a
   requester key pair.
 
 Airflow's metadata database, hitflow's source database and the HIT service's database are
-throwaway PostgreSQL databases named ``hitflow_test_*`` (``tests/pg.py``); only those are
+throwaway PostgreSQL databases named ``hitflow_test_*`` (``hitflow_support/pg.py``); only those are
 dropped. Every process carries ``HITFLOW_E2E_RUN=<id>`` in its environment, which is how
 :meth:`Stack.leftovers` finds anything (children included) that outlived :meth:`Stack.stop`.
 Processes are stopped by PID: descendants are recorded before the parent is signalled, then
@@ -44,9 +44,9 @@ from typing import Any
 import psutil
 import requests
 
-from tests import pg
+from hitflow_support import pg
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 PUBLISH_DAG = "mturk_publish_hits"
@@ -242,7 +242,7 @@ class Stack:
         pg_apply(self.source_url, "source_schema.sql", "hitflow_schema.sql")
         seed(self.source_url)
 
-        from hit_service.launcher import start_service
+        from hitflow_support.service_process import start_service
 
         self.hit_service = start_service(
             self.service_url,
@@ -345,7 +345,7 @@ class Stack:
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-                # hitflow prices with hit_service.core.fees, as the image's PYTHONPATH=/opt/hitflow allows.
+                # hitflow prices with mturk_money (repository root), as the image's PYTHONPATH=/opt/hitflow allows.
                 "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",

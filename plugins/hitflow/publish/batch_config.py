@@ -12,7 +12,7 @@ import dataclasses
 from decimal import Decimal
 from typing import Any, Literal
 
-from hit_service.core import fees
+import mturk_money as fees
 from hitflow.params import ConfigError, check_params
 
 __all__ = ["PARAM_SPECS", "ConfigError", "PublishConfig", "resolve_config"]
@@ -20,7 +20,6 @@ __all__ = ["PARAM_SPECS", "ConfigError", "PublishConfig", "resolve_config"]
 AGE_GUESS_LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
 AGE_GUESS_CROWD_LAYOUT_ID = "3HITFLOWAGEGUESSCROWDLAYOUT001"  # the Crowd HTML Elements version
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
-POSITIVE_MONEY_PATTERN = r"^(?![0.]+$)[0-9]+\.?[0-9]{0,2}$"  # fees.MONEY_PATTERN, zero refused
 
 PARAM_SPECS: dict[str, dict[str, Any]] = {
     "max_rows": {
@@ -43,7 +42,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "default": "0.10",
         "type": "string",
         # MTurk's money format without zero amounts: a HIT must pay something.
-        "pattern": POSITIVE_MONEY_PATTERN,
+        "pattern": fees.POSITIVE_MONEY_PATTERN_TEXT,
         "title": "Reward (USD)",
         "description": "Reward per assignment in USD: at least 0.01, at most 2 decimals, no $ sign (e.g. 0.10).",
     },
@@ -159,7 +158,8 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
 class PublishConfig:
     """A validated set of publish parameters (JSON-serialisable through :meth:`to_dict`)."""
 
-    reward: str = "0.10"
+    # Parsed once, here: every later use (pricing, CreateHITType, the report) reads this Decimal.
+    reward: Decimal = Decimal("0.10")
     max_assignments: int = 3
     lifetime_seconds: int = 259200
     assignment_duration_seconds: int = 600
@@ -183,9 +183,11 @@ class PublishConfig:
 
         return self.concurrency or MAX_IN_FLIGHT
 
-    @property
-    def reward_amount(self) -> Decimal:
-        return fees.parse_money(self.reward)
+    def __post_init__(self) -> None:
+        # The batch's record in hitflow.batches keeps the reward as text (JSON); it becomes a
+        # Decimal when the config is built, so nothing downstream parses or re-checks it.
+        if not isinstance(self.reward, Decimal):
+            object.__setattr__(self, "reward", fees.parse_money(self.reward))
 
     @property
     def creates_hits(self) -> bool:
@@ -196,16 +198,16 @@ class PublishConfig:
         return self.mode in ("csv", "both") and not self.dry_run
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """JSON-ready: the reward as MTurk's text ("0.10")."""
+        return dataclasses.asdict(self) | {"reward": str(self.reward)}
 
 
 def resolve_config(params: dict[str, Any]) -> PublishConfig:
     """Check every parameter against ``PARAM_SPECS`` and MTurk's rules; raise :class:`ConfigError`."""
     known, problems = check_params(PARAM_SPECS, params)
-    if not problems:
-        reward = known.get("reward", PublishConfig.reward)
-        if fees.parse_money(reward) < fees.CENT:
-            problems.append(f"reward={reward!r}: must be at least 0.01")
     if problems:
         raise ConfigError("invalid publish parameters: " + "; ".join(problems))
-    return PublishConfig(**known)
+    try:
+        return PublishConfig(**known)
+    except ValueError as exc:  # what JSON Schema's pattern lets by (a trailing newline) parse_money refuses
+        raise ConfigError(f"invalid publish parameters: reward={known.get('reward')!r}: {exc}") from None

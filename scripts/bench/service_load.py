@@ -1,6 +1,6 @@
 """Benchmark the HIT service's CreateHITWithHITType: throughput and latency with 32 signed clients.
 
-    python -m scripts.bench_service --admin-url postgresql://postgres@127.0.0.1:5432/postgres
+    python -m scripts.bench.service_load --admin-url postgresql://postgres@127.0.0.1:5432/postgres
 
 Creates a throwaway database (``hitflow_bench_<random>``), starts the service on it (not in
 test mode, no injected latency; ``--workers`` uvicorn processes, default
@@ -38,11 +38,11 @@ import psycopg
 from botocore.config import Config
 from psycopg import sql
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # pragma: no cover - when run as a file
     sys.path.insert(0, str(REPO_ROOT))
 
-from hit_service.launcher import free_port, start_service  # noqa: E402
+from hitflow_support.service_process import free_port, start_service  # noqa: E402
 
 QUESTION = (
     '<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/'

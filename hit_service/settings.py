@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from mturk_money import cents, is_money
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LAYOUTS_DIR = REPO_ROOT / "include" / "layouts"
-MONEY_RE = re.compile(r"^[0-9]+(\.[0-9]{0,2})?\Z")
 ACCESS_KEY_RE = re.compile(r"^[A-Z0-9]{16,128}\Z")
 SECRET_KEY_RE = re.compile(r"^[\x21-\x7e]{16,128}\Z")  # printable, no spaces
 MODES = ("local", "production")
@@ -25,7 +26,7 @@ MODES = ("local", "production")
 _TRUE = {"1", "true", "yes", "on"}
 
 
-class ConfigError(ValueError):
+class SettingsError(ValueError):
     """A setting is missing or malformed; the service refuses to start."""
 
 
@@ -72,40 +73,40 @@ class Settings:
         env = _with_file(os.environ if environ is None else environ)
         db_url = env.get("HITFLOW_HIT_SERVICE_DB_URL", "").strip()
         if not db_url:
-            raise ConfigError("HITFLOW_HIT_SERVICE_DB_URL is required (a postgresql:// URL)")
+            raise SettingsError("HITFLOW_HIT_SERVICE_DB_URL is required (a postgresql:// URL)")
         if not db_url.startswith(("postgresql://", "postgres://")):
-            raise ConfigError("HITFLOW_HIT_SERVICE_DB_URL must be a postgresql:// URL")
+            raise SettingsError("HITFLOW_HIT_SERVICE_DB_URL must be a postgresql:// URL")
         balance_text = env.get("HITFLOW_HIT_SERVICE_INITIAL_BALANCE", "10000.00").strip()
-        if not MONEY_RE.match(balance_text):
-            raise ConfigError("HITFLOW_HIT_SERVICE_INITIAL_BALANCE must look like 10000.00")
+        if not is_money(balance_text):
+            raise SettingsError("HITFLOW_HIT_SERVICE_INITIAL_BALANCE must look like 10000.00")
         try:
-            balance = Decimal(balance_text).quantize(Decimal("0.01"))
+            balance = cents(Decimal(balance_text))
         except InvalidOperation as exc:  # pragma: no cover - the regex already guards this
-            raise ConfigError("HITFLOW_HIT_SERVICE_INITIAL_BALANCE is not a number") from exc
+            raise SettingsError("HITFLOW_HIT_SERVICE_INITIAL_BALANCE is not a number") from exc
         layouts = env.get("HITFLOW_LAYOUTS_DIR", "").strip()
         mode = env.get("HITFLOW_HIT_SERVICE_MODE", "local").strip().lower() or "local"
         if mode not in MODES:
-            raise ConfigError(f"HITFLOW_HIT_SERVICE_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+            raise SettingsError(f"HITFLOW_HIT_SERVICE_MODE must be one of {', '.join(MODES)}, got {mode!r}")
         test_mode = env.get("HITFLOW_HIT_SERVICE_TEST_MODE", "").strip().lower() in _TRUE
         latency_ms = _int(env, "HITFLOW_HIT_SERVICE_LATENCY_MS", 0, 0, 600_000)
         rate_limit = _float(env, "HITFLOW_HIT_SERVICE_RATE_LIMIT_PER_SECOND", 0.0, 0.0, 1_000_000.0)
         if mode == "production":
             if test_mode:
-                raise ConfigError(
+                raise SettingsError(
                     "HITFLOW_HIT_SERVICE_TEST_MODE cannot be on in production mode "
                     "(HITFLOW_HIT_SERVICE_MODE=production): test endpoints and fault injection are refused"
                 )
             if latency_ms or rate_limit:
-                raise ConfigError(
+                raise SettingsError(
                     "fault injection (HITFLOW_HIT_SERVICE_LATENCY_MS, HITFLOW_HIT_SERVICE_RATE_LIMIT_PER_SECOND) "
                     "cannot be set in production mode"
                 )
         public_url = env.get("HITFLOW_HIT_SERVICE_PUBLIC_URL", "").strip()
         if public_url and not public_url.startswith(("http://", "https://")):
-            raise ConfigError("HITFLOW_HIT_SERVICE_PUBLIC_URL must start with http:// or https://")
+            raise SettingsError("HITFLOW_HIT_SERVICE_PUBLIC_URL must start with http:// or https://")
         insecure_cookies = env.get("HITFLOW_HIT_SERVICE_INSECURE_COOKIES", "").strip().lower() in _TRUE
         if mode == "production" and not public_url.startswith("https://") and not insecure_cookies:
-            raise ConfigError(
+            raise SettingsError(
                 "production mode needs an https HITFLOW_HIT_SERVICE_PUBLIC_URL (the address workers use, "
                 "behind your TLS proxy) so session cookies are sent only over TLS; set "
                 "HITFLOW_HIT_SERVICE_INSECURE_COOKIES=1 to run without (cookies then lack Secure)"
@@ -139,7 +140,7 @@ def parse_requester_keys(text: str) -> tuple[tuple[str, str], ...]:
         access_key, sep, secret = entry.partition(":")
         if not sep or not ACCESS_KEY_RE.match(access_key) or not SECRET_KEY_RE.match(secret):
             # The entry holds a secret: say where it is, not what it is.
-            raise ConfigError(
+            raise SettingsError(
                 f"HITFLOW_HIT_SERVICE_REQUESTER_KEYS entry {index + 1} must be ACCESS_KEY_ID:SECRET "
                 "(ID 16-128 upper-case letters/digits, secret 16-128 printable characters without spaces)"
             )
@@ -155,7 +156,7 @@ def _with_file(env: Mapping[str, str]) -> Mapping[str, str]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"HITFLOW_HIT_SERVICE_CONFIG: cannot read {path}: {exc.strerror}") from exc
+        raise SettingsError(f"HITFLOW_HIT_SERVICE_CONFIG: cannot read {path}: {exc.strerror}") from exc
     merged: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -164,7 +165,7 @@ def _with_file(env: Mapping[str, str]) -> Mapping[str, str]:
         name, sep, value = line.partition("=")
         name = name.strip()
         if not sep or not name.startswith("HITFLOW_"):
-            raise ConfigError(f"{path}:{number}: expected HITFLOW_NAME=value")
+            raise SettingsError(f"{path}:{number}: expected HITFLOW_NAME=value")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -181,9 +182,9 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     try:
         value = float(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
     return value
 
 
@@ -195,7 +196,7 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     try:
         value = int(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
     if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value

@@ -1,6 +1,6 @@
 """Soak the HIT service: requester API calls and workers working HITs through the site, for minutes.
 
-    python -m scripts.bench_soak --admin-url postgresql://postgres@127.0.0.1:5432/postgres \\
+    python -m scripts.bench.soak_load --admin-url postgresql://postgres@127.0.0.1:5432/postgres \\
         [--seconds 600] [--threads 8] [--load 0.7] [--fault-rate 0.05]
 
 Each unit of work is one source "row" carried through its whole life, the way the pipelines
@@ -47,12 +47,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from psycopg import sql
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # pragma: no cover - when run as a file
     sys.path.insert(0, str(REPO_ROOT))
 
-from hit_service.launcher import start_service  # noqa: E402
-from hit_service.site.crowd import accept_hit, sign_in, submit_fields  # noqa: E402
+from hitflow_support.crowd_client import accept_hit, sign_in, submit_fields  # noqa: E402
+from hitflow_support.service_process import start_service  # noqa: E402
 
 QUESTION = (
     '<HTMLQuestion xmlns="http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/2011-11-11/'

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from hit_service.config import REPO_ROOT
+from hit_service.settings import REPO_ROOT
 
 HOST = "127.0.0.1"
 
