@@ -44,6 +44,13 @@ if [[ -z "$bindir" ]]; then
 fi
 port=${HITFLOW_THROWAWAY_PG_PORT:-5439}
 data=$PWD/.run/pgdata sock=$PWD/.run/pgsock
+# As root the cluster runs as nobody, who may not reach the checkout (a clone in /root, mode 700:
+# seen on a fresh machine): then it lives under /var/tmp, one per checkout.
+if [[ $(id -u) == 0 ]] && ! runuser -u nobody -- test -x "$PWD" 2>/dev/null; then
+  base=/var/tmp/hitflow-pg-$(printf '%s' "$PWD" | cksum | cut -d' ' -f1)
+  data=$base/pgdata sock=$base/pgsock
+  say "nobody cannot reach $PWD: the throwaway cluster lives in $base"
+fi
 if answers 127.0.0.1 "$port"; then echo "postgresql://postgres@127.0.0.1:$port/postgres"; exit 0; fi
 mkdir -p "$sock"
 run=(); [[ $(id -u) == 0 ]] && run=(runuser -u nobody --)  # initdb refuses root
