@@ -30,11 +30,13 @@ RUN pip install --no-cache-dir -c /opt/hitflow/requirements.txt \
       python-multipart \
       uvicorn
 
-# mturk_money (MTurk's money rules, standard library only) is what Airflow's DAGs and plugins need
-# from /opt/hitflow; the HIT service (python -m hit_service) uses it too. hitflow's plugins never
+# mturk_money (MTurk's money rules) and hitflow_csv (spreadsheet-safe CSV cells), standard library
+# only, are what Airflow's DAGs and plugins need from /opt/hitflow; the HIT service
+# (python -m hit_service) uses them too. hitflow's plugins never
 # import hit_service. The DAGs, plugins and include/ are mounted by docker-compose.yaml, so editing
 # them needs no rebuild; the service's code does.
 COPY --chown=airflow:0 mturk_money /opt/hitflow/mturk_money
+COPY --chown=airflow:0 hitflow_csv /opt/hitflow/hitflow_csv
 COPY --chown=airflow:0 hit_service /opt/hitflow/hit_service
 COPY --chown=airflow:0 include /opt/hitflow/include
 ENV PYTHONPATH=/opt/hitflow \

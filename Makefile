@@ -43,6 +43,7 @@ test: venv browser e2e
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
 
 # End-to-end: scheduler, dag-processor, triggerer, api-server and a Celery worker on throwaway
 # Postgres databases and the Redis on 127.0.0.1:6379 (started if nothing answers), ~5 min.
@@ -63,9 +64,11 @@ compose-test: venv
 	       -p no:randomly $${COMPOSE_TEST_ARGS:-} || status=$$?; \
 	  scripts/ensure_docker.sh --stop; exit $$status
 
+# ruff, and mypy over hit_service/, plugins/hitflow/ and mturk_money/ ([tool.mypy] in pyproject.toml)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 hit-service: venv
 	@url=$(PG_URL) && $(BIN)/python -m scripts.demo --admin-url "$$url" --hit-service-foreground

@@ -2,7 +2,8 @@
 ### mturk_collect_results
 
 The second half of the HIT lifecycle, for every batch that `mturk_publish_hits` published and
-that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, and hourly.
+that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, **and hourly**
+(the DAG list shows the schedule as the asset only; the hourly half is in the timetable).
 
 For each open batch, in mapped tasks of 2,000 HITs each (spread over the Celery workers), in
 chunks of 500 HITs, with `concurrency` API calls in flight and each step's records written in one
@@ -25,13 +26,16 @@ transaction per chunk:
    submitted is Reviewable already; any other is looked up with `GetHIT` and expired first if it
    must be). A batch whose HITs are all disposed of becomes `complete`.
 
-Then workers past `block_rejection_rate` are blocked (once), a per-batch HTML report with a
-histogram is written to `output/reports/<batch>/`, and `hitflow_age_results` is emitted.
+Then workers past `block_rejection_rate` are blocked (once) and a per-batch report is written
+(charts of the guesses and their spread per image, agreement, cost). **See it in the Airflow UI:
+Browse → hitflow reports** (or the URL in the summary's log line), wherever the worker ran; a copy
+is on the worker's disk under `output/reports/<batch>/`. `hitflow_age_results` is emitted only
+when results changed or a batch completed.
 
 Re-running is always safe: nothing is approved, rejected, paid or stored twice.
 
-**Paused on creation**: unpaused, it runs hourly and after every publish run that created HITs,
-and approves, rejects and pays for work.
+**Paused on creation. Unpausing starts a run at once** (the latest hourly slot), then one every
+hour and one after every publish run that created HITs: it approves, rejects and pays for work.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_curr
 from hitflow.assets import AGE_RESULTS, PUBLISHED_HITS
 from hitflow.collect.policy import COLLECT_PARAM_SPECS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
+from hitflow.errors import explain_failures
 from hitflow.params import dag_params
 
 log = logging.getLogger("airflow.task")  # the task logger: its lines lead the UI's log view
@@ -68,6 +73,7 @@ COLLECT_ATTEMPTS = 5
 )
 def mturk_collect_results() -> None:
     @task
+    @explain_failures
     def list_open_batches(**context: Any) -> list[dict[str, Any]]:
         """Check the review params, then list the published batches that are not complete."""
         from airflow.sdk.exceptions import AirflowFailException
@@ -85,6 +91,7 @@ def mturk_collect_results() -> None:
         with hitflow_db() as conn:
             apply_schema(conn)
             batches = results_store.open_batches(conn)
+            since = results_store.database_now(conn).isoformat()  # where this run's records start
         for batch in batches:
             log.info("batch %s: %s HITs open", batch["batch_id"], batch["open_hits"])
         if not batches:
@@ -94,11 +101,13 @@ def mturk_collect_results() -> None:
                 "batch_id": b["batch_id"],
                 "reward": b["params"]["reward"],
                 "max_assignments": b["params"]["max_assignments"],
+                "since": since,
             }
             for b in batches
         ]
 
     @task(multiple_outputs=False)
+    @explain_failures
     def plan_collect_chunks(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Cut each open batch's HITs into row ranges of HITS_PER_TASK HITs, one mapped task
         each, so that a large batch's collection spreads over the Celery workers."""
@@ -115,6 +124,7 @@ def mturk_collect_results() -> None:
             ]
 
     @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, multiple_outputs=False)
+    @explain_failures
     def collect_chunk(chunk: dict[str, Any], **context: Any) -> dict[str, Any]:
         """Collect, review, aggregate, pay bonuses and close the HITs of one row range of a batch."""
         import uuid
@@ -137,40 +147,52 @@ def mturk_collect_results() -> None:
             )
             outcome = collector.run(uuid.UUID(chunk["batch_id"]), chunk["lo"], chunk["hi"], finish=False)
         log.info("%s: %s", label, outcome.to_dict())
-        return outcome.to_dict()
+        return outcome.to_dict() | {"since": chunk.get("since")}
 
     @task(multiple_outputs=False)
+    @explain_failures
     def finish_batches(chunk_outcomes: Any) -> list[dict[str, Any]]:
-        """Add up each batch's chunks, mark the batches whose HITs are all disposed of complete, and
+        """Add up each batch's ranges, mark the batches whose HITs are all disposed of complete, and
         write each batch's report (once every range of it is done)."""
         import uuid
+        from datetime import datetime
 
-        from hitflow.collect import results_store
+        from airflow.configuration import conf
+
+        from hitflow.collect import report_store, results_store
         from hitflow.collect.collector import OUTCOME_COUNTS
         from hitflow.collect.report import write_report
         from hitflow.connections import hitflow_db
         from hitflow.paths import output_dir
+        from hitflow.ui.links import report_url
 
         per_batch: dict[str, dict[str, Any]] = {}
+        since: dict[str, str | None] = {}
         for chunk in list(chunk_outcomes[:]):  # one request, not one per item
             total = per_batch.setdefault(
                 chunk["batch_id"], {"batch_id": chunk["batch_id"]} | dict.fromkeys(OUTCOME_COUNTS, 0)
             )
+            since[chunk["batch_id"]] = chunk.get("since")
             for key in OUTCOME_COUNTS:
                 total[key] += chunk[key]
         with hitflow_db() as conn:
             for batch_id, outcome in per_batch.items():
-                outcome["complete"] = results_store.complete_if_done(conn, uuid.UUID(batch_id))
+                key = uuid.UUID(batch_id)
+                outcome["complete"] = results_store.complete_if_done(conn, key)
+                if since[batch_id]:  # what the whole run did, every try of its tasks included
+                    outcome.update(results_store.run_counts(conn, key, datetime.fromisoformat(since[batch_id])))
                 report = write_report(
-                    output_dir() / "reports" / batch_id,
-                    batch_id,
-                    results_store.batch_report_data(conn, uuid.UUID(batch_id)),
+                    output_dir() / "reports" / batch_id, batch_id, results_store.batch_report_data(conn, key)
                 )
+                # Also in the database: the UI plugin shows it whichever worker wrote it.
+                report_store.save_report(conn, key, report.read_text(encoding="utf-8"))
                 outcome["report"] = str(report)
+                outcome["report_url"] = report_url(conf.get("api", "base_url", fallback="") or "", batch_id)
                 log.info("batch %s: %s", batch_id, outcome)
         return list(per_batch.values())
 
     @task(trigger_rule="none_failed")
+    @explain_failures
     def block_workers(outcomes: Any, **context: Any) -> list[str]:
         """Block workers whose rejection rate passed the threshold (each once)."""
         from hitflow.collect.collector import block_workers as block
@@ -185,9 +207,9 @@ def mturk_collect_results() -> None:
         log.info("blocked %s workers: %s", len(blocked), blocked)
         return blocked
 
-    @task(trigger_rule="none_failed", outlets=[AGE_RESULTS], multiple_outputs=False)
-    def summarize(outcomes: Any, blocked: list[str], **context: Any) -> dict[str, Any]:
-        """Say which batches progressed and which are complete; emit the results asset."""
+    @task(trigger_rule="none_failed", multiple_outputs=False)
+    def summarize(outcomes: Any, blocked: list[str]) -> dict[str, Any]:
+        """Say which batches progressed and which are complete."""
         from hitflow.collect.collector import OUTCOME_COUNTS
 
         outcomes = list(outcomes[:]) if outcomes else []  # one request, not one per item
@@ -196,21 +218,36 @@ def mturk_collect_results() -> None:
         for outcome in outcomes:
             state = "complete" if outcome["complete"] else "still open"
             log.info(
-                "batch %s is %s: approved %s, rejected %s, %s images aggregated, %s bonuses; report %s",
+                "batch %s is %s: approved %s, rejected %s, %s images aggregated, %s bonuses; report %s (file %s)",
                 outcome["batch_id"],
                 state,
                 outcome["approved"],
                 outcome["rejected"],
                 outcome["results"],
                 outcome["bonuses"],
+                outcome.get("report_url"),
                 outcome["report"],
             )
-        context["outlet_events"][AGE_RESULTS].extra = {"batches": len(outcomes), "complete": complete}
         return {"batches": outcomes, "complete": complete, "blocked": blocked, **totals}
+
+    @task(outlets=[AGE_RESULTS])
+    def announce_results(summary: dict[str, Any], **context: Any) -> None:
+        """Emit ``hitflow_age_results`` only when results changed (as the publish DAG's asset does)."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        changed = [o["batch_id"] for o in summary["batches"] if o["results_changed"] or o["complete"]]
+        if not changed:
+            raise AirflowSkipException("no result changed and no batch completed: no hitflow_age_results event")
+        context["outlet_events"][AGE_RESULTS].extra = {
+            "batches": changed,
+            "results_changed": summary["results_changed"],
+            "complete": summary["complete"],
+        }
+        log.info("emitted hitflow_age_results for %s", ", ".join(changed))
 
     batches = list_open_batches()
     outcomes = finish_batches(collect_chunk.expand(chunk=plan_collect_chunks(batches)))
-    summarize(outcomes, block_workers(outcomes))
+    announce_results(summarize(outcomes, block_workers(outcomes)))
 
 
 mturk_collect_results()

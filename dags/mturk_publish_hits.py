@@ -9,8 +9,20 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
   interval; a **manual run** (the Trigger button, REST, CLI) takes what its `scope` param says:
   `pending` (default) — every row not yet published, however old — or `interval` — only the
   rows of the interval the trigger form infers from its *Logical Date* (`[yesterday, today)`).
-  The first log lines of `open_batch` name the params (and whether they came from the run's conf),
-  the scope, and what the run would cost; the batch record keeps the scope.
+* **Dates read a day late.** A run is named after the *end* of its day: Trigger with Logical
+  Date Nov 20 (`scope=interval`) takes Nov 19's rows; the scheduled run or backfill of logical
+  date Nov 20 takes Nov 20's rows and is listed (and its run ID named) under Nov 21.
+* **Backfill drops the Run Parameters** unless *Override parameters on existing runs* is ticked:
+  without it every run uses the defaults, whatever the form shows.
+* `open_batch`'s first log line names the params that differ from the defaults and where they came
+  from (or why a backfill has none); the next lists every value, then the scope and the cost.
+* **Typed values are kept or refused**: a value outside a param's range is refused by the Trigger
+  dialog with the param, the value and the rule (the banner above *Logical Date*); nothing is
+  clamped. Rarely changed params are folded under *HIT properties* and *Tuning*.
+* **Spending limit**: a run that would cost more than the Airflow Variable
+  `hitflow_spend_limit_per_run_usd` (default $100.00), or take the day's total (UTC) past
+  `hitflow_spend_limit_per_day_usd` (default $300.00), creates no HIT: `check_balance` releases its
+  rows and says what it would have cost and how to raise the limit (`none` turns one off).
 * Rows are **claimed** into a batch whose UUID is derived from the run, so two runs never take
   the same row and a retried or cleared run resumes its own batch.
 * Bad rows go to `hitflow.quarantine` with a reason; the rest go on.
@@ -22,8 +34,16 @@ requester API (hitflow's HIT service, or any MTurk-compatible endpoint).
 * `mode` = `csv` or `both` writes the requester UI's bulk-upload CSV; every non-dry run writes
   a manifest CSV. `announce_hits` emits the `hitflow_published_hits` asset only when the run
   created HITs (which starts `mturk_collect_results`).
-* **Paused on creation.** Unpausing lets the scheduler start the latest daily run, which spends
-  money with the default params; runs of a paused DAG wait queued.
+* **Paused on creation. Unpausing spends money:** the scheduler at once starts the latest daily run
+  (yesterday's rows, default params), then one a day at 00:00 UTC; the Trigger dialog's *Unpause on
+  trigger* box is ticked by default and unpauses even when the trigger is refused. The spending
+  limit caps what that run can cost. Runs of a paused DAG wait queued.
+* A failure on configuration or an unreachable service logs one line naming the connection
+  (`mturk_default`, `hitflow_db`), the endpoint and what to check, before the traceback. A chunk
+  logs its retries as one summary per 30 s (counts per error, the rows hit).
+* Mapped chunks are labelled "chunk 1 of 3" once a try succeeds: Airflow renders
+  `map_index_template` only when a try finishes successfully, so a running, failed or up-for-retry
+  chunk shows its index (0, 1, 2); its log's first line names the chunk either way.
 * For `mode` = `csv` or `both` the summary names the HIT service's requester console
   (`/requester/projects`), where that CSV is uploaded as a batch of a project.
 
@@ -39,6 +59,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
 
 from hitflow.assets import PUBLISHED_HITS
 from hitflow.dag_defaults import DEFAULT_ARGS, START_DATE
+from hitflow.errors import explain_failures
 from hitflow.params import dag_params
 from hitflow.publish.batch_config import PARAM_SPECS
 
@@ -80,37 +101,21 @@ def mturk_publish_hits() -> None:
     # stored key by key. Each step gets the previous step's state, so the graph is the data flow.
 
     @task(multiple_outputs=False)
+    @explain_failures
     def open_batch(**context: Any) -> dict[str, Any]:
         """Say which params, scope and cost this run has; validate; record the batch."""
         from airflow.sdk.exceptions import AirflowFailException
 
         import mturk_money as fees
         from hitflow.connections import hitflow_db
-        from hitflow.publish import batch_store
+        from hitflow.publish import batch_store, runlog
         from hitflow.publish.batch_config import ConfigError, resolve_config
 
         dag_run = context["dag_run"]
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
         params, conf = dict(context["params"]), dict(dag_run.conf or {})
-        given = sorted(name for name in PARAM_SPECS if name in conf)
-        source = (
-            f"from the run's conf: {', '.join(given)}; the rest defaults"
-            if given
-            else "all defaults: the run has no conf"
-            + (
-                " (the UI's Backfill dialog sends its Run Parameters only with 'Override parameters on "
-                "existing runs' ticked)"
-                if run_type == "backfill"
-                else ""
-            )
-        )
-        log.info(
-            "%s run %s params: %s (%s)",
-            run_type,
-            context["run_id"],
-            " ".join(f"{name}={params.get(name)!r}" for name in PARAM_SPECS),
-            source,
-        )
+        log.info("%s", runlog.params_line(run_type, context["run_id"], PARAM_SPECS, params, conf))
+        log.info("%s", runlog.all_params_line(PARAM_SPECS, params))
         try:
             config = resolve_config(params)
         except ConfigError as err:
@@ -167,6 +172,7 @@ def mturk_publish_hits() -> None:
         }
 
     @task(multiple_outputs=False)
+    @explain_failures
     def extract_rows(batch: dict[str, Any]) -> dict[str, Any]:
         """Claim the scope's unclaimed rows for this batch (atomic; concurrent runs skip them)."""
         from datetime import datetime
@@ -189,6 +195,7 @@ def mturk_publish_hits() -> None:
         return batch | claim
 
     @task(multiple_outputs=False)
+    @explain_failures
     def validate_rows(claim: dict[str, Any]) -> dict[str, Any]:
         """Quarantine rows that cannot become HITs (streamed: memory does not grow with the batch)."""
         from hitflow.connections import hitflow_db
@@ -209,13 +216,16 @@ def mturk_publish_hits() -> None:
         return claim | {"invalid": invalid, "duplicates": duplicates}
 
     @task(multiple_outputs=False)
+    @explain_failures
     def check_balance(validated: dict[str, Any]) -> dict[str, Any]:
-        """Refuse (and release) a batch the account cannot pay for, before anything is created."""
+        """Refuse (and release) a batch over the spending limit or the balance, before anything is created."""
+        from datetime import UTC, datetime
+
         from airflow.sdk.exceptions import AirflowFailException
 
         import mturk_money as fees
         from hitflow.connections import hitflow_db, mturk_hook
-        from hitflow.publish import batch_store
+        from hitflow.publish import batch_store, spending
 
         batch_id, config = _load(validated["batch_id"])
         with hitflow_db() as conn:
@@ -223,6 +233,20 @@ def mturk_publish_hits() -> None:
             if not (config.creates_hits or config.dry_run) or to_create == 0:
                 return validated | {"balance_check": {"checked": False, "to_create": to_create}}
             cost = fees.batch_cost(config.reward, config.max_assignments, to_create)
+            what = f"{to_create} HITs × {config.max_assignments} assignments at ${config.reward} plus MTurk's fees"
+            try:
+                limits = spending.read_limits()
+            except spending.LimitError as err:
+                raise AirflowFailException(str(err)) from err
+            today = spending.committed_today(conn, batch_id, datetime.now(UTC))
+            over_limit = spending.refusal(limits, cost, today, what)
+            if over_limit and not config.dry_run:
+                released = batch_store.release(conn, batch_id, "refused")
+                raise AirflowFailException(
+                    f"{over_limit} No HIT was created; {released} rows were released for a later run."
+                )
+            if over_limit:
+                log.warning("a real run would be refused: %s", over_limit)
             balance = fees.parse_money(mturk_hook().get_account_balance()["AvailableBalance"])
             verdict = {
                 "checked": True,
@@ -248,6 +272,7 @@ def mturk_publish_hits() -> None:
         return validated | {"balance_check": verdict}
 
     @task(multiple_outputs=False)
+    @explain_failures
     def create_hit_type(priced: dict[str, Any]) -> dict[str, Any]:
         """One HIT type per batch configuration (MTurk answers the same ID for the same properties)."""
         from hitflow.connections import hitflow_db, mturk_hook
@@ -271,6 +296,7 @@ def mturk_publish_hits() -> None:
         return priced | {"hit_type_id": hit_type_id}
 
     @task
+    @explain_failures
     def plan_chunks(typed: dict[str, Any]) -> list[dict[str, Any]]:
         """Cut the publishable rows into row-ID ranges; no chunks when this run creates no HITs."""
         from hitflow.connections import hitflow_db
@@ -288,6 +314,7 @@ def mturk_publish_hits() -> None:
         return [ids | chunk.to_dict() for chunk in chunks]
 
     @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, retries=3, multiple_outputs=False)
+    @explain_failures
     def publish_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
         """Create the HITs of one chunk and return their IDs (in row order)."""
         from hitflow.connections import hitflow_db, mturk_hook
@@ -326,6 +353,7 @@ def mturk_publish_hits() -> None:
         return typed | {"hit_ids": hit_ids, "chunks": len(results), "totals": totals}
 
     @task(trigger_rule="none_failed", multiple_outputs=False)
+    @explain_failures
     def export_batch(gathered: dict[str, Any]) -> dict[str, Any]:
         """Write the manifest, and the bulk-upload CSV in `csv`/`both` mode."""
         from hitflow.connections import hitflow_db
@@ -365,6 +393,7 @@ def mturk_publish_hits() -> None:
         return state | {"files": files}
 
     @task(trigger_rule="none_failed", multiple_outputs=False)
+    @explain_failures
     def summarize(exported: dict[str, Any]) -> dict[str, Any]:
         """Counts, quarantine reasons and cost of this batch; closes it."""
         import mturk_money as fees

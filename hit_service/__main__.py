@@ -16,7 +16,9 @@ history would keep it): it is read from ``--password-file``, else from the envir
 terminal, its first line.
 
 Every command reads ``HITFLOW_HIT_SERVICE_DB_URL`` (and the rest of the settings) from the
-environment or ``HITFLOW_HIT_SERVICE_CONFIG``, and migrates the schema first. The secret of a
+environment or ``HITFLOW_HIT_SERVICE_CONFIG``, and migrates the schema first. With neither set,
+an operator command run in the repository after ``make demo`` uses the demo's settings
+(``.run/hit_service.env``, which the demo writes) and says so on stderr. The secret of a
 new requester key is printed once, on stdout, and never logged.
 
 Uvicorn's access log records method, path and status only; request headers (which carry the
@@ -33,9 +35,18 @@ import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hit_service.settings import Settings, SettingsError
 from mturk_money import cents, is_money
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from hit_service.core.database import Store
+
+DEMO_SETTINGS = ".run/hit_service.env"  # written by `make demo` (scripts/demo.py), relative to the working directory
 
 
 def serve(settings: Settings) -> int:
@@ -65,14 +76,14 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-def app_from_env():  # type: ignore[no-untyped-def]
+def app_from_env() -> FastAPI:
     """The app factory uvicorn's worker processes call (``HITFLOW_HIT_SERVICE_WORKERS`` > 1)."""
     from hit_service.app import create_app
 
     return create_app(Settings.from_env())
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
+def _store(settings: Settings) -> Store:
     from hit_service.core.database import Store
 
     store = Store(settings.db_url, max_size=2)
@@ -169,8 +180,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = _parser().parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    environ: dict[str, str] = dict(os.environ)
+    demo = Path(DEMO_SETTINGS)
+    if (
+        args.command not in (None, "serve")
+        and not environ.get("HITFLOW_HIT_SERVICE_DB_URL")
+        and not environ.get("HITFLOW_HIT_SERVICE_CONFIG")
+        and demo.is_file()
+    ):
+        # An operator command run beside `make demo` manages the demo's service without any setup.
+        print(
+            f"hit_service: using the demo's settings in {demo} (set HITFLOW_HIT_SERVICE_DB_URL to override)",
+            file=sys.stderr,
+        )
+        environ["HITFLOW_HIT_SERVICE_CONFIG"] = str(demo)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(environ)
     except SettingsError as exc:
         print(f"hit_service: {exc}", file=sys.stderr)
         return 2
@@ -203,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(identity.set_worker_password(store, args.name, read_password(args.password_file))))
         elif args.command == "worker" and args.action == "list":
             with store.transaction() as conn:
-                rows = conn.execute(
-                    "SELECT worker_id, name, locale_country, locale_subdivision FROM mturk.workers ORDER BY name"
-                ).fetchall()
+                rows = store.workers.list_workers(conn).fetchall()
             print(json.dumps(rows, indent=2))
     except (identity.IdentityError, PasswordError) as exc:
         print(f"hit_service: {exc}", file=sys.stderr)

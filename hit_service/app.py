@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from hit_service.api.faults import Faults
 from hit_service.api.responses import CONTENT_TYPE, MTurkResponses, new_request_id, to_json
 from hit_service.console.routes import COOKIE as CONSOLE_COOKIE
 from hit_service.console.routes import router as console_router
-from hit_service.core import identity
+from hit_service.core import crowd_support, identity
 from hit_service.core.clock import Clock, OffsetClock, SystemClock
 from hit_service.core.database import Store
 from hit_service.core.identity import KeyRecord
@@ -136,13 +137,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     app.add_middleware(ApiFastPath, responses=responses, faults=faults, sessions=sessions, executor=executor)
 
+    @app.get("/health/live")
+    def live() -> JSONResponse:
+        """Liveness: the process answers HTTP (restart it only when this fails)."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/health/ready")
     @app.get("/health")
-    def health() -> JSONResponse:
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and accepts writes (send traffic only when this is 200)."""
         try:
-            store.ping()
-        except Exception:
-            logger.exception("health check: database unreachable")
-            return JSONResponse({"status": "error", "detail": "database unreachable"}, status_code=503)
+            store.ready()
+        except Exception as exc:
+            logger.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse(
+                {"status": "error", "detail": "database unreachable or not accepting writes"}, status_code=503
+            )
         return JSONResponse({"status": "ok"})
 
     app.state.sessions = sessions
@@ -239,7 +249,25 @@ class ApiFastPath:
             request_id,
         )
         status, payload = await asyncio.get_running_loop().run_in_executor(self.executor, call)
-        await _send_json(send, status, payload, request_id)
+        extra = _create_hit_warning(headers, status, payload)
+        await _send_json(send, status, payload, request_id, extra)
+
+
+def _create_hit_warning(headers: list[tuple[str, str]], status: int, payload: bytes) -> list[tuple[bytes, bytes]]:
+    """A header naming the crowd elements a new HIT uses that this service lacks (boto3 callers
+    find it in ``ResponseMetadata["HTTPHeaders"]``); logged too. The response body stays MTurk's."""
+    target = next((value for name, value in headers if name.lower() == "x-amz-target"), "")
+    if status != 200 or not target.endswith((".CreateHIT", ".CreateHITWithHITType")):
+        return []
+    try:
+        hit = json.loads(payload)["HIT"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    missing = crowd_support.unsupported_elements(hit.get("Question") or "")
+    if not missing:
+        return []
+    logger.warning("HIT %s uses crowd elements this service does not support: %s", hit.get("HITId"), ", ".join(missing))
+    return [(crowd_support.WARNING_HEADER.encode(), ", ".join(missing).encode())]
 
 
 class _TooLarge:
@@ -290,7 +318,9 @@ def _replay(body: bytes, receive: Any) -> Any:
     return replay
 
 
-async def _send_json(send: Any, status: int, payload: bytes, request_id: str) -> None:
+async def _send_json(
+    send: Any, status: int, payload: bytes, request_id: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -299,6 +329,7 @@ async def _send_json(send: Any, status: int, payload: bytes, request_id: str) ->
                 (b"content-type", CONTENT_TYPE.encode()),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-amzn-requestid", request_id.encode()),
+                *(extra or []),
             ],
         }
     )

@@ -35,9 +35,10 @@ class ConsoleClient:
         self.base = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        form = self.session.get(f"{self.base}/requester/login", timeout=timeout)  # its token and nonce cookie
         response = self.session.post(
             f"{self.base}/requester/login",
-            data={"name": user, "password": password, "next": "/requester"},
+            data={"name": user, "password": password, "next": "/requester", "csrf": self._csrf(form.text)},
             timeout=timeout,
         )
         if response.status_code != 200 or "hitflow_requester" not in self.session.cookies:
@@ -93,9 +94,9 @@ class ConsoleClient:
             raise ConsoleError(f"the file was refused (HTTP {response.status_code}): {rows}")
         return int(match.group(1))
 
-    def publish(self, batch_id: int, *, again: bool = False) -> str:
-        """Confirm a draft batch; the note the console answered with."""
-        data = {"publish_again": "yes"} if again else {}
+    def publish(self, batch_id: int, *, again: bool = False, only_new: bool = False) -> str:
+        """Confirm a draft batch (all rows again, or only rows not published before); the console's note."""
+        data = {"publish_again": "yes"} if again else {"publish_again": "new"} if only_new else {}
         response = self.post(f"/requester/batches/{batch_id}/publish", data, allow_redirects=False)
         if response.status_code != 303:
             raise ConsoleError(f"publishing batch {batch_id} failed: HTTP {response.status_code}")
@@ -117,6 +118,24 @@ class ConsoleClient:
                 return progress
             if time.monotonic() > deadline:
                 raise ConsoleError(f"batch {batch_id} still publishing after {timeout:.0f} s: {progress}")
+            time.sleep(0.2)
+
+    def cancel(self, batch_id: int) -> str:
+        """Cancel a batch; the note the console answered with (the release runs in the background)."""
+        response = self.post(f"/requester/batches/{batch_id}/cancel", allow_redirects=False)
+        if response.status_code != 303:
+            raise ConsoleError(f"cancelling batch {batch_id} failed: HTTP {response.status_code}")
+        return parse_qs(urlsplit(response.headers.get("location", "")).query).get("note", [""])[0]
+
+    def wait_cancelled(self, batch_id: int, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll the progress until the cancel has gone through every HIT."""
+        deadline = time.monotonic() + timeout
+        while True:
+            progress = self.progress(batch_id)
+            if progress["status"] == "cancelled" and not progress["cancelling"]:
+                return progress
+            if time.monotonic() > deadline:
+                raise ConsoleError(f"batch {batch_id} still cancelling after {timeout:.0f} s: {progress}")
             time.sleep(0.2)
 
     def results_csv(self, batch_id: int) -> str:

@@ -35,7 +35,7 @@ HOST = "127.0.0.1"
 
 
 class ServiceStartError(RuntimeError):
-    """The service exited or did not answer /health in time; the message has its log's tail."""
+    """The service exited or did not answer /health/ready in time; the message has its log's tail."""
 
 
 def free_port(host: str = HOST) -> int:
@@ -55,7 +55,7 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def _healthy(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:  # readiness, not liveness
             return response.status == 200 and json.load(response).get("status") == "ok"
     except (OSError, ValueError, urllib.error.URLError):
         return False
@@ -156,7 +156,7 @@ def start_service(
     detach: bool = False,
     timeout: float = 90.0,
 ) -> ServiceProcess:
-    """Start ``python -m hit_service`` and return once ``/health`` answers ok.
+    """Start ``python -m hit_service`` and return once ``/health/ready`` answers ok.
 
     ``port=0`` picks a free port. ``requester_keys`` (access key ID → secret) become
     ``HITFLOW_HIT_SERVICE_REQUESTER_KEYS``. ``extra_env`` is added last (e.g. ``HITFLOW_LAYOUTS_DIR``).
@@ -208,7 +208,7 @@ def start_service(
         if time.monotonic() > deadline:
             service.stop()
             raise ServiceStartError(
-                f"hit_service did not answer {url}/health within {timeout} s; log {log}:\n{_tail(log)}"
+                f"hit_service did not answer {url}/health/ready within {timeout} s; log {log}:\n{_tail(log)}"
             )
         time.sleep(0.1)
     if not detach:

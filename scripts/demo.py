@@ -86,12 +86,24 @@ def start_hit_service(db_url: str, port: int, state: Path, creds: dict[str, str]
     return url, f"started (pid {service.pid}, log {state / 'hit_service.log'})"
 
 
+def write_cli_settings(state: Path, service_db_url: str, port: int) -> Path:
+    """The settings the operator CLI needs to manage the demo's service (it finds this file itself)."""
+    path = state / "hit_service.env"
+    path.write_text(
+        "# Written by make demo: the operator CLI (python -m hit_service …) reads this when run in the repository.\n"
+        f"HITFLOW_HIT_SERVICE_DB_URL={service_db_url}\nHITFLOW_HIT_SERVICE_PORT={port}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
 def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, str], csv_path: Path | None) -> None:
     """A demo requester user for the console, and one small batch published through its upload route.
 
     The user's password is made once and kept in ``.run/demo_console.json`` (never printed). The
-    batch is the first rows of the file the publish DAG exported; run again, the console sees the
-    same file and publishes nothing twice.
+    batch is the first rows of the file the publish DAG exported: the console finds them published
+    already (the DAG's HITs) and says so; the first run publishes them anyway, so the console has a
+    batch of its own to review, and a run again publishes nothing twice.
     """
     import csv
     import io
@@ -117,6 +129,7 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
         path.chmod(0o600)
     print("\n== Requester console")
     console = ConsoleClient(url, info["user"], info["password"])
+    console.post("/requester/account/name", {"name": "hitflow demo lab"})  # what workers see, not the key ID
     if "layout_id" not in info:
         info["layout_id"] = console.create_project("age_guess", name="Age guess (demo)", max_assignments="2")
         path.write_text(json.dumps(info, indent=2))
@@ -134,13 +147,18 @@ def console_demo(url: str, service_db_url: str, state: Path, creds: dict[str, st
         csv.writer(out).writerows(rows)
         batch_id = console.upload(info["layout_id"], out.getvalue().encode("utf-8"), "Demo batch", "demo.csv")
         try:
-            note = console.publish(batch_id)
+            note = console.publish(batch_id)  # no choice made: published only if no row was published before
         except ConsoleError as exc:
             note = str(exc)
-        if note:  # the same file as an earlier run: the console asks before publishing it again
+        if note and info.get("console_batch"):  # an earlier run published these rows in the console
             console.post(f"/requester/batches/{batch_id}/discard")
             print(f"   demo batch       not published again: {note}")
         else:
+            if note:  # the DAG published these rows through the API: the console says so
+                print(f"   rows seen before {note}")
+                console.publish(batch_id, again=True)  # the first run publishes them anyway, to have a batch to review
+            info["console_batch"] = batch_id
+            path.write_text(json.dumps(info, indent=2))
             progress = console.wait_published(batch_id)
             print(f"   demo batch       #{batch_id}: {progress['created']} HITs from {len(rows) - 1} CSV rows")
             answered = answer_console_batch(url, service_db_url, state, console, batch_id)
@@ -414,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"demo rows        {rows} in {args.source_db}.public.person_images")
     url, how = start_hit_service(service_url, args.port, state, creds)
     print(f"HIT service      {url}  {how}")
+    write_cli_settings(state, service_url, args.port)
 
     env = airflow_env(state, source_url, url, creds)
     log = state / "demo-airflow.log"
@@ -434,10 +453,19 @@ def main(argv: list[str] | None = None) -> None:
     collected = run_dag(env, "mturk_collect_results", None, COLLECT_CONF, log)
     print_collection(collected, source_url)
 
+    cli = ".venv/bin/python -m hit_service"
+    cli_note = "it reads .run/hit_service.env by itself when run in the repository"
+    if state.resolve() != (REPO / ".run").resolve():
+        cli = f"HITFLOW_HIT_SERVICE_CONFIG={state / 'hit_service.env'} {cli}"
+        cli_note = "the demo's settings are in that file"
     print(f"""
 == Look at the HITs
-   HIT list         {url}/hits
-   console          {url}/requester
+   worker site      {url}/worker/login  (sign in as a worker: make one with the CLI below)
+   console          {url}/requester  (the requester console)
+   operator page    {url}/hits  (every HIT of every requester, previewed as a worker sees it)
+   operator CLI     {cli} worker add NAME
+                    {cli} requester list
+                    ({cli_note})
    Airflow log      {log}
    credentials      DEMO requester (local only): aws_access_key_id={creds["aws_access_key_id"]},
                     its secret key in {state / "demo_credentials.json"} (not printed)

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from hit_service import TARGET_PREFIX
-from hit_service.api import auth, validation
+from hit_service.api import auth, paging, validation
 from hit_service.api.faults import Faults
 from hit_service.core.exceptions import (
     INTERNAL_ERROR,
@@ -120,7 +120,14 @@ class MTurkResponses:
                     f"{operation} is not implemented yet in hitflow's HIT service.",
                     OPERATION_NOT_IMPLEMENTED,
                 )
+            token = params.get("NextToken")
+            if isinstance(token, str):
+                params["NextToken"] = paging.unbind(self.backend.token_key, requester, operation, params, token)
             result = handler(requester, params)
+            if isinstance(result.get("NextToken"), str):
+                result["NextToken"] = paging.bind(
+                    self.backend.token_key, requester, operation, params, result["NextToken"]
+                )
             self.faults.after_create(operation)
             return 200, to_json(result)
         except MTurkError as exc:

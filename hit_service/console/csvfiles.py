@@ -2,7 +2,9 @@
 
 * **Input**: a header row naming the project's ``${variables}``, one row per HIT. Everything is
   checked before anything is created, and every problem is reported with its row number (the
-  header is row 0, the first data row is row 1; ``line`` counts physical lines).
+  header is row 0, the first data row is row 1; ``line`` counts physical lines). Comma,
+  semicolon or tab separated (the header row tells which); UTF-8 (BOM or not) or UTF-16 with a
+  BOM. Other columns are kept with the batch and in the results CSV, as MTurk kept them.
 * **Results**: one row per assignment in the column layout of MTurk's "Download CSV"
   (HIT columns, assignment columns, ``Input.<variable>``, ``Answer.<field>``, then empty
   ``Approve`` / ``Reject``), written row by row so a large batch never sits in memory.
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import hitflow_csv
 from hit_service.core import layouts, question_xml
 from hit_service.limits import MAX_CSV_BYTES, MAX_REVIEW_CSV_BYTES
 
@@ -70,6 +73,9 @@ class RowError:
     message: str
 
 
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
 @dataclass
 class CheckedFile:
     """An uploaded input file: its rows (when valid) or its problems."""
@@ -79,6 +85,12 @@ class CheckedFile:
     rows: list[dict[str, str]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     more_errors: int = 0
+    delimiter: str = ","
+    extra: list[str] = field(default_factory=list)  # columns the template does not use: kept, not parameters
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITERS.get(self.delimiter, repr(self.delimiter))
 
     @property
     def ok(self) -> bool:
@@ -92,7 +104,16 @@ class CheckedFile:
 
 
 def decode(data: bytes, checked: CheckedFile) -> str | None:
-    """The file as text (UTF-8, with or without a BOM), or None with an error naming the line."""
+    """The file as text, or None with an error naming the line.
+
+    UTF-8 with or without a BOM, and UTF-16 with its BOM (Excel's "Unicode Text").
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            checked.error(0, 1, "the file starts as UTF-16 text but cannot be read as such (save it as “CSV UTF-8”)")
+            return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -119,13 +140,17 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         checked.error(0, 1, "the file is empty: the first row must name the template's variables")
         return checked
     variables = layouts.placeholders(template)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    checked.delimiter = sniff_delimiter(text, variables)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=checked.delimiter, strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
         checked.error(0, 1, f"the header row is not valid CSV: {exc}")
         return checked
     header = [name.strip() for name in header]
+    width = len(header)  # spreadsheets often save empty columns after the last one: ignore them
+    while len(header) > 1 and not header[-1]:
+        header.pop()
     checked.header = header
     seen: set[str] = set()
     for name in header:
@@ -135,12 +160,11 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
             checked.error(0, 1, f"the header names column “{name}” twice")
         seen.add(name)
     missing = [name for name in variables if name not in seen]
-    extra = [name for name in header if name and name not in variables]
+    checked.extra = [name for name in header if name and name not in variables]  # kept with the batch
     if missing:
-        checked.error(0, 1, "missing column(s) " + ", ".join(f"“{n}”" for n in missing) + " (the template uses them)")
-    if extra:
+        found = f" (read as {checked.delimiter_name}-separated; found " + ", ".join(f"“{n}”" for n in header) + ")"
         checked.error(
-            0, 1, "extra column(s) " + ", ".join(f"“{n}”" for n in extra) + " (the template has no such ${variable})"
+            0, 1, "missing column(s) " + ", ".join(f"“{n}”" for n in missing) + " (the template uses them)" + found
         )
     row_number = 0
     line = reader.line_num
@@ -161,9 +185,12 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         if row_number > MAX_ROWS:
             checked.error(row_number, start_line, f"more than {MAX_ROWS:,} rows; split the file into batches")
             break
+        if len(header) < len(values) <= width and not "".join(values[len(header) :]).strip():
+            values = values[: len(header)]  # the empty trailing columns
         if len(values) != len(header):
             checked.error(row_number, start_line, f"{len(values)} value(s), but the header has {len(header)} column(s)")
             continue
+        values = [hitflow_csv.restore(value) for value in values]  # a file hitflow_csv wrote (the DAG's input.csv)
         row = dict(zip(header, values, strict=True))
         if any("\x00" in value for value in values):
             checked.error(row_number, start_line, "a value holds a NUL character (byte 0x00)")
@@ -172,7 +199,7 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
         if empty:
             checked.error(row_number, start_line, "empty value for " + ", ".join(f"“{n}”" for n in empty))
             continue
-        if not checked.errors and not missing and not extra:
+        if not checked.errors and not missing:
             size = len(render_question(template, row).encode("utf-8"))
             if size > QUESTION_MAX_BYTES:
                 checked.error(
@@ -181,12 +208,31 @@ def check_input(data: bytes, template: str, *, too_big: bool = False) -> Checked
                 continue
         if checked.errors:
             continue  # keep checking rows for their own problems; nothing is kept
-        checked.rows.append({name: row[name] for name in variables})
+        checked.rows.append(row)  # every column, in the file's order: extra ones go to the results CSV
     if not checked.errors and not checked.rows:
         checked.error(0, 1, "the file has a header but no data rows")
     if checked.errors:
         checked.rows = []
     return checked
+
+
+def sniff_delimiter(text: str, wanted: list[str]) -> str:
+    """The delimiter of a CSV file: comma, semicolon (Excel in much of Europe) or tab.
+
+    The header row decides: the candidate that splits it into the most ``wanted`` column names
+    wins, then the one giving the most columns; a one-column file is comma-separated.
+    """
+    first = text.split("\n", 1)[0]
+    best, best_score = ",", (-1, -1)
+    for delimiter in DELIMITERS:
+        try:
+            names = [n.strip() for n in next(csv.reader([first], delimiter=delimiter))]
+        except (csv.Error, StopIteration):
+            continue
+        score = (sum(1 for n in wanted if n in names), len(names))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def render_question(template: str, values: dict[str, str]) -> str:
@@ -337,7 +383,7 @@ def csv_lines(rows: Iterable[list[str]], chunk_bytes: int = 64 * 1024) -> Iterat
     One chunk per row would cost a thread hop and a socket write per row when streamed.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer = hitflow_csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")  # no cell runs as a formula
     for row in rows:
         writer.writerow(row)
         if buffer.tell() >= chunk_bytes:
@@ -362,6 +408,17 @@ class Decision:
     error: str = ""
 
 
+@dataclass
+class ReviewResult:
+    """What happened to one row of a reviewed CSV."""
+
+    row: int
+    assignment_id: str
+    action: str
+    outcome: str  # "applied", "skipped" or "failed"
+    message: str
+
+
 def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     """Decisions of a reviewed results CSV; file-level problems as errors (nothing applied then)."""
     checked = CheckedFile(sha256="")
@@ -370,7 +427,8 @@ def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     text = decode(data, checked)
     if text is None:
         return [], checked.errors
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    delimiter = sniff_delimiter(text, ["AssignmentId", "Approve", "Reject"])
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         names = reader.fieldnames or []
     except csv.Error as exc:
@@ -378,16 +436,22 @@ def read_review(data: bytes) -> tuple[list[Decision], list[RowError]]:
     missing = [n for n in ("AssignmentId", "Approve", "Reject") if n not in names]
     if missing:
         return [], [
-            RowError(0, 1, "missing column(s) " + ", ".join(missing) + ": upload the results CSV you downloaded")
+            RowError(
+                0,
+                1,
+                "missing column(s) " + ", ".join(missing) + ": upload the results CSV you downloaded "
+                f"(read as {DELIMITERS[delimiter]}-separated)",
+            )
         ]
     decisions: list[Decision] = []
     number = 0
     try:
         for record in reader:
             number += 1
-            assignment_id = (record.get("AssignmentId") or "").strip()
-            approve = (record.get("Approve") or "").strip()
-            reject = (record.get("Reject") or "").strip()
+            # A spreadsheet may keep or drop the apostrophe hitflow_csv wrote: both read back the same.
+            assignment_id = hitflow_csv.restore((record.get("AssignmentId") or "").strip())
+            approve = hitflow_csv.restore((record.get("Approve") or "").strip())
+            reject = hitflow_csv.restore((record.get("Reject") or "").strip())
             decision = Decision(number, assignment_id, "")
             if approve and reject:
                 decision.error = "both Approve and Reject are filled in; choose one"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hit_service.console.service import FormError
-from hit_service.core.quals import LOCALE
+from hit_service.core.requirements import LOCALE
 
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 COMPARATORS = [

@@ -11,6 +11,7 @@ site shows it: the requester's scripts never run with the service's origin.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -18,49 +19,28 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hit_service.console import csvfiles, forms, starters
+from hit_service.console import batch_routes, csvfiles, duplicates, forms, money_routes, people_routes, starters
 from hit_service.console.service import Console, FormError, NotFound
-from hit_service.core import identity
-from hit_service.core.exceptions import RequestError
+from hit_service.console.web import Helpers, Refusal, User
+from hit_service.core import crowd_support, identity
 from hit_service.core.models import MTurkBackend
-from hit_service.limits import MAX_REVIEW_CSV_BYTES
 from hit_service.settings import Settings
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render
 
 COOKIE = "hitflow_requester"
+LOGIN = "/requester/login"
+LOGIN_COOKIE = "hitflow_requester_login"  # the sign-in form's CSRF nonce (double submit)
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 FRAME_SANDBOX = HTML_SANDBOX  # the worker site's: a requester's preview is what a worker gets
 HEADERS = PAGE_HEADERS
-STATUSES = ("Submitted", "Approved", "Rejected")
 T = TypeVar("T")
-
-
-class User:
-    """The signed-in requester user of a request."""
-
-    def __init__(self, row: dict[str, Any], cookie: str, csrf: str) -> None:
-        self.row = row
-        self.cookie = cookie
-        self.csrf = csrf
-
-    @property
-    def requester(self) -> str:
-        return str(self.row["requester"])
-
-
-class Refusal(Exception):
-    """Ends a console route with ``response``: the sign-in redirect, an expired form, "not found"."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
 
 
 class ConsoleRoute(APIRoute):
@@ -85,7 +65,10 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     def page(request: Request, template: str, user: User | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         """``templates/console/<template>`` through the service's one Jinja2 environment."""
-        context.update(user=user, note=request.query_params.get("note", ""), active=template)
+        note = request.query_params.get("note", "")
+        if user is None or not hmac.compare_digest(request.query_params.get("ok", ""), note_mac(user, note)):
+            note = ""  # only the server's own messages, never a link's text
+        context.update(user=user, note=note, active=template)
         return render(f"console/{template}", status, None, **context)  # never framed (PAGE_HEADERS)
 
     def base_url(request: Request) -> str:
@@ -143,17 +126,35 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             raise Refusal(not_found(request, user, what)) from None
 
-    def back(url: str, note: str = "") -> RedirectResponse:
-        return RedirectResponse(url + (("&" if "?" in url else "?") + urlencode({"note": note}) if note else ""), 303)
+    def note_mac(user: User, note: str) -> str:
+        """The note's signature, bound to the user's session: only notes this service made for this
+        session are shown (a link elsewhere cannot put its own text in the status line)."""
+        return sessions.csrf(f"note:{user.cookie}\x00{note}")
+
+    def back(user: User, url: str, note: str = "") -> RedirectResponse:
+        """Redirect to ``url`` (post/redirect/get) with ``note`` for the status line there."""
+        query = urlencode({"note": note, "ok": note_mac(user, note)}) if note else ""
+        return RedirectResponse(url + (("&" if "?" in url else "?") + query if query else ""), 303)
 
     def frame(html: str) -> HTMLResponse:
         return HTMLResponse(html, headers={**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP})
 
     # -- sign in ------------------------------------------------------------------------------
 
+    def login_page(request: Request, next_url: str, error: str = "", status: int = 200) -> HTMLResponse:
+        """The sign-in form, its token bound to a fresh SameSite=Strict nonce cookie (login CSRF:
+        a page elsewhere cannot sign this browser in to another account), as the worker site's."""
+        nonce = secrets.token_urlsafe(18)
+        csrf = sessions.csrf("login:" + nonce)
+        response = page(request, "login.html", None, status, next=next_url, error=error, csrf=csrf)
+        response.set_cookie(
+            LOGIN_COOKIE, nonce, 3600, httponly=True, samesite="strict", secure=settings.secure_cookies, path=LOGIN
+        )
+        return response
+
     @site.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request, next: str = "/requester") -> Response:
-        return page(request, "login.html", None, next=next, error="")
+        return login_page(request, next)
 
     @site.post("/login")
     async def login(request: Request) -> Response:
@@ -161,19 +162,15 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         next_url = str(fields.get("next") or "/requester")
         if not next_url.startswith("/requester") or next_url.startswith("//"):
             next_url = "/requester"
+        nonce, token = request.cookies.get(LOGIN_COOKIE), fields.get("csrf")
+        if not nonce or not sessions.check_csrf("login:" + nonce, token if isinstance(token, str) else None):
+            return login_page(request, next_url, "This sign-in form has expired. Please sign in again.", 403)
         name = str(fields.get("name", "")).strip()
         keys = throttle.keys(f"requester-user:{name.lower()}", request.client.host if request.client else None)
         now = backend.clock.now()
         wait = await run_in_threadpool(throttle.wait, keys, now)
         if wait:
-            refused = page(
-                request,
-                "login.html",
-                None,
-                429,
-                next=next_url,
-                error=f"Too many failed sign-ins. Try again in {wait} seconds.",
-            )
+            refused = login_page(request, next_url, f"Too many failed sign-ins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         row = await run_in_threadpool(
@@ -184,12 +181,13 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             error = "Wrong user name or password." + (
                 f" Too many failed sign-ins. Try again in {wait} seconds." if wait else ""
             )
-            return page(request, "login.html", None, 401, next=next_url, error=error)
+            return login_page(request, next_url, error, 401)
         await run_in_threadpool(throttle.succeeded, f"requester-user:{name.lower()}")
         cookie = await run_in_threadpool(
             identity.open_session, backend.store, sessions, identity.REQUESTER_SUBJECT + row["user_id"], now
         )
         response = RedirectResponse(next_url, status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path=LOGIN)
         base = settings.public_url or str(request.base_url)
         response.set_cookie(
             COOKIE,
@@ -261,7 +259,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             layout_id = await run_in_threadpool(console.save_project, user.requester, None, values)
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), None, str(exc), 400)
-        return back(f"/requester/projects/{layout_id}", "Project created. Preview it, then publish a batch.")
+        return back(user, f"/requester/projects/{layout_id}", "Project created. Preview it, then publish a batch.")
 
     @site.get("/projects/{layout_id}", response_class=HTMLResponse)
     async def edit_project(request: Request, layout_id: str) -> Response:
@@ -278,7 +276,9 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             await run_in_threadpool(console.save_project, user.requester, layout_id, values)
         except FormError as exc:
             return await project_page(request, user, forms.raw_form(fields), layout_id, str(exc), 400)
-        return back(f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings.")
+        return back(
+            user, f"/requester/projects/{layout_id}", "Saved. Batches published from now on use these settings."
+        )
 
     @site.post("/projects/{layout_id}/copy")
     async def copy_project(request: Request, layout_id: str) -> Response:
@@ -286,7 +286,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         project = await owned(request, user, "That project", console.project, layout_id)
         values = forms.project_values({**_flat(forms.project_form(project)), "name": f"Copy of {project['name']}"})
         new_id = await run_in_threadpool(console.save_project, user.requester, None, values)
-        return back(f"/requester/projects/{new_id}", "Copied.")
+        return back(user, f"/requester/projects/{new_id}", "Copied.")
 
     @site.get("/projects/{layout_id}/preview", response_class=HTMLResponse)
     async def preview_project(request: Request, layout_id: str) -> Response:
@@ -305,6 +305,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             values=values,
             frame_src=f"/requester/projects/{quote(layout_id)}/frame?{query}",
             sandbox=FRAME_SANDBOX,
+            unsupported=crowd_support.unsupported_elements(project["template"]),
         )
 
     @site.get("/projects/{layout_id}/frame")
@@ -350,28 +351,33 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         batch_id = await run_in_threadpool(
             console.create_draft, user.requester, project, name or file_name or project["name"], file_name, checked
         )
-        return back(f"/requester/batches/{batch_id}/confirm")
+        return back(user, f"/requester/batches/{batch_id}/confirm")
 
     @site.get("/batches/{batch_id}/confirm", response_class=HTMLResponse)
     async def confirm(request: Request, batch_id: int) -> Response:
         user = await signed_in(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
         if batch["status"] != "draft":
-            return back(f"/requester/batches/{batch_id}")
+            return back(user, f"/requester/batches/{batch_id}")
         rows = await run_in_threadpool(console.batch_rows, batch_id, 3)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
+        found = await run_in_threadpool(duplicates.find, backend.store, user.requester, batch)
         balance = await run_in_threadpool(console.balance, user.requester)
         cost = console.cost(batch["properties"], batch["row_count"])
+        new_rows = batch["row_count"] - found["count"]
+        new_cost = console.cost(batch["properties"], new_rows)
         return page(
             request,
             "confirm.html",
             user,
             batch=batch,
             rows=rows,
-            duplicates=duplicates,
+            duplicates=found,
+            new_rows=new_rows,
+            new_cost=new_cost,
             balance=balance,
             cost=cost,
-            enough=balance >= cost["total"],
+            enough=balance >= (new_cost if found["count"] else cost)["total"],
+            delimiter=csvfiles.DELIMITERS.get(batch["delimiter"], batch["delimiter"]),
             sandbox=FRAME_SANDBOX,
         )
 
@@ -391,343 +397,56 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     async def publish(request: Request, batch_id: int) -> Response:
         user, fields = await posted(request)
         batch = await owned(request, user, "That batch", console.batch, batch_id)
-        duplicates = await run_in_threadpool(console.same_file, user.requester, batch["file_sha256"], batch_id)
-        if duplicates and fields.get("publish_again") != "yes":
-            return back(
-                f"/requester/batches/{batch_id}/confirm",
-                "This file was published before: tick “Publish it again” to create a second set of HITs.",
-            )
+        choice = fields.get("publish_again")
+        if batch["status"] == "draft":
+            found = await run_in_threadpool(duplicates.find, backend.store, user.requester, batch)
+            if found["count"] and choice not in ("yes", "new"):
+                return back(
+                    user,
+                    f"/requester/batches/{batch_id}/confirm",
+                    f"{found['count']:,} of these rows were published before: choose to publish only the "
+                    "new rows, or all of them again (a second HIT for each).",
+                )
+            if found["count"] == batch["row_count"] and choice == "new":
+                return back(
+                    user, f"/requester/batches/{batch_id}/confirm", "Every row was published before: nothing is new."
+                )
+            skip = found["rows"] if choice == "new" else []
+            await run_in_threadpool(duplicates.leave_out, backend.store, batch_id, skip)
         try:
             await run_in_threadpool(console.publish, user.requester, batch_id)
         except FormError as exc:
-            return back(f"/requester/batches/{batch_id}", str(exc))
-        return back(f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(user, f"/requester/batches/{batch_id}")  # its progress bar shows the publishing
 
     @site.post("/batches/{batch_id}/discard")
     async def discard(request: Request, batch_id: int) -> Response:
         user, _fields = await posted(request)
-        await run_in_threadpool(console.delete_draft, user.requester, batch_id)
-        return back("/requester/batches", "The unpublished batch was discarded.")
-
-    # -- managing batches ---------------------------------------------------------------------
-
-    @site.get("/batches", response_class=HTMLResponse)
-    async def batches(request: Request) -> Response:
-        user = await signed_in(request)
-        rows = await run_in_threadpool(console.batches, user.requester)
-        api_hits = await run_in_threadpool(console.api_hits, user.requester, 1)
-        return page(request, "batches.html", user, batches=rows, has_api=bool(api_hits))
-
-    @site.get("/batches/api", response_class=HTMLResponse)
-    async def api_batch(request: Request, status: str = "") -> Response:
-        user = await signed_in(request)
-        hits = await run_in_threadpool(console.api_hits, user.requester)
-        wanted = status if status in STATUSES else None
-        assignments = await run_in_threadpool(console.assignments, user.requester, None, wanted)
-        return page(
-            request,
-            "api_hits.html",
-            user,
-            hits=hits,
-            batch=None,
-            answers=[(a, csvfiles.answer_fields(a["answer"])) for a in assignments],
-            status=wanted or "",
-            statuses=STATUSES,
-            hit_status=backend.status,
-        )
-
-    @site.post("/batches/api/review")
-    async def api_review(request: Request) -> Response:
-        return await review_post(request, None)
-
-    @site.get("/batches/{batch_id}", response_class=HTMLResponse)
-    async def batch_page(request: Request, batch_id: int, status: str = "", offset: int = 0) -> Response:
-        user = await signed_in(request)
-        batch = await owned(request, user, "That batch", console.batch, batch_id)
-        if batch["status"] == "draft":
-            return back(f"/requester/batches/{batch_id}/confirm")
-        progress = await run_in_threadpool(console.progress, user.requester, batch_id)
-        wanted = status if status in STATUSES else None
-        offset = min(max(offset, 0), 10**9)
-        assignments = await run_in_threadpool(console.assignments, user.requester, batch_id, wanted, 200, offset)
-        answers = [(a, csvfiles.answer_fields(a["answer"])) for a in assignments]
-        return page(
-            request,
-            "batch.html",
-            user,
-            batch=batch,
-            progress=progress,
-            answers=answers,
-            status=wanted or "",
-            statuses=STATUSES,
-            offset=offset,
-            cost=console.cost(batch["properties"], batch["row_count"]),
-            nonce=secrets.token_hex(8),
-        )
-
-    @site.get("/batches/{batch_id}/progress.json")
-    async def batch_progress(request: Request, batch_id: int) -> Response:
-        user = await current(request)
-        if user is None:
-            return JSONResponse({"error": "sign in"}, status_code=401)
         try:
-            data = await run_in_threadpool(console.progress, user.requester, batch_id)
-        except NotFound:
-            return JSONResponse({"error": "no such batch"}, status_code=404)
-        return JSONResponse(data, headers=HEADERS)
+            await owned(request, user, "That batch", console.delete_draft, batch_id)
+        except FormError as exc:
+            return back(user, f"/requester/batches/{batch_id}", str(exc))
+        return back(user, "/requester/batches", "The unpublished batch was discarded.")
 
-    async def review_post(request: Request, batch_id: int | None) -> Response:
-        user, _ = await posted(request)
-        form = await request.form()
-        ids = [str(v) for v in form.getlist("assignment")]
-        action = str(form.get("action", ""))
-        feedback = str(form.get("feedback", "")).strip()
-        target = f"/requester/batches/{batch_id if batch_id is not None else 'api'}"
-        if batch_id is not None:
-            await owned(request, user, "That batch", console.batch, batch_id)
-        if action not in ("approve", "reject", "approve_all"):
-            return back(target, "Choose Approve or Reject.")
-        if action == "approve_all":
-            rows = await run_in_threadpool(console.assignments, user.requester, batch_id, "Submitted", 100_000)
-            ids, action = [r["assignment_id"] for r in rows], "approve"
-        if not ids:
-            return back(target, "Select at least one assignment.")
-        if action == "reject" and not feedback:
-            return back(target, "A rejection needs feedback for the worker.")
-        results = await run_in_threadpool(console.review, user.requester, ids, action, feedback, batch_id=batch_id)
-        return page(request, "review_results.html", user, results=results, errors=[], back_url=target, title="Review")
-
-    @site.post("/batches/{batch_id}/review")
-    async def batch_review(request: Request, batch_id: int) -> Response:
-        return await review_post(request, batch_id)
-
-    @site.get("/batches/{batch_id}/results.csv")
-    async def results_csv(request: Request, batch_id: int) -> Response:
-        user = await signed_in(request)
-        batch = await owned(request, user, "That batch", console.batch, batch_id)
-        stream = console.results_csv(user.requester, batch_id)
-        filename = f"Batch_{batch['batch_id']}_batch_results.csv"
-        return StreamingResponse(
-            stream,
-            media_type="text/csv; charset=utf-8",
-            headers={**HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-
-    @site.post("/batches/{batch_id}/reviewed")
-    async def reviewed(request: Request, batch_id: int) -> Response:
-        user, fields = await posted(request)
-        await owned(request, user, "That batch", console.batch, batch_id)
-        upload_file = fields.get("file")
-        if not isinstance(upload_file, UploadFile) or not upload_file.filename:
-            return back(f"/requester/batches/{batch_id}", "Choose the reviewed CSV file to upload.")
-        data = await upload_file.read(MAX_REVIEW_CSV_BYTES + 1)
-        decisions, errors = await run_in_threadpool(csvfiles.read_review, data)
-        if errors:
-            return page(
-                request,
-                "review_results.html",
-                user,
-                400,
-                results=[],
-                errors=errors,
-                back_url=f"/requester/batches/{batch_id}",
-                title="Reviewed file refused",
-            )
-        results = await run_in_threadpool(console.apply, user.requester, decisions, batch_id=batch_id)
-        return page(
-            request,
-            "review_results.html",
-            user,
-            results=results,
-            errors=[],
-            back_url=f"/requester/batches/{batch_id}",
-            title="Reviewed file applied",
-        )
-
-    @site.post("/batches/{batch_id}/cancel")
-    async def cancel(request: Request, batch_id: int) -> Response:
-        user, _fields = await posted(request)
-        try:
-            expired = await owned(request, user, "That batch", console.cancel, batch_id)
-        except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", f"Not every HIT could be expired: {exc.message}")
-        return back(f"/requester/batches/{batch_id}", f"Cancelled: {expired} HIT(s) expired.")
-
-    @site.post("/batches/{batch_id}/assignments")
-    async def more_assignments(request: Request, batch_id: int) -> Response:
-        user, fields = await posted(request)
-        try:
-            extra = int(str(fields.get("extra", "")))
-        except ValueError:
-            return back(f"/requester/batches/{batch_id}", "Give the number of assignments to add to each HIT.")
-        nonce = str(fields.get("nonce", ""))[:24] or secrets.token_hex(8)
-        try:
-            done, problems = await owned(request, user, "That batch", console.add_assignments, batch_id, extra, nonce)
-        except RequestError as exc:
-            return back(f"/requester/batches/{batch_id}", exc.message)
-        note = f"Added {extra} assignment(s) to {done} HIT(s)."
-        if problems:
-            note += f" {len(problems)} not changed: {problems[0]}"
-        return back(f"/requester/batches/{batch_id}", note)
-
-    # -- workers --------------------------------------------------------------------------------
-
-    @site.get("/workers", response_class=HTMLResponse)
-    async def workers(request: Request) -> Response:
-        user = await signed_in(request)
-        rows = await run_in_threadpool(console.workers, user.requester)
-        return page(request, "workers.html", user, workers=rows)
-
-    @site.get("/workers/{worker_id}", response_class=HTMLResponse)
-    async def worker_page(request: Request, worker_id: str) -> Response:
-        user = await signed_in(request)
-        worker = await owned(request, user, "That worker", console.worker, worker_id)
-        types = await run_in_threadpool(console.qualification_types, user.requester)
-        return page(request, "worker.html", user, worker=worker, types=types, nonce=secrets.token_hex(8))
-
-    @site.post("/workers/{worker_id}/{action}")
-    async def worker_action(request: Request, worker_id: str, action: str) -> Response:
-        user, fields = await posted(request)
-        target = f"/requester/workers/{quote(worker_id)}"
-        await owned(request, user, "That worker", console.worker, worker_id)
-        reason = str(fields.get("reason", "")).strip()
-        try:
-            if action == "block":
-                if not reason:
-                    return back(target, "Give a reason for the block.")
-                await run_in_threadpool(
-                    console.call, user.requester, "CreateWorkerBlock", {"WorkerId": worker_id, "Reason": reason}
-                )
-                note = "Blocked."
-            elif action == "unblock":
-                await run_in_threadpool(
-                    console.call, user.requester, "DeleteWorkerBlock", {"WorkerId": worker_id, "Reason": reason or None}
-                )
-                note = "Unblocked."
-            elif action == "bonus":
-                if not reason:
-                    return back(target, "Give a reason for the bonus: the worker sees it.")
-                await run_in_threadpool(
-                    console.call,
-                    user.requester,
-                    "SendBonus",
-                    {
-                        "WorkerId": worker_id,
-                        "AssignmentId": str(fields.get("assignment", "")),
-                        "BonusAmount": str(fields.get("amount", "")).strip().lstrip("$"),
-                        "Reason": reason,
-                        "UniqueRequestToken": "console-bonus-" + str(fields.get("nonce", ""))[:40],
-                    },
-                )
-                note = "Bonus paid."
-            elif action == "grant":
-                await run_in_threadpool(
-                    console.call,
-                    user.requester,
-                    "AssociateQualificationWithWorker",
-                    {
-                        "QualificationTypeId": str(fields.get("type", "")),
-                        "WorkerId": worker_id,
-                        "IntegerValue": int(str(fields.get("score", "1")) or "1"),
-                        "SendNotification": False,
-                    },
-                )
-                note = "Qualification granted."
-            elif action == "revoke":
-                await run_in_threadpool(
-                    console.call,
-                    user.requester,
-                    "DisassociateQualificationFromWorker",
-                    {
-                        "QualificationTypeId": str(fields.get("type", "")),
-                        "WorkerId": worker_id,
-                        "Reason": reason or None,
-                    },
-                )
-                note = "Qualification revoked."
-            else:
-                return not_found(request, user)
-        except RequestError as exc:
-            if exc.turk_error_code.endswith("DuplicateRequest"):
-                return back(target, "That bonus was already paid (the form was sent twice); it was not paid again.")
-            return back(target, exc.message)
-        except ValueError:
-            return back(target, "The score must be a whole number.")
-        return back(target, note)
-
-    # -- qualification types --------------------------------------------------------------------
-
-    @site.get("/quals", response_class=HTMLResponse)
-    async def quals(request: Request) -> Response:
-        user = await signed_in(request)
-        rows = await run_in_threadpool(console.qualification_types, user.requester)
-        return page(request, "quals.html", user, types=rows, form={}, error="")
-
-    def qual_params(fields: dict[str, Any], *, create: bool) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "Description": str(fields.get("description", "")).strip(),
-            "QualificationTypeStatus": "Active" if fields.get("status", "Active") == "Active" else "Inactive",
-            "AutoGranted": fields.get("auto_granted") == "yes",
-        }
-        if create:
-            params["Name"] = str(fields.get("name", "")).strip()
-            params["Keywords"] = str(fields.get("keywords", "")).strip() or None
-        if params["AutoGranted"]:
-            params["AutoGrantedValue"] = int(str(fields.get("auto_granted_value") or "1"))
-        for key, name in (("Test", "test"), ("AnswerKey", "answer_key")):
-            text = str(fields.get(name, "")).strip()
-            if text:
-                params[key] = text
-        if params.get("Test"):
-            params["TestDurationInSeconds"] = int(str(fields.get("test_duration") or "600"))
-        retry = str(fields.get("retry_delay", "")).strip()
-        if retry:
-            params["RetryDelayInSeconds"] = int(retry)
-        return params
-
-    @site.post("/quals")
-    async def create_qual(request: Request) -> Response:
-        user, fields = await posted(request)
-        try:
-            params = qual_params(fields, create=True)
-            await run_in_threadpool(console.call, user.requester, "CreateQualificationType", params)
-        except (RequestError, ValueError) as exc:
-            rows = await run_in_threadpool(console.qualification_types, user.requester)
-            message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
-            return page(request, "quals.html", user, 400, types=rows, form=fields, error=message)
-        return back("/requester/quals", "Qualification type created.")
-
-    @site.get("/quals/{type_id}", response_class=HTMLResponse)
-    async def qual_page(request: Request, type_id: str) -> Response:
-        user = await signed_in(request)
-        row = await owned(request, user, "That qualification type", console.qualification_type, type_id)
-        return page(request, "qual.html", user, qual=row, error="")
-
-    @site.post("/quals/{type_id}")
-    async def update_qual(request: Request, type_id: str) -> Response:
-        user, fields = await posted(request)
-        row = await owned(request, user, "That qualification type", console.qualification_type, type_id)
-        try:
-            if fields.get("retire") == "yes":
-                await run_in_threadpool(
-                    console.call, user.requester, "DeleteQualificationType", {"QualificationTypeId": type_id}
-                )
-                return back("/requester/quals", f"“{row['name']}” retired.")
-            params = {**qual_params(fields, create=False), "QualificationTypeId": type_id}
-            await run_in_threadpool(console.call, user.requester, "UpdateQualificationType", params)
-        except (RequestError, ValueError) as exc:
-            message = exc.message if isinstance(exc, RequestError) else "Numbers must be whole numbers."
-            return page(request, "qual.html", user, 400, qual=row, error=message)
-        return back(f"/requester/quals/{quote(type_id)}", "Saved.")
-
-    # -- money --------------------------------------------------------------------------------
-
-    @site.get("/money", response_class=HTMLResponse)
-    async def money(request: Request) -> Response:
-        user = await signed_in(request)
-        balance = await run_in_threadpool(console.balance, user.requester)
-        ledger = await run_in_threadpool(console.ledger, user.requester)
-        return page(request, "money.html", user, balance=balance, ledger=ledger)
+    web = Helpers(
+        console,
+        backend,
+        settings,
+        page,
+        base_url,
+        current,
+        to_login,
+        not_found,
+        form_of,
+        signed_in,
+        posted,
+        owned,
+        back,
+        frame,
+    )
+    batch_routes.add(site, web)
+    people_routes.add(site, web)
+    money_routes.add(site, web)
 
     return site, console
 

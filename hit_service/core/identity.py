@@ -32,6 +32,7 @@ from typing import Any
 import psycopg
 
 from hit_service.core.database import Row, Store
+from hit_service.stores.accounts import AccountStore
 
 UPPER_ALNUM = string.ascii_uppercase + string.digits
 SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -146,11 +147,8 @@ def open_session(store: Store, sessions: Sessions, subject: str, now: datetime) 
     its cookie, valid ``SESSION_SECONDS`` or until sign-out / a password change."""
     cookie, session_hash = sessions.issue()
     with store.transaction() as conn:
-        conn.execute("DELETE FROM mturk.sessions WHERE subject = %s AND expires_at <= %s", (subject, now))
-        conn.execute(
-            "INSERT INTO mturk.sessions (session_hash, subject, created_at, expires_at) VALUES (%s, %s, %s, %s)",
-            (session_hash, subject, now, now + timedelta(seconds=SESSION_SECONDS)),
-        )
+        store.accounts.delete_expired_sessions(conn, (subject, now))
+        store.accounts.insert_session(conn, (session_hash, subject, now, now + timedelta(seconds=SESSION_SECONDS)))
     return cookie
 
 
@@ -160,9 +158,7 @@ def session_subject(store: Store, sessions: Sessions, cookie: str | None, now: d
     if session_hash is None:
         return None
     with store.transaction() as conn:
-        row = conn.execute(
-            "SELECT subject FROM mturk.sessions WHERE session_hash = %s AND expires_at > %s", (session_hash, now)
-        ).fetchone()
+        row = store.accounts.session_subject(conn, (session_hash, now)).fetchone()
     return None if row is None else str(row["subject"])
 
 
@@ -172,11 +168,7 @@ def session_worker(store: Store, sessions: Sessions, cookie: str | None, now: da
     if session_hash is None:
         return None
     with store.transaction() as conn:
-        return conn.execute(
-            """SELECT w.* FROM mturk.sessions s JOIN mturk.workers w ON w.worker_id = s.subject
-               WHERE s.session_hash = %s AND s.expires_at > %s""",
-            (session_hash, now),
-        ).fetchone()
+        return store.workers.worker_of_session(conn, (session_hash, now)).fetchone()
 
 
 def close_session(store: Store, sessions: Sessions, cookie: str | None) -> None:
@@ -184,17 +176,14 @@ def close_session(store: Store, sessions: Sessions, cookie: str | None) -> None:
     session_hash = sessions.check(cookie)
     if session_hash is not None:
         with store.transaction() as conn:
-            conn.execute("DELETE FROM mturk.sessions WHERE session_hash = %s", (session_hash,))
+            store.accounts.delete_session(conn, (session_hash,))
 
 
 def session_key(store: Store) -> bytes:
     """The shared session-signing key (made once, stored in ``mturk.service_settings``)."""
     with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO mturk.service_settings (name, value) VALUES ('session_key', %s) ON CONFLICT DO NOTHING",
-            (secrets.token_hex(32),),
-        )
-        row = conn.execute("SELECT value FROM mturk.service_settings WHERE name = 'session_key'").fetchone()
+        store.accounts.store_session_key(conn, (secrets.token_hex(32),))
+        row = store.accounts.session_key_value(conn).fetchone()
     assert row is not None
     return bytes.fromhex(row["value"])
 
@@ -225,10 +214,7 @@ class NewRequester:
 def load_key(store: Store, access_key_id: str) -> KeyRecord | None:
     """A key by ID (the ``KeyRing`` loader)."""
     with store.transaction() as conn:
-        row = conn.execute(
-            "SELECT access_key_id, secret_access_key, requester FROM mturk.access_keys WHERE access_key_id = %s",
-            (access_key_id,),
-        ).fetchone()
+        row = store.accounts.key_record(conn, (access_key_id,)).fetchone()
     if row is None:
         return None
     return KeyRecord(row["access_key_id"], row["secret_access_key"], row["requester"])
@@ -241,25 +227,12 @@ def upsert_key(
 
     An existing key keeps its account and takes the new secret. Returns the requester ID.
     """
-    existing = conn.execute(
-        "SELECT requester FROM mturk.access_keys WHERE access_key_id = %s", (access_key_id,)
-    ).fetchone()
+    existing = AccountStore.key_owner(conn, (access_key_id,)).fetchone()
     if existing is not None:
-        conn.execute(
-            "UPDATE mturk.access_keys SET secret_access_key = %s WHERE access_key_id = %s", (secret, access_key_id)
-        )
+        AccountStore.set_key_secret(conn, (secret, access_key_id))
         return str(existing["requester"])
-    conn.execute(
-        """INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)
-           ON CONFLICT (requester) DO NOTHING""",
-        (access_key_id, initial_balance, access_key_id),
-    )
-    conn.execute(
-        """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
-           VALUES (%s, %s, %s, %s)
-           ON CONFLICT (access_key_id) DO UPDATE SET secret_access_key = EXCLUDED.secret_access_key""",
-        (access_key_id, access_key_id, secret, source),
-    )
+    AccountStore.insert_account_if_new(conn, (access_key_id, initial_balance, access_key_id))
+    AccountStore.upsert_key_row(conn, (access_key_id, access_key_id, secret, source))
     return access_key_id
 
 
@@ -268,7 +241,7 @@ def apply_keys(store: Store, keys: tuple[tuple[str, str], ...], initial_balance:
     if not keys:
         return
     with store.transaction() as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x6869_7466_6B65_79,))
+        store.accounts.lock_keys(conn, (0x6869_7466_6B65_79,))
         for access_key_id, secret in keys:
             upsert_key(conn, access_key_id, secret, initial_balance, source)
 
@@ -282,40 +255,23 @@ def add_requester(store: Store, name: str, balance: Decimal) -> NewRequester:
     access_key_id = new_access_key_id()
     secret = new_secret_access_key()
     with store.transaction() as conn:
-        if conn.execute("SELECT 1 FROM mturk.accounts WHERE name = %s", (name,)).fetchone():
+        if store.accounts.name_taken(conn, (name,)).fetchone():
             raise IdentityError(f"a requester named {name!r} exists already")
-        conn.execute(
-            "INSERT INTO mturk.accounts (requester, balance, name) VALUES (%s, %s, %s)",
-            (requester_id, balance, name),
-        )
-        conn.execute(
-            """INSERT INTO mturk.access_keys (access_key_id, requester, secret_access_key, source)
-               VALUES (%s, %s, %s, 'cli')""",
-            (access_key_id, requester_id, secret),
-        )
+        store.accounts.insert_account(conn, (requester_id, balance, name))
+        store.accounts.insert_key(conn, (access_key_id, requester_id, secret))
     return NewRequester(requester_id, name, access_key_id, secret, f"{balance:.2f}")
 
 
 def resolve_requester(conn: psycopg.Connection[Row], ref: str) -> str | None:
     """A requester ID from an ID, a name or one of its access key IDs."""
-    row = conn.execute(
-        """SELECT requester FROM mturk.accounts WHERE requester = %(r)s OR name = %(r)s
-           UNION SELECT requester FROM mturk.access_keys WHERE access_key_id = %(r)s LIMIT 1""",
-        {"r": ref},
-    ).fetchone()
+    row = AccountStore.resolve(conn, {"r": ref}).fetchone()
     return None if row is None else str(row["requester"])
 
 
 def list_requesters(store: Store) -> list[dict[str, Any]]:
     """Every requester with its balance and key IDs (never secrets)."""
     with store.transaction() as conn:
-        rows = conn.execute(
-            """SELECT a.requester, a.name, a.balance, a.created_at,
-                      coalesce(array_agg(k.access_key_id ORDER BY k.created_at)
-                               FILTER (WHERE k.access_key_id IS NOT NULL), '{}') AS keys
-               FROM mturk.accounts a LEFT JOIN mturk.access_keys k ON k.requester = a.requester
-               GROUP BY a.requester ORDER BY a.created_at, a.requester"""
-        ).fetchall()
+        rows = store.accounts.list_with_keys(conn).fetchall()
     return [
         {
             "requester_id": row["requester"],
@@ -333,7 +289,7 @@ def set_requester_balance(store: Store, ref: str, balance: Decimal) -> str:
         requester = resolve_requester(conn, ref)
         if requester is None:
             raise IdentityError(f"no requester {ref!r}")
-        conn.execute("UPDATE mturk.accounts SET balance = %s WHERE requester = %s", (balance, requester))
+        store.accounts.set_balance(conn, requester, balance)  # the difference is an 'adjustment' ledger entry
     return requester
 
 
@@ -358,13 +314,9 @@ def add_worker(
         raise IdentityError("the locale country must be an ISO 3166 two-letter code such as US")
     worker_id = new_worker_id()
     with store.transaction() as conn:
-        if conn.execute("SELECT 1 FROM mturk.workers WHERE name = %s", (name,)).fetchone():
+        if store.workers.name_taken(conn, (name,)).fetchone():
             raise IdentityError(f"a worker named {name!r} exists already")
-        conn.execute(
-            """INSERT INTO mturk.workers (worker_id, name, password_hash, locale_country, locale_subdivision,
-                   created_at) VALUES (%s, %s, %s, %s, %s, %s)""",
-            (worker_id, name, hash_password(password), country, subdivision, now),
-        )
+        store.workers.insert_worker(conn, (worker_id, name, hash_password(password), country, subdivision, now))
     return {"worker_id": worker_id, "name": name, "locale": country + (f"-{subdivision}" if subdivision else "")}
 
 
@@ -372,13 +324,10 @@ def set_worker_password(store: Store, name: str, password: str) -> dict[str, str
     """Change a worker's password; every session of the worker ends (signed-in browsers too)."""
     _check_password_rules(password)
     with store.transaction() as conn:
-        row = conn.execute(
-            "UPDATE mturk.workers SET password_hash = %s WHERE name = %s RETURNING worker_id",
-            (hash_password(password), name.strip()),
-        ).fetchone()
+        row = store.workers.set_password(conn, (hash_password(password), name.strip())).fetchone()
         if row is None:
             raise IdentityError(f"no worker named {name!r}")
-        ended = conn.execute("DELETE FROM mturk.sessions WHERE subject = %s", (row["worker_id"],)).rowcount
+        ended = store.accounts.delete_sessions_of(conn, (row["worker_id"],)).rowcount
     return {"worker_id": row["worker_id"], "name": name.strip(), "sessions_ended": str(ended)}
 
 
@@ -391,7 +340,7 @@ def _decoy_hash() -> str:
 def authenticate_worker(store: Store, name: str, password: str) -> Row | None:
     """The worker row when ``name``/``password`` match, else None (same work either way)."""
     with store.transaction() as conn:
-        row = conn.execute("SELECT * FROM mturk.workers WHERE name = %s", (name.strip(),)).fetchone()
+        row = store.workers.by_name(conn, (name.strip(),)).fetchone()
     if row is None:
         check_password(password, _decoy_hash())
         return None
@@ -415,20 +364,16 @@ def add_requester_user(store: Store, account: str, name: str, password: str, now
         requester = resolve_requester(conn, account)
         if requester is None:
             raise IdentityError(f"no requester {account!r} (give its name, ID or an access key ID)")
-        if conn.execute("SELECT 1 FROM mturk.requester_users WHERE name = %s", (name,)).fetchone():
+        if store.console.user_name_taken(conn, (name,)).fetchone():
             raise IdentityError(f"a requester user named {name!r} exists already")
-        conn.execute(
-            """INSERT INTO mturk.requester_users (user_id, requester, name, password_hash, created_at)
-               VALUES (%s, %s, %s, %s, %s)""",
-            (user_id, requester, name, hash_password(password), now),
-        )
+        store.console.insert_user(conn, (user_id, requester, name, hash_password(password), now))
     return {"user_id": user_id, "name": name, "requester_id": requester}
 
 
 def authenticate_requester_user(store: Store, name: str, password: str) -> Row | None:
     """The requester user row when ``name``/``password`` match, else None."""
     with store.transaction() as conn:
-        row = conn.execute("SELECT * FROM mturk.requester_users WHERE name = %s", (name.strip(),)).fetchone()
+        row = store.console.user_by_name(conn, (name.strip(),)).fetchone()
     if row is None:
         check_password(password, _decoy_hash())  # the same scrypt work as a known name
         return None
@@ -438,11 +383,7 @@ def authenticate_requester_user(store: Store, name: str, password: str) -> Row |
 def requester_user(store: Store, user_id: str) -> Row | None:
     """A requester user with the account's name and balance, or None."""
     with store.transaction() as conn:
-        return conn.execute(
-            """SELECT u.user_id, u.name, u.requester, a.name AS account_name, a.balance
-               FROM mturk.requester_users u JOIN mturk.accounts a USING (requester) WHERE u.user_id = %s""",
-            (user_id,),
-        ).fetchone()
+        return store.console.user_with_account(conn, (user_id,)).fetchone()
 
 
 # -- sign-in throttling --------------------------------------------------------------------------
@@ -489,10 +430,7 @@ class SignInThrottle:
     def wait(self, keys: dict[str, ThrottleRule], now: datetime) -> int:
         """Seconds the caller must wait before trying again (0: go ahead)."""
         with self.store.transaction() as conn:
-            rows = conn.execute(
-                "SELECT blocked_until FROM mturk.signin_failures WHERE key = ANY(%s) AND blocked_until > %s",
-                (list(keys), now),
-            ).fetchall()
+            rows = self.store.accounts.blocked_until(conn, (list(keys), now)).fetchall()
         if not rows:
             return 0
         return max(math.ceil((row["blocked_until"] - now).total_seconds()) for row in rows)
@@ -502,21 +440,15 @@ class SignInThrottle:
         longest = 0
         with self.store.transaction() as conn:
             for key, rule in keys.items():
-                row = conn.execute(
-                    """INSERT INTO mturk.signin_failures AS f (key, failures, last_failure, blocked_until)
-                       VALUES (%(k)s, 1, %(now)s, %(now)s)
-                       ON CONFLICT (key) DO UPDATE SET
-                           failures = CASE WHEN f.last_failure < %(old)s THEN 1 ELSE f.failures + 1 END,
-                           last_failure = %(now)s
-                       RETURNING failures""",
-                    {"k": key, "now": now, "old": now - FORGET_AFTER},
+                row = self.store.accounts.record_failure(
+                    conn, {"k": key, "now": now, "old": now - FORGET_AFTER}
                 ).fetchone()
                 assert row is not None
                 wait = rule.wait(row["failures"])
-                conn.execute("UPDATE mturk.signin_failures SET blocked_until = %s WHERE key = %s", (now + wait, key))
+                self.store.accounts.block_until(conn, (now + wait, key))
                 longest = max(longest, math.ceil(wait.total_seconds()))
         return longest
 
     def succeeded(self, account: str) -> None:
         with self.store.transaction() as conn:
-            conn.execute("DELETE FROM mturk.signin_failures WHERE key = %s", (account,))
+            self.store.accounts.clear_failures(conn, (account,))

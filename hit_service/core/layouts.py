@@ -46,9 +46,7 @@ def project_template(store: Store, requester: str, layout_id: str, *, now: float
     if cached is not None and now - cached[0] < LAYOUT_CACHE_SECONDS:
         return cached[1]
     with store.transaction() as conn:
-        row = conn.execute(
-            "SELECT template FROM mturk.projects WHERE layout_id = %s AND requester = %s", (layout_id, requester)
-        ).fetchone()
+        row = store.console.project_template(conn, (layout_id, requester)).fetchone()
     template = None if row is None else str(row["template"])
     with _cache_lock:
         if len(_projects) > 10_000:

@@ -33,8 +33,10 @@ from hit_service.core.exceptions import (
     PARAMETER_OUT_OF_RANGE,
     RequestError,
 )
+from hit_service.core.hit_changes import HitChanges
 from hit_service.core.lifecycle import Lifecycle
-from hit_service.core.quals import Qualifications, check_requirements
+from hit_service.core.quals import Qualifications
+from hit_service.core.requirements import check_requirements
 from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of models
     DEFAULT_AUTO_APPROVAL_DELAY,
     DEFAULT_LIST_RESULTS,
@@ -52,6 +54,7 @@ from hit_service.core.rules import (  # noqa: F401 - re-exported for callers of 
     new_id,
     status_sql,
 )
+from hit_service.core.worker_relations import WorkerRelations
 from hit_service.core.workers import WorkerSite
 from mturk_money import CENT, assignment_fee, format_money, hit_cost
 
@@ -120,8 +123,15 @@ def _insufficient_funds(cost: Decimal, reward: Decimal, max_assignments: int, ba
 # -- the backend ---------------------------------------------------------------------------------
 
 
-class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
-    """The requester API's state machine; one per process, safe to share between threads."""
+class MTurkBackend:
+    """The requester API's state machine; one per process, safe to share between threads.
+
+    It owns HIT types and HITs (creation, lookup, shaping, status) and holds the domain objects
+    for the rest, each handed the store, the clock and this object as its ``HitRecords``:
+    ``lifecycle`` (assignments, review, bonuses), ``hit_changes`` (a HIT's changes after
+    creation), ``worker_relations`` (blocks, messages), ``quals`` (qualifications) and ``site``
+    (what the worker site does). ``handlers()`` maps every API operation to whichever owns it.
+    """
 
     def __init__(self, store: Store, clock: Clock, layouts_dir: Path, initial_balance: Decimal) -> None:
         self.store = store
@@ -134,12 +144,33 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         self._groups_lock = threading.Lock()
         # Test mode only: ExternalQuestion URLs may be http:// (local test servers); MTurk wanted https.
         self.allow_http_external_urls = False
+        self.lifecycle = Lifecycle(store, clock, self)
+        self.hit_changes = HitChanges(store, clock, self, self.lifecycle)
+        self.worker_relations = WorkerRelations(store, clock, self, self.lifecycle)
+        self.quals = Qualifications(store, clock, self, self.lifecycle.settle)
+        self.site = WorkerSite(store, clock, self, self.lifecycle.settle)
+
+    def settle(self) -> None:
+        """Apply the time-driven transitions that are due (``Lifecycle.settle``)."""
+        self.lifecycle.settle()
+
+    # The worker-site calls that tests, the demo and the simulated crowd make on the backend.
+    def worker(self, worker_id: str) -> Row | None:
+        return self.site.worker(worker_id)
+
+    def accept(self, worker: Row, hit_id: str) -> str:
+        return self.site.accept(worker, hit_id)
+
+    def submit_assignment(
+        self, assignment_id: str, fields: list[tuple[str, str]], worker_id: str | None = None
+    ) -> tuple[Row, Row]:
+        return self.site.submit_assignment(assignment_id, fields, worker_id)
 
     def install_key(self, service_key: bytes) -> None:
         """Derive the NextToken signing key from the service's shared key (same in every process)."""
         self.token_key = hmac.new(service_key, b"hitflow next-token key", hashlib.sha256).digest()
 
-    def _group(self, requester: str) -> GroupCommit:
+    def group_commit(self, requester: str) -> GroupCommit:
         """The requester's group committer (one per requester: a batch locks one account row)."""
         group = self._groups.get(requester)
         if group is None:
@@ -147,15 +178,17 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
                 group = self._groups.setdefault(requester, GroupCommit(self.store))
         return group
 
+    _group = group_commit  # the name tests and older callers use
+
     def handlers(self) -> dict[str, Any]:
         """Operation name → ``handler(requester, params)`` for every implemented operation."""
         names = {
             "GetAccountBalance": lambda requester, _params: self.get_account_balance(requester),
         }
         for operation in OPERATIONS:
-            if operation not in names:
-                method = getattr(self, _snake(operation), None)
-                if method is not None:
+            for owner in (self, self.lifecycle, self.hit_changes, self.worker_relations, self.quals):
+                method = getattr(owner, _snake(operation), None)
+                if operation not in names and method is not None:
                     names[operation] = method
         return names
 
@@ -164,8 +197,8 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
     def get_account_balance(self, requester: str) -> dict[str, Any]:
         """The requester's available balance (the account is opened on first use)."""
         with self.store.transaction() as conn:
-            self.store.ensure_account(conn, requester, self.initial_balance)
-            balance = self.store.balance(conn, requester)
+            self.store.accounts.ensure_account(conn, requester, self.initial_balance)
+            balance = self.store.accounts.balance(conn, requester)
         assert balance is not None
         return {"AvailableBalance": format_money(balance)}
 
@@ -198,7 +231,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         row = self._hit_type_row(requester, params, self.clock.now())
         with self.store.transaction() as conn:
             check_requirements(conn, row["qualification_requirements"])
-            stored = self.store.upsert_hit_type(conn, row)
+            stored = self.store.hits.upsert_hit_type(conn, row)
         return {"HITTypeId": stored["hit_type_id"]}
 
     # CreateHIT / CreateHITWithHITType ------------------------------------------------------
@@ -215,7 +248,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         hit_type = self._hit_types.get(params["HITTypeId"])
         if hit_type is None:
             with self.store.transaction() as conn:
-                hit_type = self.store.get_hit_type(conn, params["HITTypeId"])
+                hit_type = self.store.hits.get_hit_type(conn, params["HITTypeId"])
             if hit_type is not None:
                 # HIT types never change once made, so every process may keep them.
                 if len(self._hit_types) >= HIT_TYPE_CACHE_SIZE:
@@ -242,6 +275,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
                 raise RequestError("HITLayoutParameters can only be used with HITLayoutId.", PARAMETER_OUT_OF_RANGE)
             parsed = question_xml.parse_question(question, allow_http=self.allow_http_external_urls)
             return {"question_kind": parsed.kind, "question": question}
+        assert layout_id is not None  # neither both nor none: checked above
         template = layouts.project_template(self.store, requester, layout_id)
         if template is None:
             template = layouts.load_layout(self.layouts_dir, layout_id)
@@ -293,16 +327,16 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         def write(conn: Any) -> Row:
             chosen = hit_type
             if token is not None:
-                existing = self.store.claim_request_token(
+                existing = self.store.hits.claim_request_token(
                     conn, requester, token, hit_id, now, now - REQUEST_TOKEN_WINDOW
                 )
                 if existing is not None:
                     raise RequestError(f'The HIT with ID "{existing}" already exists.', HIT_ALREADY_EXISTS)
             if new_hit_type is not None:
                 check_requirements(conn, new_hit_type["qualification_requirements"])
-                chosen = self.store.upsert_hit_type(conn, new_hit_type)
+                chosen = self.store.hits.upsert_hit_type(conn, new_hit_type)
             assert chosen is not None
-            row = self.store.insert_hit_and_debit(
+            row = self.store.hits.insert_hit_and_debit(
                 conn,
                 {
                     **values,
@@ -319,15 +353,15 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
             )
             if row is None:
                 if token is not None and new_hit_type is None:
-                    self.store.release_request_token(conn, requester, token, hit_id)
-                balance = self.store.balance(conn, requester) or Decimal(0)
+                    self.store.hits.release_request_token(conn, requester, token, hit_id)
+                balance = self.store.accounts.balance(conn, requester) or Decimal(0)
                 raise _insufficient_funds(cost, reward, max_assignments, balance)
             return row
 
         # Without a new HIT type, ``write`` leaves nothing behind when it raises: a live token
         # is found before anything is written, and a token claimed for a HIT the balance cannot
         # pay for is released again. So it needs no savepoint (two round trips fewer per HIT).
-        row = self._group(requester).run(write, atomic=new_hit_type is None)
+        row = self.group_commit(requester).run(write, atomic=new_hit_type is None)
         return {"HIT": self.hit_dict(row)}
 
     # GetHIT / ListHITs ---------------------------------------------------------------------
@@ -337,7 +371,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         hit_id = params["HITId"]
         self.settle()
         with self.store.transaction() as conn:
-            row = self.store.get_hit(conn, hit_id)
+            row = self.store.hits.get_hit(conn, hit_id)
         if row is None or row["requester"] != requester:
             raise RequestError(f"Hit {hit_id} does not exist.", HIT_DOES_NOT_EXIST)
         return {"HIT": self.hit_dict(row)}
@@ -348,7 +382,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
         after = decode_next_token(self.token_key, params["NextToken"]) if "NextToken" in params else None
         self.settle()
         with self.store.transaction() as conn:
-            rows = self.store.list_hits(conn, requester, after, limit + 1)
+            rows = self.store.hits.list_hits(conn, requester, after, limit + 1)
         page = rows[:limit]
         result: dict[str, Any] = {"NumResults": len(page), "HITs": [self.hit_dict(row) for row in page]}
         if len(rows) > limit:
@@ -361,12 +395,12 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
     def recent_hits(self, offset: int, limit: int) -> tuple[list[Row], int]:
         """Every requester's HITs, newest first, and how many there are (HTML pages)."""
         with self.store.transaction() as conn:
-            return self.store.recent_hits(conn, offset, limit), self.store.count_hits(conn)
+            return self.store.hits.recent_hits(conn, offset, limit), self.store.hits.count_hits(conn)
 
     def find_hit(self, hit_id: str) -> Row | None:
         """A HIT by ID whoever owns it (HTML pages)."""
         with self.store.transaction() as conn:
-            return self.store.get_hit(conn, hit_id)
+            return self.store.hits.get_hit(conn, hit_id)
 
     def resolve_requester(self, ref: str) -> str | None:
         """A requester ID from an ID, a name or an access key ID."""
@@ -378,7 +412,7 @@ class MTurkBackend(Lifecycle, Qualifications, WorkerSite):
     def set_balance(self, requester: str | None, balance: Decimal) -> int:
         """Set one or every account's balance (test mode)."""
         with self.store.transaction() as conn:
-            return self.store.set_balance(conn, requester, balance)
+            return self.store.accounts.set_balance(conn, requester, balance)
 
     # shaping -------------------------------------------------------------------------------
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Any
 from xml.parsers import expat
 
+from hit_service.core import answer_rules, formatted
 from hit_service.core.exceptions import XML_PARSE_ERROR, RequestError
 
 NS_BASE = "http://mechanicalturk.amazonaws.com/AWSMechanicalTurkDataSchemas/"
@@ -139,8 +141,20 @@ def _text_of(element: ET.Element | None, name: str) -> str:
     return (found[0].text or "").strip() if found else ""
 
 
+def _binary(element: ET.Element) -> dict[str, object]:
+    """A ``Binary`` block: an image, audio or video by URL (with its alt text), else a link."""
+    mime = next(iter(_kids(element, "MimeType")), None)
+    kind = _text_of(mime, "Type").lower() if mime is not None else ""
+    url = _text_of(element, "DataURL")
+    alt = _text_of(element, "AltText")
+    if not formatted.safe_url(url):
+        return {"kind": "text", "text": f"[{alt or 'an attachment'}: its URL cannot be shown here]"}
+    return {"kind": "binary", "media": kind if kind in ("image", "audio", "video") else "link", "url": url, "alt": alt}
+
+
 def _content(element: ET.Element | None) -> list[dict[str, object]]:
-    """QuestionContent / Overview as blocks a template shows: Title, Text, FormattedContent, List."""
+    """QuestionContent / Overview as blocks a template shows: Title, Text, FormattedContent (its
+    XHTML, sanitised), Binary (image, audio, video) and List."""
     if element is None:
         return []
     blocks: list[dict[str, object]] = []
@@ -149,11 +163,18 @@ def _content(element: ET.Element | None) -> list[dict[str, object]]:
         text = (child.text or "").strip()
         if name == "Title":
             blocks.append({"kind": "title", "text": text})
-        elif name in ("Text", "FormattedContent"):
+        elif name == "Text":
             blocks.append({"kind": "text", "text": text})
+        elif name == "FormattedContent":
+            blocks.append({"kind": "html", "html": formatted.sanitize(child.text or "")})
+        elif name == "Binary":
+            blocks.append(_binary(child))
         elif name == "List":
             blocks.append({"kind": "list", "items": [(item.text or "").strip() for item in child]})
     return blocks
+
+
+NO_RULES = answer_rules.TextRules()
 
 
 @dataclass(frozen=True)
@@ -168,6 +189,10 @@ class FormQuestion:
     options: list[tuple[str, str]]
     default: str = ""
     lines: int = 1
+    text_rules: answer_rules.TextRules = NO_RULES  # FreeTextAnswer's Constraints
+    min_selections: int | None = None
+    max_selections: int | None = None
+    other: answer_rules.TextRules | None = None  # OtherSelection offered (with its Constraints)
 
 
 @dataclass(frozen=True)
@@ -206,19 +231,28 @@ def question_form(text: str) -> QuestionForm:
         specs = _kids(child, "AnswerSpecification")
         spec = specs[0] if specs else None
         answer, options, default, lines = "none", [], "", 1
+        rules: dict[str, Any] = {}
         if spec is not None and _kids(spec, "FreeTextAnswer"):
             free = _kids(spec, "FreeTextAnswer")[0]
             default = _text_of(free, "DefaultText")
             suggested = _text_of(free, "NumberOfLinesSuggestion")
             lines = int(suggested) if suggested.isdigit() else 1
             answer = "textarea" if lines > 1 else "text"
+            rules["text_rules"] = answer_rules.text_rules(free)
         elif spec is not None and _kids(spec, "SelectionAnswer"):
             selection = _kids(spec, "SelectionAnswer")[0]
             style = _text_of(selection, "StyleSuggestion") or "radiobutton"
             most = _text_of(selection, "MaxSelectionCount")
-            for option in _kids(next(iter(_kids(selection, "Selections")), ET.Element("x")), "Selection"):
+            least = _text_of(selection, "MinSelectionCount")
+            rules["min_selections"] = int(least) if least.isdigit() else None
+            rules["max_selections"] = int(most) if most.isdigit() else None
+            selections = next(iter(_kids(selection, "Selections")), ET.Element("x"))
+            for option in _kids(selections, "Selection"):
                 value = _text_of(option, "SelectionIdentifier")
                 options.append((value, _text_of(option, "Text") or _text_of(option, "FormattedContent") or value))
+            other = next(iter(_kids(selections, "OtherSelection")), None)
+            if other is not None:
+                rules["other"] = answer_rules.text_rules(other)
             if style in _SELECT_STYLES:
                 answer = _SELECT_STYLES[style]
             elif style in _CHECK_STYLES or (most.isdigit() and int(most) > 1):
@@ -239,14 +273,11 @@ def question_form(text: str) -> QuestionForm:
                     options=options,
                     default=default,
                     lines=lines,
+                    **rules,
                 ),
             )
         )
     return QuestionForm(parts)
 
 
-def selection_fields(text: str) -> set[str]:
-    """QuestionIdentifiers of a QuestionForm whose answers are selections (not free text)."""
-    return {
-        q.ident for q in question_form(text).questions if q.answer in ("radio", "checkbox", "select", "multiselect")
-    }
+SELECTION_KINDS = ("radio", "checkbox", "select", "multiselect")  # answered with SelectionIdentifiers

@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 from fastapi import HTTPException
 from fastapi.responses import HTMLResponse
 
-from hit_service.core import question_xml
+from hit_service.core import answer_rules, question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.site.taskhtml import task_page
-from hit_service.site.templating import render
+from hit_service.site.templating import render, render_text
 
 PAGE_SIZE = 50
 IFRAME_SANDBOX = "allow-scripts allow-forms"
@@ -26,6 +26,17 @@ DEFAULT_FRAME_HEIGHT = 600
 def with_query(url: str, params: dict[str, str]) -> str:
     """``url`` with ``params`` appended to its query string."""
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def frame_content(question: str, base: str) -> str:
+    """What a HIT's frame shows: its HTML (MTurk's URLs rewritten) or its QuestionForm as a form."""
+    parsed = question_xml.parse_question(question, allow_http=True)
+    if parsed.html is not None:
+        return task_page(parsed.html, base)
+    if parsed.kind == "QuestionForm":
+        form = question_xml.question_form(question)
+        return render_text("frame/question_form.html", form=form, base=base, other_value=answer_rules.OTHER)
+    return render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
 
 
 def hits_page(backend: MTurkBackend, offset: int, limit: int) -> HTMLResponse:

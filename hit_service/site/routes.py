@@ -53,15 +53,15 @@ from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
-from hit_service.site import pages
-from hit_service.site.taskhtml import task_page
-from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render, render_text
+from hit_service.site import mturk_links, pages
+from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, frame_message, render, render_text
 
 COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+# No allow-top-navigation of any kind, sandboxed popups: no task sends the worker's tab away (frame-links.js)
+HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
 EXTERNAL_SANDBOX = HTML_SANDBOX + " allow-same-origin"  # its own origin, not ours
-FRAME_CSP = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-top-navigation-by-user-activation"
+FRAME_CSP = "sandbox " + HTML_SANDBOX
 _HEADERS = PAGE_HEADERS
 LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
 with_query = pages.with_query
@@ -74,11 +74,6 @@ class _Worker:
         self.row = row
         self.cookie = cookie
         self.csrf = csrf
-
-
-def _plain(text: str, status: int) -> HTMLResponse:
-    """A short plain message for the HIT frame (no page around it)."""
-    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)
 
 
 def router(backend: MTurkBackend, settings: Settings, sessions: identity.Sessions) -> APIRouter:
@@ -228,8 +223,8 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
-        groups = await run_in_threadpool(backend.hit_groups, worker.row)
-        board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
+        groups = await run_in_threadpool(backend.site.hit_groups, worker.row)
+        board = await run_in_threadpool(backend.site.dashboard, worker.row["worker_id"])
         running = [a for a in board["assignments"] if a["status"] == "Accepted"]
         # A fixed text: the flag only says which notice to show, nothing from the URL is echoed.
         notice = "You returned the HIT; it is available to other workers again." if returned else ""
@@ -244,7 +239,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         worker, _fields = checked
         assert worker.row is not None
         try:
-            assignment_id = await run_in_threadpool(backend.accept_next_in_group, worker.row, hit_group_id)
+            assignment_id = await run_in_threadpool(backend.site.accept_next_in_group, worker.row, hit_group_id)
         except SiteError as error:
             return problem(worker, error)
         return RedirectResponse(f"/work/{assignment_id}", status_code=303)
@@ -263,7 +258,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         if worker.row is None:
             return to_login(request)
         try:
-            hit, allowed, mine = await run_in_threadpool(backend.hit_for_worker, worker.row, hit_id)
+            hit, allowed, mine = await run_in_threadpool(backend.site.hit_for_worker, worker.row, hit_id)
         except SiteError as error:
             return problem(worker, error)
         if not allowed["preview"]:
@@ -296,30 +291,23 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             nav="hits",
         )
 
+    mturk_links.add_routes(site, backend, current=current, to_login=to_login, problem=problem)
+
     def frame_response(hit: dict[str, Any], base: str) -> Response:
-        parsed = question_xml.parse_question(hit["question"], allow_http=True)
-        if parsed.html is not None:
-            content = task_page(parsed.html, base)
-        elif parsed.kind == "QuestionForm":
-            content = render_text(
-                "frame/question_form.html", form=question_xml.question_form(hit["question"]), base=base
-            )
-        else:
-            content = render_text("site/frame_message.html", message="This HIT is shown from its external URL.")
         headers = {**FRAME_HEADERS, "Content-Security-Policy": FRAME_CSP}
-        return HTMLResponse(content, headers=headers)
+        return HTMLResponse(pages.frame_content(hit["question"], base), headers=headers)
 
     @site.get("/worker/hits/{hit_id}/frame")
     async def preview_frame(request: Request, hit_id: str) -> Response:
         worker = await current(request)
         if worker.row is None:
-            return _plain("Sign in first.", 401)
+            return frame_message("Sign in first.", 401)
         try:
-            hit, allowed, _mine = await run_in_threadpool(backend.hit_for_worker, worker.row, hit_id)
+            hit, allowed, _mine = await run_in_threadpool(backend.site.hit_for_worker, worker.row, hit_id)
         except SiteError as error:
-            return _plain(error.message, error.status)
+            return frame_message(error.message, error.status)
         if not allowed["preview"]:
-            return _plain("Not qualified to preview.", 403)
+            return frame_message("Not qualified to preview.", 403)
         return frame_response(hit, base_url(request))
 
     @site.post("/worker/hits/{hit_id}/accept")
@@ -344,15 +332,15 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             return to_login(request)
         try:
             assignment, hit = await run_in_threadpool(
-                backend.assignment_for_worker, worker.row["worker_id"], assignment_id
+                backend.site.assignment_for_worker, worker.row["worker_id"], assignment_id
             )
         except SiteError as error:
             return problem(worker, error)
         if assignment["status"] in ("Submitted", "Approved", "Rejected"):
-            following = await run_in_threadpool(backend.next_in_group, worker.row, hit["hit_group_id"])
+            following = await run_in_threadpool(backend.site.next_in_group, worker.row, hit["hit_group_id"])
             return page("site/work_done.html", worker, hit=hit, assignment=assignment, has_next=following is not None)
         if assignment["status"] != "Accepted":
-            return problem(worker, backend._not_open(assignment))
+            return problem(worker, backend.site._not_open(assignment))
         params = {
             "assignmentId": assignment_id,
             "hitId": hit["hit_id"],
@@ -366,12 +354,12 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
 
     @site.get("/work/{assignment_id}/frame")
     async def work_frame(request: Request, assignment_id: str) -> Response:
-        found = await run_in_threadpool(backend.assignment_by_id, assignment_id)
+        found = await run_in_threadpool(backend.site.assignment_by_id, assignment_id)
         if found is None:
-            return _plain("No such assignment.", 404)
+            return frame_message("No such assignment.", 404)
         assignment, hit = found
         if assignment["status"] != "Accepted":
-            return _plain(backend._not_open(assignment).message, 409)
+            return frame_message(backend.site._not_open(assignment).message, 409)
         return frame_response(hit, base_url(request))
 
     @site.post("/work/{assignment_id}/return")
@@ -382,7 +370,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         worker, _fields = checked
         assert worker.row is not None
         try:
-            await run_in_threadpool(backend.return_assignment, worker.row["worker_id"], assignment_id)
+            await run_in_threadpool(backend.site.return_assignment, worker.row["worker_id"], assignment_id)
         except SiteError as error:
             return problem(worker, error)
         return RedirectResponse("/worker?returned=1", status_code=303)
@@ -416,7 +404,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
-        board = await run_in_threadpool(backend.dashboard, worker.row["worker_id"])
+        board = await run_in_threadpool(backend.site.dashboard, worker.row["worker_id"])
         return page("site/dashboard.html", worker, board=board, nav="dashboard")
 
     @site.get("/worker/quals", response_class=HTMLResponse)
@@ -425,7 +413,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
-        rows = await run_in_threadpool(backend.requestable_types, worker.row["worker_id"])
+        rows = await run_in_threadpool(backend.quals.requestable_types, worker.row["worker_id"])
         return page("site/quals.html", worker, rows=rows, note=note, nav="quals")
 
     @site.post("/worker/quals/{type_id}/request")
@@ -436,7 +424,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         worker, _fields = checked
         assert worker.row is not None
         try:
-            note = await run_in_threadpool(backend.request_qualification, worker.row["worker_id"], type_id)
+            note = await run_in_threadpool(backend.quals.request_qualification, worker.row["worker_id"], type_id)
         except Exception as exc:  # RequestError from the rules: show its message
             return problem(worker, SiteError(getattr(exc, "message", "This qualification cannot be requested.")))
         return RedirectResponse(f"/worker/quals?note={quote(note)}", status_code=303)
@@ -476,7 +464,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         denied = await operator_denied(request)
         if denied is not None:
             return denied
-        data = await run_in_threadpool(backend.operator_overview)
+        data = await run_in_threadpool(backend.site.operator_overview)
         return render("operator/overview.html", data=data)
 
     @site.get("/hits", response_class=HTMLResponse)

@@ -16,7 +16,8 @@ Rewritten (``http``, ``https`` or scheme-relative):
   → ``/mturk/externalSubmit`` of this service
 
 and ``/static/mturk/frame-storage.js`` goes first into the page's ``<head>``: an in-memory
-``localStorage`` for the sandboxed frame, which has none.
+``localStorage`` for the sandboxed frame, which has none; then ``/static/mturk/frame-links.js``:
+links the worker follows open in a new tab (the frame may not navigate the worker's tab).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hit_service.site.templating import static_url
 EXTERNAL_HIT_JS = "mturk/externalHIT_v1.js"
 CROWD_JS = "crowd/crowd-html-elements.js"
 FRAME_STORAGE_JS = "mturk/frame-storage.js"
+FRAME_LINKS_JS = "mturk/frame-links.js"
 
 _SCHEME = r"(?:https?:)?//"
 _EXTERNAL_HIT = re.compile(
@@ -60,6 +62,7 @@ def inject_first(html: str, snippet: str) -> str:
 
 
 def task_page(html: str, base: str) -> str:
-    """The HIT's HTML ready for the worker's frame: URLs rewritten, storage stand-in first."""
-    storage = f"<script src='{static_url(FRAME_STORAGE_JS, base)}'></script>"
-    return inject_first(rewrite_urls(html, base), storage)
+    """The HIT's HTML ready for the worker's frame: URLs rewritten, storage stand-in and the
+    links-open-a-new-tab script first."""
+    first = "".join(f"<script src='{static_url(name, base)}'></script>" for name in (FRAME_STORAGE_JS, FRAME_LINKS_JS))
+    return inject_first(rewrite_urls(html, base), first)

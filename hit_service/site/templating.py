@@ -90,10 +90,16 @@ def duration(seconds: int | float | None) -> str:
 
 
 def money(amount: Decimal | str | None) -> str:
-    """Dollars as MTurk writes them, with the sign: "$0.10"."""
+    """Dollars for people, with thousands separators: "$0.10", "$7,199.64", "−$0.36"."""
     if amount is None:
         return ""
-    return "$" + format_money(Decimal(str(amount)))
+    value = Decimal(format_money(Decimal(str(amount))))
+    return ("−$" if value < 0 else "$") + f"{abs(value):,.2f}"
+
+
+def number(count: int | None) -> str:
+    """A count for people, with thousands separators: "20,000"."""
+    return "" if count is None else f"{int(count):,}"
 
 
 def _environment() -> Environment:
@@ -109,6 +115,7 @@ def _environment() -> Environment:
     env.filters["when"] = when
     env.filters["duration"] = duration
     env.filters["money"] = money
+    env.filters["number"] = number
     return env
 
 
@@ -153,3 +160,8 @@ class CachedStaticFiles(StaticFiles):
 def static_files() -> CachedStaticFiles:
     """The ASGI app to mount at ``/static``."""
     return CachedStaticFiles(directory=str(STATIC_DIR))
+
+
+def frame_message(text: str, status: int) -> HTMLResponse:
+    """A short plain message for the HIT frame (no page around it)."""
+    return HTMLResponse(render_text("site/frame_message.html", message=text), status_code=status, headers=FRAME_HEADERS)

@@ -136,3 +136,16 @@ CREATE TABLE IF NOT EXISTS hitflow.schema_version (
 -- The collection works through a batch in row ranges and closes HITs by their assignments' counts.
 CREATE INDEX IF NOT EXISTS assignments_batch_row_idx ON hitflow.assignments (batch_id, row_id);
 CREATE INDEX IF NOT EXISTS assignments_hit_idx ON hitflow.assignments (hit_id);
+
+-- A review hitflow found already made on MTurk (auto-approval, a person, or a try that died before
+-- writing its own call down) rather than made by its own call: a run's summary counts both kinds
+-- from these records, across all the tries of the run.
+ALTER TABLE hitflow.assignments ADD COLUMN IF NOT EXISTS review_found boolean NOT NULL DEFAULT false;
+
+-- The latest report of each batch, so the Airflow UI (the hitflow plugin's /hitflow/reports) can
+-- show it whichever worker wrote it.
+CREATE TABLE IF NOT EXISTS hitflow.reports (
+    batch_id    uuid PRIMARY KEY REFERENCES hitflow.batches (batch_id),
+    html        text NOT NULL,
+    written_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -17,7 +17,7 @@ def hitflow_db() -> Any:
     """An autocommit psycopg connection: each store function opens its own transaction."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    conn = PostgresHook(postgres_conn_id=DB_CONN_ID).get_conn()
+    conn: Any = PostgresHook(postgres_conn_id=DB_CONN_ID).get_conn()  # psycopg2's, typed as the DB-API's
     conn.autocommit = True
     return conn
 

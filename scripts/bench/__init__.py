@@ -38,6 +38,10 @@ Sections (``--only NAME`` runs one; figures go to a table and ``bench-results.js
                     forms (rows/s, the progress it reports, API latency of another client meanwhile),
                     then the results CSV of 30,000 assignments (seeded in SQL: 3 per HIT) streamed
                     (seconds, MB, the service's RSS before and at its peak while streaming).
+* ``cancel_20k``  — a 20,000-HIT console batch ($7,200.00 held) cancelled through the form after one
+                    assignment was submitted and one accepted: seconds until the form answers,
+                    seconds until every untaken slot's money is back, the balance before and after
+                    (scripts/bench/cancel_20k.py).
 * ``soak``        — boto3 clients and workers working HITs through the site at 70 % of the
                     measured capacity for ``--soak-seconds`` (default 600, or
                     ``$HITFLOW_SOAK_SECONDS``): rows/s, API calls/s, p50/p99, errors, the
@@ -71,6 +75,7 @@ SECTIONS = (
     "scale_curve",
     "extract_1m",
     "console",
+    "cancel_20k",
     "soak",
     "dag_parse",
 )

@@ -122,6 +122,14 @@ def print_table(results: dict[str, Any]) -> None:
         rss = f"{r['rss_mb_start']} / {r['rss_mb_end']} ({r['rss_mb_peak']})"
         add("  service RSS MB start / end (peak)", rss, "flat")
         add("  rows with exactly one HIT", r["rows_with_one_hit"], f"of {r['rows_started']} started")
+    if "cancel_20k" in results:
+        r = results["cancel_20k"]
+        add(f"cancel a {r['hits']}-HIT batch: the form answers, seconds", r["cancel_answer_seconds"], "at once")
+        add("  every untaken slot's money back, seconds", r["release_seconds"], r["released"])
+        add(
+            "  balance before / published / after",
+            f"{r['balance_before']} / {r['balance_published']} / {r['balance_after']}",
+        )
     if "dag_parse" in results:
         r = results["dag_parse"]
         add(f"parse the DAG folder ({r['dags']} DAGs, {r['errors']} errors): median seconds", r["median_seconds"])

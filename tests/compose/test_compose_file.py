@@ -291,7 +291,7 @@ def test_hit_service_settings_load_and_match_the_connection(services: dict[str, 
     settings = Settings.from_env(env)  # what the container would start with
     assert settings.host == "0.0.0.0", "inside a container the service must listen on every interface"
     assert settings.port in compose.port_targets(service)
-    assert f":{settings.port}/" in " ".join(compose.healthcheck_argv(service))
+    assert f":{settings.port}/health/ready" in " ".join(compose.healthcheck_argv(service))  # readiness, not liveness
     filled = compose.filled_env()
     keys = (filled["HITFLOW_REQUESTER_ACCESS_KEY_ID"], filled["HITFLOW_REQUESTER_SECRET_ACCESS_KEY"])
     assert settings.requester_keys == (keys,)

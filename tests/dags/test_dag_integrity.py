@@ -243,8 +243,9 @@ def test_the_publish_graph_reads_as_the_data_flows(dagbag) -> None:
     assert dag.get_task("summarize").upstream_task_ids == {"export_batch"}
 
 
-def test_param_errors_quote_the_params_own_description(dagbag) -> None:
-    """What Airflow answers a refused trigger with (jsonschema's message): the description, no regex."""
+def test_param_errors_read_as_an_error_about_the_value(dagbag) -> None:
+    """What Airflow answers a refused trigger with (jsonschema's message): the user's value and
+    the rule it breaks, no regex, and never the rule as if it were the value to type."""
     from airflow.serialization.definitions.param import SerializedParam
 
     from hitflow.publish.batch_config import PARAM_SPECS
@@ -254,7 +255,31 @@ def test_param_errors_quote_the_params_own_description(dagbag) -> None:
         with pytest.raises(Exception) as err:
             SerializedParam(bad, param.description, **param.schema).resolve(raises=True)
         first_line = str(err.value).splitlines()[0]
-        assert first_line == f"{PARAM_SPECS['reward']['description']!r} was expected"
+        assert first_line == f"{bad!r} is not one of [{PARAM_SPECS['reward']['rule']!r}]"
+        assert "was expected" not in str(err.value)
     assert SerializedParam("0.01", param.description, **param.schema).resolve(raises=True) == "0.01"
-    with pytest.raises(Exception, match="does not match"):  # the description itself is still refused
-        SerializedParam(PARAM_SPECS["reward"]["description"], None, **param.schema).resolve(raises=True)
+    with pytest.raises(Exception, match="does not match"):  # the rule's text itself is still refused
+        SerializedParam(PARAM_SPECS["reward"]["rule"], None, **param.schema).resolve(raises=True)
+
+
+def test_the_trigger_form_gets_no_limit_it_would_clamp_to(dagbag) -> None:
+    """Airflow's form clamps a number to a top-level minimum/maximum and cuts text at maxLength:
+    those live in allOf, and the server still refuses values outside them."""
+    from airflow.serialization.definitions.param import SerializedParam
+
+    for dag in dagbag.dags.values():
+        for name, param in dag.params.items():
+            assert not {"minimum", "maximum", "maxLength", "minLength"} & set(param.schema), (dag.dag_id, name)
+    params = dagbag.dags["mturk_publish_hits"].params
+    for name, bad, message in [
+        ("max_assignments", 0, "0 is less than the minimum of 1"),
+        ("max_assignments", 5000, "5000 is greater than the maximum of 1000"),
+        ("lifetime_seconds", 5, "5 is less than the minimum of 30"),
+        ("max_rows", -5, "-5 is less than the minimum of 1"),
+    ]:
+        param = params.get_param(name)
+        with pytest.raises(Exception) as err:
+            SerializedParam(bad, param.description, **param.schema).resolve(raises=True)
+        assert str(err.value).splitlines()[0] == message
+    param = params.get_param("max_rows")
+    assert SerializedParam(None, param.description, **param.schema).resolve(raises=True) is None

@@ -180,8 +180,9 @@ def test_every_params_limits_are_refused_through_rest_with_its_description(stack
                 assert response.status_code == 400, f"{dag_id} {name}={value!r} ({limit}): {response.text}"
                 first_line = response.json()["detail"].splitlines()[0]
                 assert first_line.startswith(f"Invalid input for param {name}: "), first_line
-                if limit == "pattern":
-                    assert spec["description"] in first_line and spec["pattern"] not in first_line, first_line
+                if limit == "pattern":  # the value and the rule it breaks, never the regex
+                    assert f"{value!r} is not one of [{spec['rule']!r}]" in first_line, first_line
+                    assert spec["pattern"] not in first_line, first_line
                 checked += 1
         assert len(stack.dag_runs(dag_id)) == before, f"a refused trigger created a {dag_id} run"
         assert checked >= len(specs)
@@ -193,7 +194,7 @@ def test_every_params_limits_are_refused_through_rest_with_its_description(stack
               "dag_run_conf": {"reward": "0.00"}},
     )  # fmt: skip
     assert response.status_code in (400, 422), response.text
-    assert PARAM_SPECS["reward"]["description"] in response.json()["detail"]
+    assert PARAM_SPECS["reward"]["rule"] in response.json()["detail"]
     assert stack.get_json("/backfills", dag_id=PUBLISH_DAG)["backfills"] == []
 
 
@@ -215,10 +216,41 @@ def test_trigger_with_an_invalid_param_is_refused(stack: Stack) -> None:
     assert len(stack.dag_runs(PUBLISH_DAG)) == before, "a refused trigger must not create a run"
 
 
-def test_manual_trigger_through_the_rest_api_publishes_its_rows_with_the_form_params(stack: Stack, plan: Plan) -> None:
+def _task_log(stack: Stack, dag_id: str, run_id: str, task_id: str) -> str:
+    folder = stack.logs / "tasks" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    return "\n".join(path.read_text(errors="replace") for path in sorted(folder.rglob("attempt=*.log")))
+
+
+def test_a_scheduled_run_over_the_spending_limit_creates_no_hit(stack: Stack, plan: Plan) -> None:
+    """Unpausing starts the latest daily run at once, with nobody watching: with the team's per-run
+    limit below its cost ($1.44 for the 4 scheduled rows) it creates nothing and says why. Then the
+    limit is lifted and the run cleared, and it publishes (checked in the schedule section)."""
+    limit = {"key": "hitflow_spend_limit_per_run_usd", "value": "1.43"}
+    assert stack.api("POST", "/variables", json=limit).status_code in (200, 201)
     if COLLECT_DAG_FILE.exists():
         unpause(stack, COLLECT_DAG)  # before any publish run, so it sees every asset event
-    # Unpausing also lets the scheduler create the latest daily run (checked further down).
+    unpause(stack, PUBLISH_DAG)
+
+    def refused() -> dict[str, Any] | None:
+        stack.check_running()
+        runs = [r for r in stack.dag_runs(PUBLISH_DAG, run_type="scheduled") if r["state"] in ("success", "failed")]
+        return runs[0] if runs else None
+
+    run = wait_for("the scheduler's daily run", refused, timeout=180, interval=2)
+    assert run["state"] == "failed", "the scheduled run went past the spending limit"
+    log = _task_log(stack, PUBLISH_DAG, run["dag_run_id"], "check_balance")
+    assert "spending limit: this run would cost $1.44" in log and "per-run limit of $1.43" in log, log[-3000:]
+    assert "hitflow_spend_limit_per_run_usd" in log and "No HIT was created; 4 rows were released" in log
+    assert not set(plan.scheduled) & set(rows_by_batch(stack)), "the refused run kept its rows"
+    assert not set(plan.scheduled) & set(annotations_by_row(all_hits(stack)))
+
+    assert stack.api("DELETE", f"/variables/{limit['key']}").status_code in (200, 204)
+    cleared = stack.api("POST", f"/dags/{PUBLISH_DAG}/dagRuns/{run['dag_run_id']}/clear", json={"dry_run": False})
+    assert cleared.status_code == 200, cleared.text
+
+
+def test_manual_trigger_through_the_rest_api_publishes_its_rows_with_the_form_params(stack: Stack, plan: Plan) -> None:
+    # Both DAGs were unpaused by the test before; unpausing also started the latest daily run.
     unpause(stack, PUBLISH_DAG)
     conf = form_conf(stack, max_rows=len(plan.manual), reward="0.25", max_assignments=2, mode="both")
     response = stack.api(

@@ -67,9 +67,23 @@ class AirflowUI:
         with contextlib.suppress(PlaywrightTimeout):
             self.dialog.wait_for(state="hidden", timeout=10_000)
 
+    def open_section(self, title: str) -> None:
+        """Unfold one of the param form's sections (all but the first start folded)."""
+        trigger = self.dialog.get_by_role("button", name=title, exact=True)
+        if trigger.get_attribute("aria-expanded") != "true":
+            trigger.click()
+
+    def param_field(self, name: str) -> Any:
+        """A param's field, its section unfolded first (hitflow's params name their section)."""
+        from hitflow.publish.batch_config import PARAM_SPECS
+
+        section = PARAM_SPECS.get(name, {}).get("section")
+        if section:
+            self.open_section(section)
+        return self.dialog.locator(f"#element_{name}, input[name=element_{name}]").first
+
     def fill_param(self, name: str, value: str) -> None:
-        field = self.dialog.locator(f"#element_{name}, input[name=element_{name}]").first
-        field.fill(value)
+        self.param_field(name).fill(value)
 
     def pick_datetime(self, index: int, day: date, time: str = "00:00") -> None:
         """The Backfill dialog's From (0) / To (1) pickers: type the date and time, close the popover."""

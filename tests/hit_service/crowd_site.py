@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import struct
 import threading
 import time
@@ -45,6 +46,84 @@ def fill_template(template: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         template = template.replace("${" + name + "}", html.escape(value, quote=True))
     return template
+
+
+_LIQUID_FOR = re.compile(r"\{%-?\s*for\s+(\w+)\s+in\s+([\w.]+)\s*-?%\}(.*?)\{%-?\s*endfor\s*-?%\}", re.DOTALL)
+_LIQUID_OUT = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
+
+
+def _lookup(context: dict[str, Any], path: str) -> Any:
+    value: Any = context
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(f"the template needs {path!r}, which the test's values do not give")
+        value = value[part]
+    return value
+
+
+def fill_liquid(template: str, context: dict[str, Any]) -> str:
+    """Fill a Ground Truth Liquid template as the requester would before CreateHIT: ``{% for %}``
+    loops and ``{{ path | filter }}`` outputs (``grant_read_access`` and ``skip_encoding`` keep the
+    value, ``to_json`` writes JSON, ``escape`` and plain outputs are HTML-escaped). Only what the
+    corpus templates use; an unknown variable is an error, never silently empty."""
+
+    def loop(match: re.Match[str]) -> str:
+        name, path, body = match.groups()
+        return "".join(fill_liquid(body, {**context, name: item}) for item in _lookup(context, path))
+
+    def output(match: re.Match[str]) -> str:
+        path, *filters = [part.strip() for part in match.group(1).split("|")]
+        value = _lookup(context, path)
+        if "to_json" in filters:
+            return json.dumps(value)
+        text = str(value)
+        if "skip_encoding" in filters or "grant_read_access" in filters:
+            return text
+        return html.escape(text, quote=True)
+
+    return _LIQUID_OUT.sub(output, _LIQUID_FOR.sub(loop, template))
+
+
+def decode_png(data: bytes) -> tuple[int, int, list[tuple[int, ...]]]:
+    """(width, height, RGBA pixels row by row) of an 8-bit RGB/RGBA, non-interlaced PNG — what a
+    browser's canvas writes; enough to check a segmentation mask without an imaging library."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
+    channels = 4 if color == 6 else 3
+    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b, c = prev[i], prev[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(line)
+        prev = line
+    pixels = [
+        tuple(row[x * channels : (x + 1) * channels]) + (() if channels == 4 else (255,))
+        for row in rows
+        for x in range(width)
+    ]
+    return width, height, pixels
 
 
 def png(width: int, height: int) -> bytes:

@@ -74,3 +74,27 @@ def test_bad_configuration_is_refused(db_url: str) -> None:
     assert "cannot be on in production mode" in done.stderr
     done = cli(db_url, env={"HITFLOW_HIT_SERVICE_REQUESTER_KEYS": "AKIAIOSFODNN7EXAMPLE:tooshort"})
     assert done.returncode == 2 and "tooshort" not in done.stderr
+
+
+def test_the_cli_finds_the_demos_settings_by_itself(db_url: str, tmp_path: Any) -> None:
+    """Run where `make demo` left ``.run/hit_service.env``, the CLI needs no environment; elsewhere it asks."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HITFLOW_HIT_SERVICE_")}
+
+    def run(cwd: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hit_service", "worker", "list"],
+            cwd=cwd,
+            env={**environment, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    refused = run(tmp_path)
+    assert refused.returncode == 2 and "HITFLOW_HIT_SERVICE_DB_URL is required" in refused.stderr
+    (tmp_path / ".run").mkdir()
+    (tmp_path / ".run" / "hit_service.env").write_text(f"HITFLOW_HIT_SERVICE_DB_URL={db_url}\n")
+    done = run(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "using the demo's settings in .run/hit_service.env" in done.stderr
+    assert isinstance(json.loads(done.stdout), list)

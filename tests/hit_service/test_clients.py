@@ -132,7 +132,7 @@ def test_browser_worker_submits_the_age_guess_hit(service: Any, new_worker: Any)
             frame = page.frame_locator("#hit-frame")
             frame.locator("#age").fill("34")
             frame.locator("#submitButton").click()
-            frame.locator("#submitted").wait_for()
+            page.locator("#work-submitted").wait_for()  # the work page says it (the frame is removed)
         finally:
             browser.close()
     assignments = client.list_assignments_for_hit(HITId=hit["HITId"])["Assignments"]

@@ -7,6 +7,7 @@ Every effect is checked through boto3: the console's buttons are the API's opera
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,8 @@ def test_workers_quals_and_money_in_the_browser(
             # Money: the balance GetAccountBalance reports and the ledger behind it.
             page.get_by_role("link", name="Money").click()
             balance = client.get_account_balance()["AvailableBalance"]
-            expect(page.locator("#balance")).to_have_text(f"${balance}")
-            expect(page.locator("#ledger tbody tr")).to_have_count(3)  # 2 HITs and 1 bonus
+            expect(page.locator("#balance")).to_have_text(f"${Decimal(balance):,.2f}")  # thousands separated
+            expect(page.locator("#ledger tbody tr")).to_have_count(4)  # the opening balance, 2 HITs and 1 bonus
             page.screenshot(path=str(shots / "console-money-1280.png"), full_page=True)
 
             # Retire the qualification type.

@@ -291,7 +291,7 @@ def test_console_journey_by_keyboard(
     # "More" opens with Enter; what it holds is reachable and named too.
     enter_on(page, "details.card > summary")
     expect(page.locator("#cancel-batch")).to_be_visible()
-    assert "Cancel batch (expire its HITs now)" in sweep(page)
+    assert "Cancel batch (expire its HITs now, give back the money of untaken assignments)" in sweep(page)
     screenshots(page, shots, "batch")
     enter_on(page, "a.brand")
     page.wait_for_url(f"{base}/requester")
@@ -318,7 +318,7 @@ def test_project_edited_and_copied_by_keyboard(
     """Edit a project (a refused value first, kept in the form), copy it; the copy's HITs carry the edits."""
     from playwright.sync_api import expect
 
-    from hit_service.core.quals import APPROVAL_RATE, LOCALE
+    from hit_service.core.requirements import APPROVAL_RATE, LOCALE
     from tests.hit_service.helpers import CONSOLE_CSV
 
     base = service.url
@@ -354,7 +354,7 @@ def test_project_edited_and_copied_by_keyboard(
 
     # Copy: a new project with every setting and the same template; the original stays.
     enter_on(page, "form[action$='/copy'] button")
-    page.wait_for_url(re.compile(rf".*/requester/projects/(?!{layout_id})\w+\?note=Copied\.$"))
+    page.wait_for_url(re.compile(rf".*/requester/projects/(?!{layout_id})\w+\?note=Copied\.&ok=[\w-]+$"))
     copy_id = page.locator("#layout-id").inner_text()
     expect(page.locator("h1")).to_have_text("Copy of Age guess (adults)")
     assert page.input_value("#reward") == "0.25"

@@ -21,8 +21,8 @@ import pytest
 
 from hit_service.settings import REPO_ROOT
 from tests.hit_service.browser import DESKTOP, PHONE, Offline, chromium, sign_in
-from tests.hit_service.crowd_site import CORPUS_DIR, CrowdSite, crowd_site, fill_template
-from tests.hit_service.crowd_work import CORPUS, CorpusTask, stage_point, wait_image
+from tests.hit_service.crowd_site import CrowdSite, crowd_site, fill_template
+from tests.hit_service.crowd_work import CORPUS, GROUND_TRUTH, CorpusTask, stage_point, wait_image
 from tests.hit_service.helpers import HTML_QUESTION_NS, OPERATOR_PASSWORD, make_client
 
 pytestmark = pytest.mark.integration
@@ -38,8 +38,7 @@ def images() -> Iterator[CrowdSite]:
 
 def html_question(task: CorpusTask, image_url: str) -> str:
     """The corpus template, placeholders filled as a batch row would, as an HTMLQuestion."""
-    template = (CORPUS_DIR / f"{task.name}.html").read_text(encoding="utf-8")
-    page = fill_template(template, task.values(image_url))
+    page = task.page(image_url)
     return (
         f'<HTMLQuestion xmlns="{HTML_QUESTION_NS}"><HTMLContent><![CDATA[{page}]]></HTMLContent>'
         "<FrameHeight>900</FrameHeight></HTMLQuestion>"
@@ -88,7 +87,7 @@ def answers_of(assignment: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("task", CORPUS, ids=[task.name for task in CORPUS])
+@pytest.mark.parametrize("task", CORPUS + GROUND_TRUTH, ids=[task.name for task in CORPUS + GROUND_TRUTH])
 def test_corpus_through_the_worker_site(
     service: Any, chromium: Any, images: CrowdSite, new_worker: Any, task: CorpusTask
 ) -> None:
@@ -135,7 +134,8 @@ def test_corpus_through_the_worker_site(
     assert assignment["AssignmentStatus"] == "Submitted"
     ((identifier, text),) = answers_of(assignment)
     assert identifier == "taskAnswers"
-    assert json.loads(text) == [task.answer]
+    (answer,) = json.loads(text)
+    task.verify(answer)
 
 
 def test_keypoints_by_touch_on_a_phone_through_the_worker_site(

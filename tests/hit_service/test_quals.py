@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from hit_service.core.quals import meets, permissions
+from hit_service.core.requirements import meets, permissions
 from hitflow_support.crowd_client import CrowdError, sign_in, submit_answer_over_http
 from tests.hit_service.helpers import error_of, hit_args
 
@@ -158,7 +158,7 @@ def test_locale_and_hidden_requirements(service: Any, requester: Any, new_worker
 
 def test_system_rates_of_new_workers() -> None:
     """MTurk's rule: the percentage types count from 100 assignments on; before, their best value."""
-    from hit_service.core.quals import (
+    from hit_service.core.requirements import (
         ABANDONED_RATE,
         HITS_APPROVED,
         REJECTION_RATE,

@@ -157,6 +157,9 @@ def wait_submitted(page: Any, base: str, assignment_id: str) -> None:
     """The frame's submission makes the work page show its submitted state."""
     page.wait_for_url(f"{base}/work/{assignment_id}")
     page.locator("#work-submitted").wait_for()
+    # Said once: the frame with its own thank-you page (and header) is gone.
+    page.locator("#hit-frame").wait_for(state="detached")
+    assert page.get_by_text("submitted", exact=False).count() >= 1 and page.locator("h1").count() == 1
 
 
 @pytest.fixture

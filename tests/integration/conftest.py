@@ -59,7 +59,7 @@ def clean_state(source_db: str, hit_service: Any) -> Iterator[None]:
     """Each test starts with empty tables, no HITs and no faults."""
     with psycopg.connect(source_db, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE hitflow.worker_blocks, hitflow.results, hitflow.assignments, hitflow.quarantine,"
+            "TRUNCATE hitflow.reports, hitflow.worker_blocks, hitflow.results, hitflow.assignments, hitflow.quarantine,"
             " hitflow.batch_rows, hitflow.batches, public.person_images"
         )
     requests.post(f"{hit_service.url}/_test/reset", timeout=10).raise_for_status()

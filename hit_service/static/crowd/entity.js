@@ -2,7 +2,7 @@
 // with offsets in Unicode code points. Self-contained as on MTurk: outside a crowd-form it brings
 // its own form and Submit button.
 
-import { h, uid, styleEl, parseLoose, assignSlots, instructionsPanel, announce, CrowdElement, PANEL_CSS, FORM_CSS } from "./base.js";
+import { h, uid, styleEl, parseLoose, reflect, assignSlots, instructionsPanel, announce, CrowdElement, PANEL_CSS, FORM_CSS } from "./base.js";
 
 const COLORS = ["#ffd166", "#8fd3ff", "#b8f2a0", "#ffb3c7", "#d7b8ff", "#ffcf99", "#a0f0e6", "#e0e0a0", "#c6d0ff", "#f5c0a0"];
 
@@ -33,18 +33,18 @@ class CrowdEntityAnnotation extends CrowdElement {
   render() {
     const selfContained = !this.closest("crowd-form");
     assignSlots(this, { "short-instructions": "short", "full-instructions": "full" });
-    const shadow = this.attachShadow({ mode: "open" });
+    const shadow = this.shadow({ mode: "open" });
     const raw = parseLoose(this.getAttribute("labels"), []);
     this.labelDefs = raw.map((l) => (typeof l === "object" && l ? { label: String(l.label), full: String(l.fullDisplayName || l.label), short: String(l.shortDisplayName || l.label) } : { label: String(l), full: String(l), short: String(l) }));
     this.current = 0;
     this.entities = [];
     this.pending = null;
-    this.text = this.getAttribute("text") || "";
+    this._text = this.getAttribute("text") || "";
     this.tokens = [];
     const re = /[\p{L}\p{N}\p{M}_'’]+|[^\s]/gu;
     let m;
-    while ((m = re.exec(this.text))) {
-      const start = codePoints(this.text.slice(0, m.index));
+    while ((m = re.exec(this._text))) {
+      const start = codePoints(this._text.slice(0, m.index));
       this.tokens.push({ text: m[0], index: m.index, start, end: start + codePoints(m[0]) });
     }
     const header = this.getAttribute("header") || "Highlight parts of the text";
@@ -59,7 +59,7 @@ class CrowdEntityAnnotation extends CrowdElement {
     this.spans = [];
     let last = 0;
     this.tokens.forEach((t, i) => {
-      if (t.index > last) this.textBox.append(this.text.slice(last, t.index));
+      if (t.index > last) this.textBox.append(this._text.slice(last, t.index));
       const span = h("span", { class: "tok", role: "option", "aria-selected": "false", tabindex: i === 0 ? "0" : "-1", "data-i": i }, t.text);
       span.addEventListener("pointerdown", (e) => this.onDown(e, i));
       span.addEventListener("keydown", (e) => this.onKey(e, i));
@@ -67,7 +67,7 @@ class CrowdEntityAnnotation extends CrowdElement {
       this.textBox.append(span);
       last = t.index + t.text.length;
     });
-    if (last < this.text.length) this.textBox.append(this.text.slice(last));
+    if (last < this._text.length) this.textBox.append(this._text.slice(last));
     this.textBox.addEventListener("pointermove", (e) => this.onMove(e));
     window.addEventListener("pointerup", () => (this.dragging = false));
     this.list = h("ol", { class: "entities", "aria-label": "Labelled entities" });
@@ -196,7 +196,7 @@ class CrowdEntityAnnotation extends CrowdElement {
     return this.slice(this.tokens[rg[0]].start, this.tokens[rg[1]].end);
   }
   slice(start, end) {
-    return Array.from(this.text).slice(start, end).join("");
+    return Array.from(this._text).slice(start, end).join("");
   }
   apply() {
     const rg = this.range();
@@ -263,5 +263,7 @@ class CrowdEntityAnnotation extends CrowdElement {
     return this.required && this.entities.length === 0;
   }
 }
+
+reflect(CrowdEntityAnnotation, { string: ["header", "text"], json: ["labels", "initial-value"] });
 
 customElements.define("crowd-entity-annotation", CrowdEntityAnnotation);

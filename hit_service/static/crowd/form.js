@@ -1,7 +1,7 @@
 // <crowd-form> and <crowd-button>: gather every named answer into one `taskAnswers` field
 // (a JSON array holding one object, as MTurk posts it) and post it with the assignment ID.
 
-import { h, CrowdElement, BASE_CSS, FORM_CSS, whenParsed } from "./base.js";
+import { h, reflect, CrowdElement, BASE_CSS, FORM_CSS, whenParsed } from "./base.js";
 
 const PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const SKIP_NATIVE = new Set(["submit", "button", "reset", "image", "file"]);
@@ -87,8 +87,10 @@ class CrowdForm extends HTMLElement {
     this._message = h("div", { class: "crowd-form-message", role: "alert", "aria-live": "assertive", tabindex: "-1", hidden: true });
     box.prepend(this._message);
     const params = turkParams();
+    const tail = [];
     if (!box.querySelector('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"], button:not([type])')) {
-      box.append(h("p", { class: "crowd-form-submit" }, h("crowd-button", { "form-action": "submit", variant: "primary" }, "Submit")));
+      tail.push(h("p", { class: "crowd-form-submit" }, h("crowd-button", { "form-action": "submit", variant: "primary" }, "Submit")));
+      box.append(tail[0]);
     }
     if (params.preview) {
       this.toggleAttribute("preview", true);
@@ -97,11 +99,13 @@ class CrowdForm extends HTMLElement {
         { class: "crowd-form-preview", role: "status" },
         "This is a preview. Accept the HIT to submit your answers.",
       );
+      tail.push(notice);
       box.append(notice);
       for (const b of box.querySelectorAll('crowd-button[form-action="submit"], button[type="submit"], input[type="submit"]')) {
         b.setAttribute("disabled", "");
       }
     }
+    if (tail.length) keepLast(box, tail);
     this._form.addEventListener("submit", (event) => this.onNativeSubmit(event));
     // After the template's own submit handlers (they run while the event bubbles), act unless one
     // cancelled. Submit events are not composed, so listen on this form's own root (document or
@@ -165,6 +169,15 @@ class CrowdForm extends HTMLElement {
 
   validate() {
     const problems = [];
+    // An element this site does not have cannot give its answer: the task cannot be submitted.
+    const scope = this._outer || this;
+    const unknown = new Set();
+    for (const el of scope.querySelectorAll("*")) {
+      if (el.localName.startsWith("crowd-") && !customElements.get(el.localName)) unknown.add(el.localName);
+    }
+    for (const name of unknown) {
+      problems.push({ el: null, label: `<${name}>`, text: "this site does not support this element yet, so the task cannot be submitted here" });
+    }
     for (const el of this.members()) {
       if (isCrowd(el)) {
         const missing = el.crowdMissing();
@@ -230,6 +243,16 @@ class CrowdForm extends HTMLElement {
   }
 }
 
+/** Keep the Submit button (and the preview notice) below whatever a template's script adds to the
+ * form later (extra questions hooked into crowdForm.form belong above Submit, as on MTurk). */
+function keepLast(box, tail) {
+  new MutationObserver(() => {
+    const kids = Array.from(box.childNodes).filter((n) => n.nodeType === 1);
+    const firstTail = kids.findIndex((n) => tail.includes(n));
+    if (firstTail >= 0 && kids.slice(firstTail).some((n) => !tail.includes(n))) box.append(...tail);
+  }).observe(box, { childList: true });
+}
+
 let stylesAdded = false;
 function ensureFormStyles() {
   if (stylesAdded) return;
@@ -240,11 +263,8 @@ function ensureFormStyles() {
 }
 
 class CrowdButton extends CrowdElement {
-  static get observedAttributes() {
-    return ["disabled", "loading"];
-  }
   render() {
-    const shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
+    const shadow = this.shadow({ mode: "open", delegatesFocus: true });
     const variant = this.getAttribute("variant") || (this.getAttribute("form-action") === "submit" ? "primary" : "normal");
     this._button = h(
       "button",
@@ -258,14 +278,19 @@ class CrowdButton extends CrowdElement {
       this._button,
     );
   }
-  attributeChangedCallback() {
-    if (this._button) this._button.disabled = this.disabled || this.hasAttribute("loading");
+  attributeChanged(name) {
+    if (name !== "disabled" && name !== "loading") return false;
+    this._button.disabled = this.disabled || this.loading;
+    return true;
+  }
+  syncDisabled() {
+    if (this._button) this._button.disabled = this.disabled || this.loading;
   }
   activate(event) {
     if (this.disabled) return;
     const href = this.getAttribute("href");
     if (href) {
-      window.open(href, this.getAttribute("target") || "_self");
+      window.open(href, "_blank", "noopener"); // a task never navigates the worker's tab (frame-links.js)
       return;
     }
     const form = this.closest("crowd-form") || (this.getRootNode().host && this.getRootNode().querySelector("crowd-form"));
@@ -274,6 +299,11 @@ class CrowdButton extends CrowdElement {
     else if (action === "reset" && form && form.form) form.form.reset();
   }
 }
+
+reflect(CrowdButton, {
+  bool: ["loading"],
+  string: ["form-action", "href", "icon", "icon-align", "icon-url", "target", "variant"],
+});
 
 customElements.define("crowd-form", CrowdForm);
 customElements.define("crowd-button", CrowdButton);

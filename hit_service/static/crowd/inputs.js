@@ -1,7 +1,7 @@
 // Form controls: crowd-input, crowd-text-area, crowd-checkbox, crowd-toggle-button,
 // crowd-radio-group + crowd-radio-button, crowd-slider.
 
-import { h, uid, styleEl, CrowdElement } from "./base.js";
+import { h, uid, styleEl, reflect, CrowdElement } from "./base.js";
 
 const FIELD_CSS = `
 :host { display: block; margin: 8px 0 12px; }
@@ -17,7 +17,8 @@ class TextField extends CrowdElement {
     return false;
   }
   render() {
-    const shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
+    const kept = this._field ? this._field.value : null; // a re-render keeps what was typed
+    const shadow = this.shadow({ mode: "open", delegatesFocus: true });
     const id = uid("field");
     const errId = `${id}-err`;
     const label = this.getAttribute("label") || this.getAttribute("aria-label") || "";
@@ -41,7 +42,8 @@ class TextField extends CrowdElement {
     } else {
       this._field = h("input", { ...attrs, type: this.getAttribute("type") || "text", min: this.getAttribute("min"), max: this.getAttribute("max"), step: this.getAttribute("step") });
     }
-    if (this.hasAttribute("value")) this._field.value = this.getAttribute("value");
+    if (kept !== null) this._field.value = kept;
+    else if (this.hasAttribute("value")) this._field.value = this.getAttribute("value");
     this._error = h("div", { id: errId, class: "error", "aria-live": "polite" });
     const allowed = this.getAttribute("allowed-pattern");
     this._field.addEventListener("input", () => {
@@ -76,7 +78,15 @@ class TextField extends CrowdElement {
     return this._field ? this._field.value : this.getAttribute("value") || "";
   }
   set value(v) {
-    if (this._field) this._field.value = v;
+    this.setAttribute("value", v == null ? "" : String(v));
+    if (this._field) this._field.value = v == null ? "" : String(v);
+  }
+  attributeChanged(name) {
+    if (name === "value") {
+      if (this._field) this._field.value = this.getAttribute("value") || "";
+      return true;
+    }
+    return super.attributeChanged(name);
   }
   focus() {
     if (this._field) this._field.focus();
@@ -131,15 +141,11 @@ button[aria-pressed="true"] .track::after { left: 25px; }
 
 /** A two-state control whose answer is {name: {value: checked}} (checkbox, toggle). */
 class BooleanControl extends CrowdElement {
-  static get observedAttributes() {
-    return ["checked", "disabled"];
-  }
   get role() {
     return "checkbox";
   }
   render() {
-    const shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
-    this._checked = this.hasAttribute("checked") && this.getAttribute("checked") !== "false";
+    const shadow = this.shadow({ mode: "open", delegatesFocus: true });
     const stateAttr = this.role === "switch" ? "aria-pressed" : "aria-checked";
     this._stateAttr = stateAttr;
     const labelText = this.textContent.trim() || this.getAttribute("aria-label") || this.getAttribute("value") || this.name;
@@ -153,30 +159,34 @@ class BooleanControl extends CrowdElement {
     shadow.append(styleEl(SWITCH_CSS), this._button);
     this.sync();
   }
-  attributeChangedCallback(name) {
-    if (!this._button) return;
-    if (name === "checked") this._checked = this.hasAttribute("checked") && this.getAttribute("checked") !== "false";
-    this.sync();
+  attributeChanged(name) {
+    if (name === "checked" || name === "disabled" || name === "invalid") {
+      this.sync();
+      return true;
+    }
+    return name === "value";
   }
   sync() {
-    this._button.setAttribute(this._stateAttr, this._checked ? "true" : "false");
+    this._button.setAttribute(this._stateAttr, this.checked ? "true" : "false");
     this._button.disabled = this.disabled;
   }
   toggle() {
     if (this.disabled) return;
-    this.checked = !this._checked;
+    this.checked = !this.checked;
     this.setInvalid(false);
     this.dispatchEvent(new Event("change", { bubbles: true }));
   }
   get checked() {
-    return !!this._checked;
+    return this.hasAttribute("checked") && this.getAttribute("checked") !== "false";
   }
   set checked(v) {
-    this._checked = !!v;
-    if (this._button) this.sync();
+    this.toggleAttribute("checked", !!v);
   }
   get value() {
     return this.getAttribute("value") || "on";
+  }
+  set value(v) {
+    this.setAttribute("value", String(v));
   }
   focus() {
     if (this._button) this._button.focus();
@@ -212,8 +222,7 @@ button[aria-checked="true"] .dot::after { content: ""; width: 12px; height: 12px
 
 class CrowdRadioButton extends CrowdElement {
   render() {
-    const shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
-    this._checked = this.hasAttribute("checked") && this.getAttribute("checked") !== "false";
+    const shadow = this.shadow({ mode: "open", delegatesFocus: true });
     this._button = h(
       "button",
       { type: "button", class: "radio", role: "radio", part: "control", tabindex: "-1" },
@@ -232,15 +241,25 @@ class CrowdRadioButton extends CrowdElement {
   get value() {
     return this.getAttribute("value") || "on";
   }
+  set value(v) {
+    this.setAttribute("value", String(v));
+  }
   get checked() {
-    return !!this._checked;
+    return this.hasAttribute("checked") && this.getAttribute("checked") !== "false";
   }
   set checked(v) {
-    this._checked = !!v;
-    if (this._button) this.sync();
+    this.toggleAttribute("checked", !!v);
+  }
+  attributeChanged(name) {
+    if (name === "checked" || name === "disabled") {
+      this.sync();
+      if (name === "checked" && this.group && this.group.refresh) this.group.refresh();
+      return true;
+    }
+    return name === "value";
   }
   sync() {
-    this._button.setAttribute("aria-checked", this._checked ? "true" : "false");
+    this._button.setAttribute("aria-checked", this.checked ? "true" : "false");
     this._button.disabled = this.disabled;
   }
   select() {
@@ -330,14 +349,15 @@ output { min-width: 3ch; font-weight: 600; text-align: right; }
 
 class CrowdSlider extends CrowdElement {
   render() {
-    const shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
+    const shadow = this.shadow({ mode: "open", delegatesFocus: true });
     const min = Number(this.getAttribute("min") ?? 0);
     const max = Number(this.getAttribute("max") ?? 100);
     const step = this.getAttribute("step") || "1";
-    this._touched = this.hasAttribute("value");
+    const kept = this._range ? this._range.value : null;
+    this._touched = this._touched || this.hasAttribute("value");
     const label = this.getAttribute("aria-label") || this.getAttribute("label") || this.name;
     this._range = h("input", { type: "range", min, max, step, disabled: this.disabled, "aria-label": label, part: "range" });
-    this._range.value = this.hasAttribute("value") ? this.getAttribute("value") : String(min);
+    this._range.value = kept !== null ? kept : this.hasAttribute("value") ? this.getAttribute("value") : String(min);
     this._out = h("output", { "aria-hidden": "true" }, this._range.value);
     const row = h("div", { class: "row" }, this._range, this._out);
     this._range.addEventListener("input", () => this.changed(this._range.value));
@@ -365,10 +385,17 @@ class CrowdSlider extends CrowdElement {
     return this._range ? Number(this._range.value) : Number(this.getAttribute("value"));
   }
   set value(v) {
-    if (this._range) {
-      this._range.value = String(v);
-      this.changed(this._range.value);
+    this.setAttribute("value", String(v));
+  }
+  attributeChanged(name) {
+    if (name === "value") {
+      if (this._range && this.hasAttribute("value")) {
+        this._range.value = this.getAttribute("value");
+        this.changed(this._range.value);
+      }
+      return true;
     }
+    return super.attributeChanged(name);
   }
   focus() {
     this._range?.focus();
@@ -380,6 +407,20 @@ class CrowdSlider extends CrowdElement {
     return this.required && !this._touched;
   }
 }
+
+// The attributes AWS's element reference documents, as properties (value and checked are the
+// elements' own: live state, reflected to the attribute when set).
+const TEXT = {
+  string: ["label", "placeholder", "error-message", "allowed-pattern", "value"],
+  number: ["max-length", "min-length"],
+  bool: ["auto-focus", "auto-validate"],
+};
+reflect(CrowdInput, { ...TEXT, string: [...TEXT.string, "type"], number: [...TEXT.number, "min", "max", "step"] });
+reflect(CrowdTextArea, { ...TEXT, number: [...TEXT.number, "rows", "max-rows"], bool: [...TEXT.bool, "char-counter"] });
+reflect(BooleanControl, { bool: ["checked"], string: ["value"] });
+reflect(CrowdToggleButton, { bool: ["invalid"] });
+reflect(CrowdRadioButton, { bool: ["checked"], string: ["value"] });
+reflect(CrowdSlider, { bool: ["editable", "pin"], number: ["min", "max", "step", "secondary-progress", "value"] });
 
 customElements.define("crowd-input", CrowdInput);
 customElements.define("crowd-text-area", CrowdTextArea);

@@ -1,18 +1,13 @@
 // Presentation elements: crowd-alert, crowd-card, crowd-instructions (with its four regions),
 // and the short-instructions / full-instructions regions wherever a template puts them.
 
-import { h, styleEl, whenParsed } from "./base.js";
+import { h, styleEl, reflect, CrowdElement } from "./base.js";
 
-class CrowdAlert extends HTMLElement {
-  connectedCallback() {
-    if (this._started) return;
-    this._started = true;
-    whenParsed(() => this.build());
-  }
-  build() {
+class CrowdAlert extends CrowdElement {
+  render() {
     const type = this.getAttribute("type") || "info";
     this.setAttribute("role", type === "error" || type === "warning" ? "alert" : "status");
-    const shadow = this.attachShadow({ mode: "open" });
+    const shadow = this.shadow({ mode: "open" });
     const colors = { success: ["#e8f5e9", "#1e7b34"], info: ["#e8f1fc", "#0b5ed7"], warning: ["#fff6dd", "#a86a00"], error: ["#fdecea", "#b3261e"] };
     const [bg, fg] = colors[type] || colors.info;
     const close = this.hasAttribute("dismissible")
@@ -26,14 +21,9 @@ class CrowdAlert extends HTMLElement {
   }
 }
 
-class CrowdCard extends HTMLElement {
-  connectedCallback() {
-    if (this._started) return;
-    this._started = true;
-    whenParsed(() => this.build());
-  }
-  build() {
-    const shadow = this.attachShadow({ mode: "open" });
+class CrowdCard extends CrowdElement {
+  render() {
+    const shadow = this.shadow({ mode: "open" });
     const heading = this.getAttribute("heading");
     const image = this.getAttribute("image");
     shadow.append(
@@ -67,16 +57,11 @@ button.link { border: none; background: none; color: #0b5ed7; text-decoration: u
 `;
 
 /** crowd-instructions: a link or button that opens Summary / Detailed Instructions / Examples tabs. */
-class CrowdInstructions extends HTMLElement {
-  connectedCallback() {
-    if (this._started) return;
-    this._started = true;
-    whenParsed(() => this.build());
-  }
-  build() {
+class CrowdInstructions extends CrowdElement {
+  render() {
     const map = { "short-summary": "summary", "detailed-instructions": "detailed", "positive-example": "good", "negative-example": "bad" };
     for (const child of Array.from(this.children)) if (map[child.localName]) child.slot = map[child.localName];
-    const shadow = this.attachShadow({ mode: "open" });
+    const shadow = this.shadow({ mode: "open" });
     const type = this.getAttribute("link-type") === "button" ? "normal" : "link";
     const open = h("button", { type: "button", class: type, "aria-haspopup": "dialog", part: "trigger" }, this.getAttribute("link-text") || "Click for instructions");
     const tabs = [
@@ -116,14 +101,9 @@ class CrowdInstructions extends HTMLElement {
 }
 
 /** short-instructions: always visible, prominent. */
-class ShortInstructions extends HTMLElement {
-  connectedCallback() {
-    if (this._started) return;
-    this._started = true;
-    whenParsed(() => this.build());
-  }
-  build() {
-    const shadow = this.attachShadow({ mode: "open" });
+class ShortInstructions extends CrowdElement {
+  render() {
+    const shadow = this.shadow({ mode: "open" });
     shadow.append(
       styleEl(`:host{display:block;margin:0 0 12px} section{background:#f4f7fb;border:1px solid #d5dbe3;border-radius:8px;padding:8px 12px}
         h2{font-size:1rem;margin:0 0 4px}`),
@@ -133,14 +113,9 @@ class ShortInstructions extends HTMLElement {
 }
 
 /** full-instructions: collapsed behind a disclosure so the task stays in view. */
-class FullInstructions extends HTMLElement {
-  connectedCallback() {
-    if (this._started) return;
-    this._started = true;
-    whenParsed(() => this.build());
-  }
-  build() {
-    const shadow = this.attachShadow({ mode: "open" });
+class FullInstructions extends CrowdElement {
+  render() {
+    const shadow = this.shadow({ mode: "open" });
     shadow.append(
       styleEl(`:host{display:block;margin:0 0 12px} details{border:1px solid #d5dbe3;border-radius:8px;padding:4px 12px;background:#fff}
         summary{cursor:pointer;font-weight:600;min-height:44px;display:flex;align-items:center;gap:8px;list-style:none}
@@ -150,6 +125,12 @@ class FullInstructions extends HTMLElement {
     );
   }
 }
+
+reflect(CrowdAlert, { bool: ["dismissible"], string: ["type"] });
+reflect(CrowdCard, { string: ["heading", "image"] });
+reflect(CrowdInstructions, { string: ["link-text", "link-type"] });
+reflect(ShortInstructions, { string: ["header"] });
+reflect(FullInstructions, { string: ["header"] });
 
 customElements.define("crowd-alert", CrowdAlert);
 customElements.define("crowd-card", CrowdCard);

@@ -5,7 +5,8 @@
  * {type: "hitflow:submitted", assignmentId} to this page. The message is trusted only from our
  * own frame and for this assignment, and only as a hint: the page then asks the server for this
  * assignment's state and, once it is submitted, swaps the work bar for the server's submitted
- * state (no Return, no deadline, the next HIT of the group). The frame keeps its thank-you page.
+ * state (no Return, no deadline, the next HIT of the group) and removes the frame, so the worker
+ * reads "submitted" once.
  */
 import { startCountdown } from "./countdown.js";
 
@@ -44,5 +45,6 @@ async function showSubmitted() {
   if (!done || !bar.isConnected) return; // not submitted after all: nothing changes
   stopCountdown();
   bar.replaceWith(document.importNode(done, true));
+  frame.remove(); // its thank-you page would say "submitted" a second time, under a second header
   document.title = page.title;
 }

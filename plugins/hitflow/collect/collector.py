@@ -55,6 +55,7 @@ class BatchOutcome:
     already_reviewed: int = 0
     flagged: int = 0
     results: int = 0
+    results_changed: int = 0  # results inserted or changed (``results`` counts every consensus computed)
     bonuses: int = 0
     hits_disposed: int = 0
     hits_extended: int = 0
@@ -160,7 +161,7 @@ class BatchCollector:
             return assignment_id, action, feedback, "Approved" if action == "approve" else "Rejected", action
 
         decided = self._parallel(results_store.unreviewed(self.conn, batch_id, lo, hi), one)
-        results_store.record_reviews(self.conn, [item[:4] for item in decided])
+        results_store.record_reviews(self.conn, [(*item[:4], item[4] == "already") for item in decided])
         for *_, result in decided:
             if result == "approve":
                 outcome.approved += 1
@@ -177,7 +178,7 @@ class BatchCollector:
             )
             if result is not None:
                 results.append((row_id, ages, result))
-        results_store.save_results(self.conn, batch_id, results)
+        outcome.results_changed += results_store.save_results(self.conn, batch_id, results)
         outcome.results += len(results)
 
     def pay_bonuses(self, batch_id: uuid.UUID, lo: int, hi: int | None, outcome: BatchOutcome) -> None:

@@ -53,6 +53,7 @@ REVIEW_PARAM_SPECS: dict[str, dict[str, Any]] = {
         "type": ["null", "string"],
         "pattern": fees.MONEY_PATTERN_TEXT,
         "title": "Bonus (USD)",
+        "rule": "an amount in USD with at most 2 decimals and no $ sign, such as 0.05",
         "description": "Bonus for an answer within bonus_tolerance_years of the consensus. Empty: no bonus.",
     },
     "bonus_tolerance_years": {

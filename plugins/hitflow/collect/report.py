@@ -1,14 +1,12 @@
-"""The per-batch report: an HTML page with a PNG histogram of the guesses and a worker table.
+"""The per-batch report: a Jinja page with SVG charts (guesses, spread per image), agreement,
+cost per batch and image, and the worker table.
 
-The PNG is drawn and encoded here (bars only, axes in the HTML) so the report needs no plotting
-library in the Airflow image.
+The charts are SVG drawn by the template from coordinates computed here: real axes, ticks and
+labels, no plotting library in the Airflow image and nothing loaded from the internet.
 """
 
 from __future__ import annotations
 
-import html
-import struct
-import zlib
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +16,13 @@ import mturk_money as fees
 
 BIN_YEARS = 5
 BINS = 24  # 0–119 in steps of 5 (120 joins the last bin)
+MAX_AGE = 120
+SPREAD_IMAGES = 60  # the spread chart shows the images with the widest spread; the table has all
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Chart geometry (SVG user units): plot area inside margins for the axes' labels.
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 48, 16, 16, 40
+ROW_HEIGHT = 14
 
 
 def histogram(ages: list[int]) -> list[int]:
@@ -25,30 +30,81 @@ def histogram(ages: list[int]) -> list[int]:
     return [counts.get(i, 0) for i in range(BINS)]
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+def _ticks(peak: int) -> list[int]:
+    """About five round ticks from 0 to at least ``peak``."""
+    step = 1
+    while peak / step > 5:
+        step *= 5 if str(step).startswith("2") else 2
+    return list(range(0, peak + step, step))
 
 
-def histogram_png(counts: list[int], width: int = 480, height: int = 200) -> bytes:
-    """An RGB PNG with one bar per bin, scaled to the tallest."""
-    bar_w = width // len(counts)
-    peak = max(counts) or 1
-    background, bar, baseline = b"\xff\xff\xff", b"\x2b\x6c\xb0", b"\x59\x63\x6e"
+def histogram_chart(counts: list[int]) -> dict[str, Any]:
+    """Bars, axis ticks and labels for the histogram of guesses."""
+    ticks = _ticks(max(counts) or 1)
+    top = ticks[-1]
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    bar_w = plot_w / len(counts)
+
+    def y(value: float) -> float:
+        return TOP + plot_h - value / top * plot_h
+
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "bottom": TOP + plot_h,
+        "right": WIDTH - RIGHT,
+        "top": TOP,
+        "bars": [
+            {
+                "x": LEFT + i * bar_w + 1,
+                "y": y(c),
+                "w": bar_w - 2,
+                "h": TOP + plot_h - y(c),
+                "label": f"{i * BIN_YEARS}–{i * BIN_YEARS + BIN_YEARS - 1}: {c}",
+            }
+            for i, c in enumerate(counts)
+        ],
+        "y_ticks": [{"y": y(t), "label": t} for t in ticks],
+        "x_ticks": [{"x": LEFT + i * bar_w, "label": i * BIN_YEARS} for i in range(0, BINS + 1, 2)],
+    }
+
+
+def spread_chart(results: list[tuple]) -> dict[str, Any]:
+    """One row per image: every guess as a dot, the median, and median ± MAD as a bar."""
+    widest = sorted(results, key=lambda r: (-(max(r[7]) - min(r[7]) if r[7] else 0), r[0]))[:SPREAD_IMAGES]
+    widest.sort(key=lambda r: r[0])
+    plot_w = WIDTH - LEFT - RIGHT - 40
+
+    def x(age: float) -> float:
+        return LEFT + 40 + min(max(age, 0), MAX_AGE) / MAX_AGE * plot_w
+
     rows = []
-    for y in range(height):
-        line = bytearray(b"\x00")  # filter type: none
-        for x in range(bar_w * len(counts)):
-            i = x // bar_w
-            filled = height - y <= round(counts[i] / peak * (height - 4)) and x % bar_w not in (0, bar_w - 1)
-            line += baseline if y == height - 1 else bar if filled else background
-        rows.append(bytes(line))
-    header = struct.pack(">IIBBBBB", bar_w * len(counts), height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
-        + _png_chunk(b"IEND", b"")
-    )
+    for n, (row_id, _person, _url, _answers, median, mad, agree, ages) in enumerate(widest):
+        cy = TOP + n * ROW_HEIGHT + ROW_HEIGHT / 2
+        rows.append(
+            {
+                "row": row_id,
+                "y": cy,
+                "dots": [x(a) for a in ages],
+                "median": x(float(median)),
+                "lo": x(float(median) - float(mad)),
+                "hi": x(float(median) + float(mad)),
+                "agree": agree,
+                "title": f"row {row_id}: median {float(median):g}, MAD {float(mad):g}, guesses {list(ages)}",
+            }
+        )
+    height = TOP + len(rows) * ROW_HEIGHT + BOTTOM
+    return {
+        "width": WIDTH,
+        "height": height,
+        "rows": rows,
+        "shown": len(rows),
+        "total": len(results),
+        "axis_y": TOP + len(rows) * ROW_HEIGHT,
+        "label_x": LEFT + 34,
+        "x_ticks": [{"x": x(a), "label": a} for a in range(0, MAX_AGE + 1, 10)],
+    }
 
 
 def spent(approved: int, bonuses: list[Decimal], reward: Decimal, max_assignments: int) -> dict[str, Decimal]:
@@ -66,52 +122,52 @@ def spent(approved: int, bonuses: list[Decimal], reward: Decimal, max_assignment
     }
 
 
-def write_report(directory: Path, batch_id: str, data: dict[str, Any]) -> Path:
-    """Write ``report.html`` and ``histogram.png`` for a batch; returns the HTML path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    counts = histogram(data["ages"])
-    (directory / "histogram.png").write_bytes(histogram_png(counts))
+MONEY_LABELS = {
+    "rewards": "Rewards",
+    "reward_fees": "Fees on rewards",
+    "bonuses": "Bonuses",
+    "bonus_fees": "Fees on bonuses",
+    "total": "Total",
+}
+
+
+def render_report(batch_id: str, data: dict[str, Any]) -> str:
+    """The report page for a batch (HTML, autoescaped)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
+    env.filters["usd"] = lambda amount: f"{Decimal(amount):.2f}"  # exact: Decimal, never float
     params = data["params"]
     approved = sum(w[2] for w in data["workers"])
-    bonuses = [Decimal(amount) for amount in data["bonuses"]]
-    money = spent(approved, bonuses, fees.parse_money(params["reward"]), params["max_assignments"])
-    esc = html.escape
-    result_rows = "".join(
-        f'<tr><td>{row}</td><td>{esc(person)}</td><td><a href="{esc(url)}">image</a></td><td>{n}</td>'
-        f"<td>{median:g}</td><td>{mad:g}</td><td>{'yes' if agree else 'no'}</td><td>{esc(str(ages))}</td></tr>"
-        for row, person, url, n, median, mad, agree, ages in data["results"]
+    money = spent(
+        approved, [Decimal(b) for b in data["bonuses"]], fees.parse_money(params["reward"]), params["max_assignments"]
     )
-    worker_rows = "".join(
-        f"<tr><td>{esc(worker)}</td><td>{total}</td><td>{ok}</td><td>{bad}</td>"
-        f"<td>{(close / scored * 100 if scored else 0):.0f} %</td><td>${Decimal(bonus):.2f}</td></tr>"
-        for worker, total, ok, bad, close, scored, bonus in data["workers"]
+    results = data["results"]
+    agreeing = sum(1 for r in results if r[6])
+    cent = Decimal("0.01")
+    return env.get_template("report.html").render(
+        batch_id=batch_id,
+        status=data["status"],
+        params=params,
+        results=results,
+        guesses=len(data["ages"]),
+        workers=data["workers"],
+        money=[(MONEY_LABELS[k], v) for k, v in money.items()],
+        agreement={
+            "images": len(results),
+            "agreeing": agreeing,
+            "percent": round(agreeing / len(results) * 100) if results else None,
+        },
+        per_image=(money["total"] / len(results)).quantize(cent) if results else None,
+        per_answer=(money["total"] / approved).quantize(cent) if approved else None,
+        histogram=histogram_chart(histogram(data["ages"])),
+        spread=spread_chart(results),
     )
-    labels = {
-        "rewards": "Rewards",
-        "reward_fees": "Fees on rewards",
-        "bonuses": "Bonuses",
-        "bonus_fees": "Fees on bonuses",
-        "total": "Total",
-    }
-    money_rows = "".join(f"<tr><th>{labels[k]}</th><td>${v:.2f}</td></tr>" for k, v in money.items())
-    bins = "".join(f"<td>{i * BIN_YEARS}–{i * BIN_YEARS + BIN_YEARS - 1}: {c}</td>" for i, c in enumerate(counts) if c)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>hitflow batch {esc(batch_id)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}}table{{border-collapse:collapse;margin:1rem 0}}
-td,th{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}}th{{background:#f6f8fa}}</style></head>
-<body><h1>Batch {esc(batch_id)}</h1>
-<p>Status: <b>{esc(data["status"])}</b>. Reward ${esc(params["reward"])} × {params["max_assignments"]} assignments per
-HIT. {len(data["results"])} images have an aggregated age; {len(data["ages"])} valid guesses.</p>
-<h2>Guesses</h2><img src="histogram.png" alt="Histogram of age guesses in 5-year bins from 0 to 120">
-<table><tr>{bins}</tr></table>
-<h2>Spent</h2><table>
-{money_rows}</table>
-<h2>Workers</h2><table><tr><th>Worker</th><th>Answers</th><th>Approved</th><th>Rejected</th>
-<th>Within 3 years of consensus</th><th>Bonus</th></tr>{worker_rows}</table>
-<h2>Ages per image</h2><table><tr><th>Row</th><th>Person</th><th>Image</th><th>Answers</th><th>Median age</th>
-<th>MAD</th><th>Agreement</th><th>Guesses</th></tr>{result_rows}</table>
-</body></html>
-"""
+
+
+def write_report(directory: Path, batch_id: str, data: dict[str, Any]) -> Path:
+    """Write ``report.html`` for a batch (the charts are inline SVG); returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
     path = directory / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(render_report(batch_id, data), encoding="utf-8")
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from hitflow.collect.aggregate import Consensus
@@ -105,17 +106,57 @@ def unreviewed(conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | None = Non
     ).fetchall()
 
 
-def record_reviews(conn: Any, items: list[tuple[str, str, str | None, str]]) -> None:
-    """Record (assignment_id, action, feedback, status) decisions, in one transaction."""
+def record_reviews(conn: Any, items: list[tuple[str, str, str | None, str, bool]]) -> None:
+    """Record (assignment_id, action, feedback, status, found) decisions, in one transaction;
+    ``found``: MTurk had the decision already (hitflow made no call)."""
     if not items:
         return
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             """UPDATE hitflow.assignments SET review_action = %s, requester_feedback = %s, status = %s,
-                      reviewed_at = now(), updated_at = now()
+                      review_found = %s, reviewed_at = now(), updated_at = now()
                 WHERE assignment_id = %s AND review_action IS NULL""",
-            [(action, feedback, status, assignment_id) for assignment_id, action, feedback, status in items],
+            [
+                (action, feedback, status, found, assignment_id)
+                for assignment_id, action, feedback, status, found in items
+            ],
         )
+
+
+def database_now(conn: Any) -> datetime:
+    """The database's clock: where a run's records start (``run_counts``)."""
+    row = conn.execute("SELECT now()").fetchone()
+    return row[0]
+
+
+def run_counts(conn: Any, batch_id: uuid.UUID, since: datetime) -> dict[str, int]:
+    """What was done to the batch since ``since`` (a run's start), from the records: the same
+    counts whichever try of the run did the work (a retried task's own counters see only itself)."""
+    params = {"batch": batch_id, "since": since}
+    reviews = conn.execute(
+        """SELECT count(*) FILTER (WHERE reviewed_at >= %(since)s AND review_action = 'approve' AND NOT review_found),
+                  count(*) FILTER (WHERE reviewed_at >= %(since)s AND review_action = 'reject' AND NOT review_found),
+                  count(*) FILTER (WHERE reviewed_at >= %(since)s AND review_found),
+                  count(*) FILTER (WHERE bonus_paid_at >= %(since)s)
+             FROM hitflow.assignments
+            WHERE batch_id = %(batch)s AND (reviewed_at >= %(since)s OR bonus_paid_at >= %(since)s)""",
+        params,
+    ).fetchone()
+    results = conn.execute(
+        "SELECT count(*) FROM hitflow.results WHERE batch_id = %(batch)s AND computed_at >= %(since)s", params
+    ).fetchone()
+    disposed = conn.execute(
+        "SELECT count(*) FROM hitflow.batch_rows WHERE batch_id = %(batch)s AND disposed_at >= %(since)s", params
+    ).fetchone()
+    approved, rejected, found, bonuses = reviews
+    return {
+        "approved": approved,
+        "rejected": rejected,
+        "already_reviewed": found,
+        "bonuses": bonuses,
+        "results": results[0],
+        "hits_disposed": disposed[0],
+    }
 
 
 def valid_ages_by_row(conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | None = None) -> dict[int, list[int]]:
@@ -130,10 +171,11 @@ def valid_ages_by_row(conn: Any, batch_id: uuid.UUID, lo: int = 0, hi: int | Non
     return dict(found)
 
 
-def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int], Consensus]]) -> None:
-    """Upsert the consensus of each (row_id, ages, result), in one transaction."""
+def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int], Consensus]]) -> int:
+    """Upsert the consensus of each (row_id, ages, result), in one transaction; how many rows it
+    inserted or changed (an unchanged consensus is not written again)."""
     if not items:
-        return
+        return 0
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO hitflow.results (row_id, batch_id, person_id, image_url, hit_id, answers, median_age,
@@ -160,6 +202,7 @@ def save_results(conn: Any, batch_id: uuid.UUID, items: list[tuple[int, list[int
                 for row_id, ages, result in items
             ],
         )
+        return max(cur.rowcount, 0)
 
 
 def bonus_candidates(

@@ -21,29 +21,22 @@ AGE_GUESS_LAYOUT_ID = "3HITFLOWAGEGUESSLAYOUT00000001"
 AGE_GUESS_CROWD_LAYOUT_ID = "3HITFLOWAGEGUESSCROWDLAYOUT001"  # the Crowd HTML Elements version
 MAX_CHUNKS = 1000  # below Airflow's [core] max_map_length of 1024
 
+# The Trigger form opens only its first section (reward and assignments, the money) and folds the
+# others: the form stays short, so its error banner (shown above Logical Date) stays near the
+# Trigger button.
+SECTION_ROWS = "Which rows"
+SECTION_MODE = "Mode and dry run"
+SECTION_HIT = "HIT properties"
+SECTION_TUNING = "Tuning"
+
 PARAM_SPECS: dict[str, dict[str, Any]] = {
-    "max_rows": {
-        "default": None,
-        "type": ["null", "integer"],
-        "minimum": 1,
-        "title": "Max rows",
-        "description": "Publish at most this many rows in this run (oldest first). Empty: no limit.",
-    },
-    "scope": {
-        "default": "pending",
-        "type": "string",
-        "enum": ["pending", "interval"],
-        "title": "Scope (manual runs)",
-        "description": "Which rows a manual run takes. pending: every row not yet published, however old. "
-        "interval: only the rows created in the run's data interval (the day the trigger form infers "
-        "from its Logical Date). Scheduled runs and backfills always take their interval.",
-    },
     "reward": {
         "default": "0.10",
         "type": "string",
         # MTurk's money format without zero amounts: a HIT must pay something.
         "pattern": fees.POSITIVE_MONEY_PATTERN_TEXT,
         "title": "Reward (USD)",
+        "rule": "an amount in USD of at least 0.01, with at most 2 decimals and no $ sign, such as 0.10",
         "description": "Reward per assignment in USD: at least 0.01, at most 2 decimals, no $ sign (e.g. 0.10).",
     },
     "max_assignments": {
@@ -54,7 +47,26 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "title": "Assignments per HIT",
         "description": "How many workers answer each HIT. 10 or more adds MTurk's extra 20 % fee.",
     },
+    "max_rows": {
+        "section": SECTION_ROWS,
+        "default": None,
+        "type": ["null", "integer"],
+        "minimum": 1,
+        "title": "Max rows",
+        "description": "Publish at most this many rows in this run (oldest first). Empty: no limit.",
+    },
+    "scope": {
+        "section": SECTION_ROWS,
+        "default": "pending",
+        "type": "string",
+        "enum": ["pending", "interval"],
+        "title": "Scope (manual runs)",
+        "description": "Manual runs: pending takes every row not yet published, however old; interval only "
+        "the day before the Logical Date. Scheduled runs and backfills always take their interval. A Backfill "
+        "uses the values in this form only with 'Override parameters on existing runs' ticked.",
+    },
     "lifetime_seconds": {
+        "section": SECTION_HIT,
         "default": 259200,
         "type": "integer",
         "minimum": 30,
@@ -63,6 +75,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "How long the HIT stays available to workers (30 s to 365 days).",
     },
     "assignment_duration_seconds": {
+        "section": SECTION_HIT,
         "default": 600,
         "type": "integer",
         "minimum": 30,
@@ -71,6 +84,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "How long a worker has to answer once they accept.",
     },
     "auto_approval_delay_seconds": {
+        "section": SECTION_HIT,
         "default": 259200,
         "type": "integer",
         "minimum": 0,
@@ -79,6 +93,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Submitted work is approved automatically after this delay (0 to 30 days).",
     },
     "chunk_size": {
+        "section": SECTION_TUNING,
         "default": None,
         "type": ["null", "integer"],
         "minimum": 1,
@@ -88,6 +103,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         f"Raised automatically if a batch would need more than {MAX_CHUNKS} chunks.",
     },
     "concurrency": {
+        "section": SECTION_TUNING,
         "default": None,
         "type": ["null", "integer"],
         "minimum": 1,
@@ -97,6 +113,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "halved whenever the API throttles and raised again as calls succeed.",
     },
     "mode": {
+        "section": SECTION_MODE,
         "default": "api",
         "type": "string",
         "enum": ["api", "csv", "both"],
@@ -105,14 +122,17 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "both: create HITs and export.",
     },
     "layout_id": {
+        "section": SECTION_HIT,
         "default": None,
         "type": ["null", "string"],
         "pattern": "^[A-Z0-9]{1,64}$",
         "title": "HIT layout ID",
+        "rule": f"a HIT layout ID: 1 to 64 capital letters and digits, such as {AGE_GUESS_LAYOUT_ID}",
         "description": "Use this HIT layout (parameters person_id and image_url) instead of the "
         f"HTMLQuestion template. The bundled one is {AGE_GUESS_LAYOUT_ID}.",
     },
     "task_ui": {
+        "section": SECTION_HIT,
         "default": "plain",
         "type": "string",
         "enum": ["plain", "crowd"],
@@ -122,6 +142,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         f"layout, pick the layout itself: {AGE_GUESS_CROWD_LAYOUT_ID} is the crowd one.",
     },
     "title": {
+        "section": SECTION_HIT,
         "default": "Guess this person's age",
         "type": "string",
         "minLength": 1,
@@ -130,6 +151,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Shown to workers in the HIT list.",
     },
     "description": {
+        "section": SECTION_HIT,
         "default": "Look at one photo and type how old you think the person is.",
         "type": "string",
         "minLength": 1,
@@ -138,6 +160,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Shown to workers before they accept.",
     },
     "keywords": {
+        "section": SECTION_HIT,
         "default": "age, photo, estimate, image",
         "type": "string",
         "maxLength": 1000,
@@ -145,6 +168,7 @@ PARAM_SPECS: dict[str, dict[str, Any]] = {
         "description": "Comma-separated search keywords.",
     },
     "dry_run": {
+        "section": SECTION_MODE,
         "default": False,
         "type": "boolean",
         "title": "Dry run",

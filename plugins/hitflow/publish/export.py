@@ -7,17 +7,18 @@ its HIT (empty HIT ID when the batch was only exported).
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable
 from pathlib import Path
+
+import hitflow_csv
 
 MANIFEST_HEADER = ["row_id", "person_id", "hit_id", "hit_type_id", "batch_id"]
 
 
 def write_batch_csvs(
     directory: Path, batch_id: str, variables: list[str], rows: Iterable[tuple[int, str, str, str | None, str | None]]
-) -> dict[str, str]:
+) -> dict[str, str | int]:
     """Write ``input.csv`` (bulk upload) and ``manifest.csv``; return their paths.
 
     Files are written beside their final name and renamed, so a reader never sees half a file.
@@ -33,7 +34,7 @@ def write_batch_csvs(
         open(tmp_upload, "w", newline="", encoding="utf-8") as up,
         open(tmp_manifest, "w", newline="", encoding="utf-8") as man,
     ):
-        upload, manifest = csv.writer(up), csv.writer(man)
+        upload, manifest = hitflow_csv.writer(up), hitflow_csv.writer(man)  # safe to open in a spreadsheet
         upload.writerow(variables)
         manifest.writerow(MANIFEST_HEADER)
         for row_id, person_id, image_url, hit_id, hit_type_id in rows:

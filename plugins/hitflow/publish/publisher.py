@@ -25,6 +25,7 @@ from typing import Any
 from hitflow.publish import batch_store, question_html
 from hitflow.publish.autotune import InFlight
 from hitflow.publish.batch_config import PublishConfig
+from hitflow.publish.retrylog import RetrySummary
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class ChunkPublisher:
         self._stats_lock = threading.Lock()
         self._db_lost = threading.Event()  # once hitflow cannot record HITs, stop creating them
         self.in_flight = InFlight(config.concurrency)
+        self.retry_log = RetrySummary("CreateHITWithHITType", log)
 
     def hit_request(self, row_id: int, person_id: str, image_url: str) -> dict[str, Any]:
         """The CreateHITWithHITType arguments for one row."""
@@ -176,7 +178,7 @@ class ChunkPublisher:
             request["Question"] = question_html.html_question(template, values)
         return request
 
-    def _create(self, request: dict[str, Any], result: ChunkResult) -> tuple[str, str]:
+    def _create(self, request: dict[str, Any], result: ChunkResult, row_id: int = 0) -> tuple[str, str]:
         """Call the API until it answers; return (hit_id, outcome)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -209,9 +211,7 @@ class ChunkPublisher:
                 with self._stats_lock:
                     result.retries += 1
                 delay = self.backoff.delay(throttles if throttled else failures - 1, throttled=throttled)
-                log.warning(
-                    "CreateHITWithHITType failed (%s); retrying in %.2fs", code or err.__class__.__name__, delay
-                )
+                self.retry_log.retried(code or err.__class__.__name__, row_id)
                 self.backoff.sleep(delay)
 
     def _publish_row(self, row: tuple[int, str, str, str | None], result: ChunkResult) -> str | None:
@@ -230,7 +230,7 @@ class ChunkPublisher:
             return None
         if self._db_lost.is_set():
             raise RowSkipped(f"row {row_id} not attempted: the database connection was lost earlier in the chunk")
-        hit_id, outcome = self._create(request, result)
+        hit_id, outcome = self._create(request, result, row_id)
         try:
             with self._db_lock:
                 batch_store.record_hit(self.conn, self.batch_id, row_id, hit_id, self.hit_type_id, outcome)
@@ -252,6 +252,8 @@ class ChunkPublisher:
         _ = getattr(self.mturk, "conn", None)  # build the client once, outside the threads
         result = ChunkResult(chunk=chunk_no)
         self.in_flight = InFlight(self.config.concurrency)  # a fresh limit per chunk
+        # One line per interval, counts per error and the rows hit, not one line per retry.
+        self.retry_log = RetrySummary(f"chunk {chunk_no}: CreateHITWithHITType", log)
         workers = max(1, min(self.config.max_in_flight, len(rows)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"chunk{chunk_no}") as pool:
             futures = [pool.submit(self._publish_row, row, result) for row in rows]
@@ -264,6 +266,7 @@ class ChunkPublisher:
                     continue
                 if hit_id:
                     result.hit_ids.append(hit_id)
+        self.retry_log.flush(final=True)
         log.info(
             "chunk %s: %s created, %s already existed, %s already recorded, %s quarantined, %s retries; "
             "calls in flight: up to %s%s",
