@@ -50,6 +50,7 @@ class Settings:
     rate_limit_per_second: float = 0.0
     access_log: bool = True
     insecure_cookies: bool = False
+    airflow_url: str = ""  # hitflow's Airflow UI ([api] base_url): the console links batch reports there
 
     @property
     def secure_cookies(self) -> bool:
@@ -69,7 +70,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read ``HITFLOW_HIT_SERVICE_*`` and ``HITFLOW_LAYOUTS_DIR``; fail loudly on bad values."""
+        """Read ``HITFLOW_HIT_SERVICE_*``, ``HITFLOW_LAYOUTS_DIR``, ``HITFLOW_AIRFLOW_URL``; fail loudly."""
         env = _with_file(os.environ if environ is None else environ)
         db_url = env.get("HITFLOW_HIT_SERVICE_DB_URL", "").strip()
         if not db_url:
@@ -111,6 +112,9 @@ class Settings:
                 "behind your TLS proxy) so session cookies are sent only over TLS; set "
                 "HITFLOW_HIT_SERVICE_INSECURE_COOKIES=1 to run without (cookies then lack Secure)"
             )
+        airflow_url = env.get("HITFLOW_AIRFLOW_URL", "").strip()
+        if airflow_url and not airflow_url.startswith(("http://", "https://")):
+            raise SettingsError("HITFLOW_AIRFLOW_URL must start with http:// or https:// (Airflow's [api] base_url)")
         return cls(
             db_url=db_url,
             host=env.get("HITFLOW_HIT_SERVICE_HOST", "127.0.0.1").strip() or "127.0.0.1",
@@ -128,6 +132,7 @@ class Settings:
             rate_limit_per_second=rate_limit,
             access_log=env.get("HITFLOW_HIT_SERVICE_ACCESS_LOG", "1").strip().lower() in _TRUE,
             insecure_cookies=insecure_cookies,
+            airflow_url=airflow_url,
         )
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from hit_service.console import csvfiles
+from hit_service.console import csvfiles, hitflow
 from hit_service.console.service import FormError, NotFound
 from hit_service.console.web import STATUSES, Helpers
 from hit_service.core.exceptions import RequestError
@@ -44,11 +44,16 @@ def add(site: APIRouter, web: Helpers) -> None:
         hits = await run_in_threadpool(console.api_hits, user.requester)
         wanted = status if status in STATUSES else None
         assignments = await run_in_threadpool(console.assignments, user.requester, None, wanted)
+        airflow_url = web.settings.airflow_url
+        hitflow_rows = await run_in_threadpool(hitflow.batches, console.store, user.requester)
+        links = [hitflow.report_url(airflow_url, b["batch"]) if airflow_url else "" for b in hitflow_rows]
         return page(
             request,
             "api_hits.html",
             user,
             hits=hits,
+            hitflow_batches=list(zip(hitflow_rows, links, strict=True)),
+            airflow_url=airflow_url,
             batch=None,
             answers=[(a, csvfiles.answer_fields(a["answer"])) for a in assignments],
             status=wanted or "",

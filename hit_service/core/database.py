@@ -174,6 +174,7 @@ class Store:
         self.console = stores.ConsoleStore()
         self.batches = stores.BatchStore()
         self.ledger = stores.LedgerStore()
+        self.hitflow = stores.HitflowStore()
         self.conninfo = db_url
         # Rows are dicts (the row_factory in kwargs), which the pool's type parameter cannot see.
         self.pool = cast(

@@ -4,7 +4,8 @@
 (assignments, bonuses, blocks, messages), ``qualifications``, ``workers`` (the worker site's
 reads), ``console`` (console users, projects, batches), ``batches`` (a batch's cancel,
 duplicate rows and rows left out) and ``ledger`` (the ledger's pages, a batch's money, releasing
-held money). Each store's methods take an open connection (``Store.transaction()``), so a
+held money), ``hitflow`` (API HITs grouped by hitflow's batch annotation). Each store's
+methods take an open connection (``Store.transaction()``), so a
 domain class composes several in one transaction;
 the domain classes reach them through the ``Store`` they are handed (``store.accounts``…).
 """
@@ -15,6 +16,7 @@ from hit_service.stores.accounts import AccountStore
 from hit_service.stores.assignments import AssignmentStore
 from hit_service.stores.batches import BatchStore
 from hit_service.stores.console import ConsoleStore
+from hit_service.stores.hitflow import HitflowStore
 from hit_service.stores.hits import HitStore
 from hit_service.stores.ledger import LedgerStore
 from hit_service.stores.qualifications import QualificationStore
@@ -26,6 +28,7 @@ __all__ = [
     "BatchStore",
     "ConsoleStore",
     "HitStore",
+    "HitflowStore",
     "LedgerStore",
     "QualificationStore",
     "WorkerStore",
