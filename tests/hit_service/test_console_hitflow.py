@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from hit_service.console.hitflow import report_url as console_report_url
+from hit_service.settings import Settings, SettingsError
 from hitflow.ui.links import report_url as plugin_report_url
 from hitflow_support.crowd_client import submit_answer_over_http
 from hitflow_support.service_process import ServiceProcess, start_service
@@ -37,6 +38,17 @@ def test_the_console_builds_the_report_url_the_airflow_plugin_serves(base: str) 
     """The service replicates links.py's rule (it may not import plugins/): they must not drift."""
     batch = str(uuid.uuid4())
     assert console_report_url(base, batch) == plugin_report_url(base, batch)
+
+
+def test_hitflow_airflow_url_is_read_and_a_bad_one_refused() -> None:
+    """Unset means no link; an address without its scheme stops the service rather than making dead links."""
+    env = {"HITFLOW_HIT_SERVICE_DB_URL": "postgresql://x/y"}
+    assert Settings.from_env(env).airflow_url == ""
+    assert (
+        Settings.from_env({**env, "HITFLOW_AIRFLOW_URL": " https://af.example/ "}).airflow_url == "https://af.example/"
+    )
+    with pytest.raises(SettingsError, match="HITFLOW_AIRFLOW_URL must start with http"):
+        Settings.from_env({**env, "HITFLOW_AIRFLOW_URL": "af.example:8080"})
 
 
 def publish(client: Any, batch: str, rows: range) -> list[str]:
