@@ -308,6 +308,9 @@ def test_hit_service_settings_load_and_match_the_connection(services: dict[str, 
     assert endpoint.hostname == "hit-service" and endpoint.port == settings.port
     assert (init["HITFLOW_REQUESTER_ACCESS_KEY_ID"], init["HITFLOW_REQUESTER_SECRET_ACCESS_KEY"]) == keys
     assert init["MTURK_REGION"] == "us-east-1"
+    # The console's "Report in Airflow" links go where users reach the Airflow UI.
+    api_server = compose.environment(services["airflow-apiserver"])
+    assert settings.airflow_url == api_server["AIRFLOW__API__BASE_URL"] == filled["AIRFLOW_BASE_URL"]
 
 
 def test_connections_are_the_ones_the_code_uses(services: dict[str, dict[str, Any]]) -> None:
