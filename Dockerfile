@@ -3,7 +3,10 @@
 # service's FastAPI/uvicorn) at requirements.txt's versions, plus the HIT service itself.
 # docker-compose.yaml builds it once and runs every Airflow component and the HIT service from it.
 # tests/compose/ checks that the tag, the pins and the lock agree.
-FROM apache/airflow:3.3.2-python3.11
+# AIRFLOW_BASE_IMAGE picks another base with the same layout: `make images` builds one from Debian's
+# packages and the host's wheels for sites without registry access (docker-compose.yaml passes it).
+ARG AIRFLOW_BASE_IMAGE=apache/airflow:3.3.2-python3.11
+FROM ${AIRFLOW_BASE_IMAGE}
 
 USER airflow
 

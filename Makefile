@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PG_URL = $$(scripts/ensure_postgres.sh)
 
-.PHONY: help venv browser demo test e2e lint hit-service stop bench fuzz lock clean
+.PHONY: help venv browser demo test e2e lint hit-service stop bench fuzz lock clean images compose-test
 
 help:
 	@echo "make demo         set up, publish the demo rows as HITs, print what happened"
@@ -14,11 +14,17 @@ help:
 	@echo "make e2e          a real Airflow (Celery, Postgres, Redis) + HIT service: REST trigger, backfill, schedule, assets"
 	@echo "make hit-service  run the MTurk-compatible HIT service in the foreground on 127.0.0.1:8100"
 	@echo "make stop         stop what the demo started"
+	@echo "make images       build every image docker-compose.yaml needs from Debian's packages and requirements.txt (no registry)"
+	@echo "make compose-test docker-compose.yaml on a real Docker engine: up, publish, crowd, collect, 3 workers x 10k rows (~30 min)"
 	@echo "make fuzz         the API fuzzer, longer: FUZZ_EXAMPLES (default 400) per operation and mode; counts and failures"
 	@echo "make bench        the HIT service (3 loads, vs a minimal endpoint); 2k/10k rows via dag.test and the real scheduler, under faults, vs a serial loop; a rate limit; collecting 30k answers; the 1k/10k/100k publish curve; a 1M-row interval; a soak (HITFLOW_SOAK_SECONDS, default 600); the console (10k-row CSV, 30k-row results); DAG parse time"
 
 $(STAMP): requirements.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV) 2>/dev/null; } || { rm -rf $(VENV); \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Python's venv module (Debian's python3-venv)"; apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); \
+	  else echo "$(PYTHON) -m venv failed: install Python's venv module (Debian: apt-get install python3-venv)"; exit 1; fi; }
 	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==0.13.9" \
 	  && $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements.txt \
 	  || $(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
@@ -43,6 +49,20 @@ test: venv browser e2e
 # Postgres databases and the Redis on 127.0.0.1:6379 (started if nothing answers), ~5 min.
 e2e: venv
 	@url=$(PG_URL) && HITFLOW_TEST_PG_URL="$$url" HITFLOW_E2E=1 $(BIN)/python -m pytest tests/e2e -v
+
+# Docker (README.md, "Deploy"): scripts/ensure_docker.sh installs Debian's docker.io/docker-compose
+# and starts dockerd when nothing answers (as root), and says what to run otherwise; a dockerd it
+# started is stopped again at the end. Not part of `make test`: it takes half an hour.
+images: venv
+	@scripts/ensure_docker.sh >/dev/null
+	@PYTHON=$(BIN)/python scripts/images.sh
+
+compose-test: venv
+	@compose="$$(scripts/ensure_docker.sh)" || exit 1; status=0; \
+	  { [ "$${HITFLOW_COMPOSE_IMAGES:-local}" = official ] || PYTHON=$(BIN)/python scripts/images.sh; } \
+	  && HITFLOW_COMPOSE_TEST=1 HITFLOW_COMPOSE_CMD="$$compose" $(BIN)/python -m pytest tests/deploy -v \
+	       -p no:randomly $${COMPOSE_TEST_ARGS:-} || status=$$?; \
+	  scripts/ensure_docker.sh --stop; exit $$status
 
 # ruff, and mypy over hit_service/, plugins/hitflow/ and mturk_money/ ([tool.mypy] in pyproject.toml)
 lint: venv

@@ -5,8 +5,9 @@ The second half of the HIT lifecycle, for every batch that `mturk_publish_hits` 
 that is not complete yet. Runs when the publish DAG emits `hitflow_published_hits`, **and hourly**
 (the DAG list shows the schedule as the asset only; the hourly half is in the timetable).
 
-For each open batch (one mapped task per batch), in chunks of 500 HITs, with `concurrency` API
-calls in flight and each step's records written in one transaction per chunk:
+For each open batch, in mapped tasks of 2,000 HITs each (spread over the Celery workers), in
+chunks of 500 HITs, with `concurrency` API calls in flight and each step's records written in one
+transaction per chunk:
 
 1. **Collect** — pages through `ListAssignmentsForHIT` for each of the batch's HITs (from
    hitflow's own record, never by listing the whole account) and upserts every assignment into
@@ -105,47 +106,90 @@ def mturk_collect_results() -> None:
             for b in batches
         ]
 
-    @task(map_index_template="{{ batch_label }}", max_active_tis_per_dag=2, multiple_outputs=False)
+    @task(multiple_outputs=False)
     @explain_failures
-    def collect_batch(batch: dict[str, Any], **context: Any) -> dict[str, Any]:
-        """Collect, review, aggregate, pay bonuses and close HITs for one batch; write its report."""
+    def plan_collect_chunks(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Cut each open batch's HITs into row ranges of HITS_PER_TASK HITs, one mapped task
+        each, so that a large batch's collection spreads over the Celery workers."""
+        import uuid
+
+        from hitflow.collect import collector, results_store
+        from hitflow.connections import hitflow_db
+
+        with hitflow_db() as conn:
+            return [
+                batch | {"lo": lo, "hi": hi}
+                for batch in batches
+                for lo, hi in results_store.open_hit_ranges(conn, uuid.UUID(batch["batch_id"]), collector.HITS_PER_TASK)
+            ]
+
+    @task(map_index_template="{{ chunk_label }}", max_active_tis_per_dag=4, multiple_outputs=False)
+    @explain_failures
+    def collect_chunk(chunk: dict[str, Any], **context: Any) -> dict[str, Any]:
+        """Collect, review, aggregate, pay bonuses and close the HITs of one row range of a batch."""
+        import uuid
+
+        from hitflow.collect.collector import BatchCollector
+        from hitflow.collect.policy import resolve_policy
+        from hitflow.connections import hitflow_db, mturk_hook
+
+        upto = "end" if chunk["hi"] is None else chunk["hi"]
+        label = f"batch {chunk['batch_id'][:8]} rows {chunk['lo'] + 1}-{upto}"
+        get_current_context()["chunk_label"] = label  # type: ignore[literal-required]
+        params = dict(context["params"])
+        with hitflow_db() as conn:
+            collector = BatchCollector(
+                mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS, validate_parameters=False),
+                conn=conn,
+                policy=resolve_policy(params),
+                concurrency=params["concurrency"],
+                max_assignments=chunk["max_assignments"],
+            )
+            outcome = collector.run(uuid.UUID(chunk["batch_id"]), chunk["lo"], chunk["hi"], finish=False)
+        log.info("%s: %s", label, outcome.to_dict())
+        return outcome.to_dict() | {"since": chunk.get("since")}
+
+    @task(multiple_outputs=False)
+    @explain_failures
+    def finish_batches(chunk_outcomes: Any) -> list[dict[str, Any]]:
+        """Add up each batch's ranges, mark the batches whose HITs are all disposed of complete, and
+        write each batch's report (once every range of it is done)."""
         import uuid
         from datetime import datetime
 
         from airflow.configuration import conf
 
         from hitflow.collect import report_store, results_store
-        from hitflow.collect.collector import BatchCollector
-        from hitflow.collect.policy import resolve_policy
+        from hitflow.collect.collector import OUTCOME_COUNTS
         from hitflow.collect.report import write_report
-        from hitflow.connections import hitflow_db, mturk_hook
+        from hitflow.connections import hitflow_db
         from hitflow.paths import output_dir
         from hitflow.ui.links import report_url
 
-        get_current_context()["batch_label"] = f"batch {batch['batch_id'][:8]}"  # type: ignore[literal-required]
-        params = dict(context["params"])
-        policy = resolve_policy(params)
-        batch_id = uuid.UUID(batch["batch_id"])
+        per_batch: dict[str, dict[str, Any]] = {}
+        since: dict[str, str | None] = {}
+        for chunk in list(chunk_outcomes[:]):  # one request, not one per item
+            total = per_batch.setdefault(
+                chunk["batch_id"], {"batch_id": chunk["batch_id"]} | dict.fromkeys(OUTCOME_COUNTS, 0)
+            )
+            since[chunk["batch_id"]] = chunk.get("since")
+            for key in OUTCOME_COUNTS:
+                total[key] += chunk[key]
         with hitflow_db() as conn:
-            collector = BatchCollector(
-                mturk=mturk_hook(params["concurrency"], attempts=COLLECT_ATTEMPTS, validate_parameters=False),
-                conn=conn,
-                policy=policy,
-                concurrency=params["concurrency"],
-                max_assignments=batch["max_assignments"],
-            )
-            outcome = collector.run(batch_id).to_dict()
-            if batch.get("since"):  # what the whole run did, every try of this task included
-                outcome.update(results_store.run_counts(conn, batch_id, datetime.fromisoformat(batch["since"])))
-            report = write_report(
-                output_dir() / "reports" / str(batch_id), str(batch_id), results_store.batch_report_data(conn, batch_id)
-            )
-            # Also in the database: the UI plugin shows it whichever worker wrote it.
-            report_store.save_report(conn, batch_id, report.read_text(encoding="utf-8"))
-        outcome["report"] = str(report)
-        outcome["report_url"] = report_url(conf.get("api", "base_url", fallback="") or "", str(batch_id))
-        log.info("batch %s: %s", batch_id, outcome)
-        return outcome
+            for batch_id, outcome in per_batch.items():
+                key = uuid.UUID(batch_id)
+                outcome["complete"] = results_store.complete_if_done(conn, key)
+                if since[batch_id]:  # what the whole run did, every try of its tasks included
+                    outcome.update(results_store.run_counts(conn, key, datetime.fromisoformat(since[batch_id])))
+                report = write_report(
+                    output_dir() / "reports" / batch_id, batch_id, results_store.batch_report_data(conn, key)
+                )
+                # Also in the database: the UI plugin shows it whichever worker wrote it.
+                report_store.save_report(conn, key, report.read_text(encoding="utf-8"))
+                outcome["report"] = str(report)
+                outcome["report_url"] = report_url(conf.get("api", "base_url", fallback="") or "", batch_id)
+                log.info("batch %s: %s", batch_id, outcome)
+        return list(per_batch.values())
 
     @task(trigger_rule="none_failed")
     @explain_failures
@@ -202,7 +246,7 @@ def mturk_collect_results() -> None:
         log.info("emitted hitflow_age_results for %s", ", ".join(changed))
 
     batches = list_open_batches()
-    outcomes = collect_batch.expand(batch=batches)
+    outcomes = finish_batches(collect_chunk.expand(chunk=plan_collect_chunks(batches)))
     announce_results(summarize(outcomes, block_workers(outcomes)))
 
 

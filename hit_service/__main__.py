@@ -62,6 +62,10 @@ def serve(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
+            # uvicorn restarts a worker that has not finished starting in this many seconds (5 by
+            # default): on a busy 2-core host importing the app takes longer, and the workers were
+            # killed over and over (seen in the compose stack). A worker that hangs is still replaced.
+            timeout_worker_healthcheck=60,
             log_level="info",
             access_log=settings.access_log,
         )

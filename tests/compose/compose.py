@@ -128,7 +128,8 @@ def healthcheck_argv(service: dict[str, Any]) -> list[str]:
     if isinstance(test, str):
         return shlex.split(test)
     if test[0] == "CMD-SHELL":
-        return shlex.split(test[1])
+        argv = shlex.split(test[1])
+        return argv[1:] if argv[0] == "exec" else argv  # `exec cmd …` runs cmd in the shell's place
     assert test[0] == "CMD", f"health check must start with CMD or CMD-SHELL: {test}"
     return list(test[1:])
 

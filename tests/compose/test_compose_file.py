@@ -69,9 +69,13 @@ def lock_python_version() -> str:
 
 
 def dockerfile_from() -> str:
-    froms = re.findall(r"^FROM\s+(\S+)", DOCKERFILE.read_text(), re.MULTILINE)
-    assert len(froms) == 1, froms
-    return froms[0]
+    """The Dockerfile's base image: its ``ARG AIRFLOW_BASE_IMAGE`` default, which ``FROM`` names."""
+    text = DOCKERFILE.read_text()
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)
+    assert froms == ["${AIRFLOW_BASE_IMAGE}"], f"FROM must name the AIRFLOW_BASE_IMAGE build argument: {froms}"
+    args = re.findall(r"^ARG\s+AIRFLOW_BASE_IMAGE=(\S+)", text, re.MULTILINE)
+    assert len(args) == 1, "ARG AIRFLOW_BASE_IMAGE=<official image> before FROM"
+    return args[0]
 
 
 def init_script(services: dict[str, dict[str, Any]]) -> str:
@@ -98,7 +102,18 @@ def assert_airflow_command(parser: Any, argv: list[str], where: str) -> None:
 # ------------------------------------------------------------------------------------ services
 def test_the_file_has_the_team_stack(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == ALL_SERVICES
-    assert compose.raw()["name"] == "hitflow"
+    assert compose.read_env_file()["COMPOSE_PROJECT_NAME"] == "hitflow"
+
+
+def test_the_file_is_one_both_compose_versions_run() -> None:
+    """Compose v2 runs any format; Debian's docker-compose 1.29 needs a versioned one to accept
+    start-order conditions, and refuses top-level keys its schema lacks (``name:``)."""
+    raw = compose.raw()
+    assert raw["version"] == "2.4"
+    unknown = {key for key in raw if not key.startswith("x-")} - {"version", "services", "volumes", "networks"}
+    assert not unknown, f"top-level keys Compose 1.29 refuses: {unknown}"
+    for name, service in raw["services"].items():
+        assert "deploy" not in service, f"{name}: `deploy` is ignored by format 2.4"
 
 
 def test_airflow_image_is_pinned_to_the_locked_version(services: dict[str, dict[str, Any]]) -> None:
@@ -109,13 +124,37 @@ def test_airflow_image_is_pinned_to_the_locked_version(services: dict[str, dict[
     assert dockerfile_from() == f"apache/airflow:{airflow}-python{lock_python_version()}"
     for name in AIRFLOW_SERVICES | {"hit-service"}:
         service = services[name]
-        assert service["build"] == ".", f"{name} must run the image built from the Dockerfile"
+        assert service["build"]["context"] == ".", f"{name} must run the image built from the Dockerfile"
+        # .env.example's choice is the official image, the Dockerfile's own default
+        assert service["build"]["args"] == {"AIRFLOW_BASE_IMAGE": dockerfile_from()}, name
         assert service["image"].endswith(f":{airflow}"), f"{name}: image tag {service['image']} is not {airflow}"
     assert len({services[n]["image"] for n in AIRFLOW_SERVICES | {"hit-service"}}) == 1, "one image for all"
     for name in INFRA:
         image = services[name]["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image tag ({image})"
         assert "build" not in services[name]
+
+
+def test_images_are_chosen_by_variables_defaulting_to_the_official_ones() -> None:
+    """The file that is tested is the file users run: only variables pick the registry-free images."""
+    text = compose.COMPOSE_FILE.read_text()
+    assert text.count("image: ${POSTGRES_IMAGE:-postgres:16}") == 2
+    assert text.count("image: ${REDIS_IMAGE:-redis:7.2-bookworm}") == 1
+    assert f"AIRFLOW_BASE_IMAGE: ${{AIRFLOW_BASE_IMAGE:-{dockerfile_from()}}}" in text
+    example = compose.read_env_file()
+    assert example["POSTGRES_IMAGE"] == "postgres:16" and example["REDIS_IMAGE"] == "redis:7.2-bookworm"
+    assert example["AIRFLOW_BASE_IMAGE"] == dockerfile_from()
+
+
+def test_the_registry_free_airflow_image_installs_what_the_dockerfile_does() -> None:
+    """deploy/images/airflow installs the Dockerfile's packages from the host's wheels, so the
+    Dockerfile's `pip install` finds every one already there and needs no registry."""
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    words = shlex.split(re.search(r"pip install (.+)", text).group(1))  # type: ignore[union-attr]
+    dockerfile = {w for w in words if not w.startswith("-") and not w.endswith("requirements.txt")}
+    listed = REPO / "deploy" / "images" / "airflow" / "packages.txt"
+    stand_in = {line.strip() for line in listed.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert stand_in == dockerfile
 
 
 def test_dockerfile_installs_locked_packages_only() -> None:
@@ -291,6 +330,11 @@ def test_every_long_running_service_has_a_health_check(services: dict[str, dict[
         check = service.get("healthcheck")
         assert check and check.get("test"), f"{name} has no health check"
         assert {"interval", "timeout", "retries"} <= set(check), f"{name}: health check lacks timing"
+        test = check["test"]
+        if test[0] == "CMD-SHELL" and shlex.split(test[1])[0] in ("airflow", "celery"):
+            # through a shell, a check that times out leaves its Python process running (seen
+            # piling up on a busy host): exec replaces the shell, so the timeout kills the check
+            pytest.fail(f"{name}: run the check with `exec` ({test[1]})")
         assert service.get("restart") in ("always", "unless-stopped"), f"{name} is not restarted"
 
 
@@ -332,7 +376,7 @@ def test_workers_can_be_scaled(services: dict[str, dict[str, Any]]) -> None:
 # ---------------------------------------------------------------------------------- .env.example
 def test_env_example_documents_every_variable() -> None:
     example = compose.read_env_file()
-    used = compose.variables_used()
+    used = compose.variables_used() | {"COMPOSE_PROJECT_NAME"}  # read by compose itself
     assert set(example) == used, f"only in compose: {used - set(example)}; only in .env.example: {set(example) - used}"
     blocks = compose.ENV_EXAMPLE.read_text().split("\n\n")
     for name in example:

@@ -79,22 +79,18 @@ def test_sign_in_and_the_dag_details_show_its_description(stack: Stack, ui: Airf
     ui.shot("dag-details")
 
 
-# Airflow puts the refusal above Logical Date, at the top of the dialog, and only a toast at the
-# Trigger button; hitflow folds all but the money params so the two are within one Full HD screen
-# (they were ~1,570 px apart with every param open). In this 900 px viewport the user still
-# scrolls up a little to read it.
-ONE_SCREEN_PX = 1080
-
-
 def refusal_banner(ui: AirflowUI, param: str) -> Any:
-    """The dialog's error banner for ``param``, waited for, within one screen of the Trigger button."""
+    """The dialog's error banner for ``param``, waited for; in sight when the user presses Trigger.
+
+    Airflow puts it above Logical Date, at the top of the dialog (at the button only a toast):
+    with hitflow's rarely changed params folded into sections, the two fit in one 900 px window.
+    """
     banner = ui.dialog.get_by_text(f"Invalid input for param {param}:").first
     banner.wait_for()
-    box = banner.bounding_box()
-    button = ui.dialog.get_by_role("button", name="Trigger").bounding_box()
-    assert box and button, "the banner or the Trigger button is not rendered"
-    span = button["y"] + button["height"] - box["y"]
-    assert span <= ONE_SCREEN_PX, f"the refusal is {span:.0f} px above the Trigger button's bottom"
+    box, viewport = banner.bounding_box(), ui.page.viewport_size
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (
+        f"the refusal is out of sight when the user presses Trigger: {box} in {viewport}"
+    )
     return banner
 
 
@@ -157,7 +153,7 @@ def test_the_backfill_dialog_with_override_ticked_submits_its_params(stack: Stac
     ui.pick_datetime(0, days[0])
     ui.pick_datetime(1, days[-1])
     # Without this box the dialog sends dag_run_conf null and the runs use the defaults.
-    dialog.get_by_text("Override parameters on existing runs").click()
+    dialog.get_by_text("Override parameters on existing runs", exact=True).click()
     ui.fill_param("reward", "0.15")
     ui.fill_param("chunk_size", "1")
     dialog.locator("input[name=max_active_runs]").fill(str(len(days)))

@@ -249,3 +249,29 @@ def test_a_batch_collected_in_several_chunks(
     state, again = run(collect_dag, None, bonus_amount="0.01", bonus_tolerance_years=1, min_answers=2)
     assert state == "success" and (again["approved"], again["rejected"], again["bonuses"]) == (0, 0, 0)
     assert again["hits_disposed"] == 0 and again["hits_extended"] == 0
+
+
+def test_a_batch_collected_by_several_mapped_tasks(
+    dag, collect_dag, source_db, hit_service, mturk, clean_state, monkeypatch
+) -> None:
+    """Ranges of one HIT each: a collect_chunk task per range (so workers can share a batch), and
+    the batch's totals, completion and report are those of all ranges together."""
+    from hitflow.collect import collector
+    from scripts.dag_runner import test_run
+
+    monkeypatch.setattr(collector, "HITS_PER_TASK", 1)
+    seed(source_db, good_rows(1, 3, DAY - timedelta(hours=3)))
+    state, published = run(dag, None, max_assignments=2)
+    assert state == "success"
+    add_workers(hit_service, "lee", "max")
+    for row in (1, 2, 3):
+        for worker, age in (("lee", "40"), ("max", "42")):
+            answer(hit_service, worker, hit_of_row(source_db, row), age)
+    dr, summary = test_run(collect_dag, None, {"min_answers": 2})
+    assert dr.state == "success"
+    ranges = [ti for ti in dr.get_task_instances() if ti.task_id == "collect_chunk"]
+    assert len(ranges) == 4, "three one-HIT ranges and the open-ended last one"
+    assert (summary["approved"], summary["hits_disposed"]) == (6, 3)
+    assert summary["complete"] == [published["batch_id"]]
+    assert len(summary["batches"]) == 1 and Path(summary["batches"][0]["report"]).exists()
+    assert table(source_db, "SELECT status FROM hitflow.batches") == [("complete",)]

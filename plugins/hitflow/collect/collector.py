@@ -70,6 +70,9 @@ OUTCOME_COUNTS = tuple(f.name for f in fields(BatchOutcome) if f.name not in ("b
 
 
 CHUNK_HITS = 500  # HITs per chunk: up to 1,500 assignments in memory with 3 per HIT
+# HITs per mapped collect task (mturk_collect_results): a 10,000-HIT batch is five tasks, which
+# the Celery workers share.
+HITS_PER_TASK = 2_000
 
 
 class BatchCollector:
@@ -273,20 +276,21 @@ class BatchCollector:
         outcome.hits_disposed += sum(1 for _, result, _ in results if result == "disposed")
         outcome.hits_extended += sum(1 for _, result, _ in results if result == "extended")
 
-    def run(self, batch_id: uuid.UUID) -> BatchOutcome:
-        """Every step, chunk after chunk; then the rows after the last open HIT (work left by earlier runs)."""
+    def run(self, batch_id: uuid.UUID, lo: int = 0, upto: int | None = None, *, finish: bool = True) -> BatchOutcome:
+        """Every step, chunk after chunk, for the batch's rows in (lo, upto] (all of them by default);
+        then the rows after the last open HIT (work left by earlier runs). ``finish=False`` leaves
+        marking the batch complete to the caller (another range of it may still be running)."""
         outcome = BatchOutcome(batch_id=str(batch_id))
-        lo = 0
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="collect") as pool:
             self._pool = pool
             try:
-                hits = results_store.open_hits(self.conn, batch_id, lo, self.chunk_hits)
+                hits = results_store.open_hits(self.conn, batch_id, lo, self.chunk_hits, upto)
                 listing = self._start_listing(hits)
                 while hits:
                     hi = hits[-1][1]
                     self.collect(batch_id, hits, outcome, listing)
                     # the next chunk's listing runs in the pool while this one is reviewed and closed
-                    following = results_store.open_hits(self.conn, batch_id, hi, self.chunk_hits)
+                    following = results_store.open_hits(self.conn, batch_id, hi, self.chunk_hits, upto)
                     listing = self._start_listing(following)
                     self.review(batch_id, lo, hi, outcome)
                     self.aggregate(batch_id, lo, hi, outcome)
@@ -294,13 +298,14 @@ class BatchCollector:
                     self.close_hits(hits, outcome)
                     log.info("batch %s: rows up to %s done: %s", batch_id, hi, outcome.to_dict())
                     hits, lo = following, hi
-                self.review(batch_id, lo, None, outcome)
-                self.aggregate(batch_id, lo, None, outcome)
-                self.pay_bonuses(batch_id, lo, None, outcome)
+                self.review(batch_id, lo, upto, outcome)
+                self.aggregate(batch_id, lo, upto, outcome)
+                self.pay_bonuses(batch_id, lo, upto, outcome)
             finally:
                 self._pool = None
                 pool.shutdown(wait=True, cancel_futures=True)  # a failed step: stop what was queued
-        outcome.complete = results_store.complete_if_done(self.conn, batch_id)
+        if finish:
+            outcome.complete = results_store.complete_if_done(self.conn, batch_id)
         log.info("batch %s: %s", batch_id, outcome.to_dict())
         return outcome
 

@@ -20,14 +20,35 @@ def open_batches(conn: Any) -> list[dict[str, Any]]:
     return [{"batch_id": str(batch_id), "params": params, "open_hits": n} for batch_id, params, n in rows]
 
 
-def open_hits(conn: Any, batch_id: uuid.UUID, after_row: int = 0, limit: int = 500) -> list[tuple[str, int, int]]:
-    """(hit_id, row_id, extra_assignments) of the next ``limit`` HITs not yet disposed of, after ``after_row``."""
+def open_hits(
+    conn: Any, batch_id: uuid.UUID, after_row: int = 0, limit: int = 500, upto_row: int | None = None
+) -> list[tuple[str, int, int]]:
+    """(hit_id, row_id, extra_assignments) of the next ``limit`` HITs not yet disposed of, after
+    ``after_row`` (and at most ``upto_row``)."""
     return conn.execute(
         """SELECT hit_id, row_id, extra_assignments FROM hitflow.batch_rows
-            WHERE batch_id = %s AND row_id > %s AND hit_id IS NOT NULL AND disposed_at IS NULL
+            WHERE batch_id = %s AND row_id > %s AND (%s::bigint IS NULL OR row_id <= %s)
+              AND hit_id IS NOT NULL AND disposed_at IS NULL
             ORDER BY row_id LIMIT %s""",
-        (batch_id, after_row, limit),
+        (batch_id, after_row, upto_row, upto_row, limit),
     ).fetchall()
+
+
+def open_hit_ranges(conn: Any, batch_id: uuid.UUID, hits_per_range: int) -> list[tuple[int, int | None]]:
+    """The batch's open HITs cut into row-ID ranges (lo, hi] of ``hits_per_range`` HITs each; the
+    last range has no upper end, so rows after the last open HIT are still reviewed."""
+    bounds = [
+        row_id
+        for (row_id,) in conn.execute(
+            """SELECT row_id FROM (
+                   SELECT row_id, row_number() OVER (ORDER BY row_id) AS n FROM hitflow.batch_rows
+                    WHERE batch_id = %s AND hit_id IS NOT NULL AND disposed_at IS NULL) numbered
+                WHERE n %% %s = 0 ORDER BY row_id""",
+            (batch_id, hits_per_range),
+        )
+    ]
+    lows = [0, *bounds]
+    return [(lo, hi) for lo, hi in zip(lows, [*bounds, None], strict=True)]
 
 
 def _rows(lo: int, hi: int | None, alias: str = "") -> tuple[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ def batch_uuid(dag_id: str, run_id: str) -> uuid.UUID:
     return uuid.uuid5(BATCH_NAMESPACE, f"{dag_id}/{run_id}")
 
 
-SCHEMA_VERSION = 6  # bump with every change to include/sql/hitflow_schema.sql
+SCHEMA_VERSION = 7  # bump with every change to include/sql/hitflow_schema.sql
 
 
 def _applied_version(conn: Any) -> int | None:
