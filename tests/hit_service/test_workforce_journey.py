@@ -336,6 +336,7 @@ def test_panel_participant_arrives_by_link_works_and_is_sent_to_the_completion_u
 
     participant = new_page(chromium, offline)
     participant.goto(study_url("5f1a2b3c4d5e6f7a8b9c0d1e", "session-a"))
+    participant.screenshot(path=str(shots / "workforce-panel-start-1280.png"), full_page=True)
     start_study(participant, "Panel study " + lab["key"][-6:])
     work_in_frame(participant, base, "27")
     participant.wait_for_url(lambda url: url.startswith(f"{panel_site}/complete?"))
