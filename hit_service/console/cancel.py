@@ -12,12 +12,12 @@ idempotent: a slot given back is counted on its HIT and never given back twice).
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from hit_service.console.threads import BatchThreads
 from hit_service.core.release import expire_and_release
 
 if TYPE_CHECKING:
@@ -34,26 +34,17 @@ class Canceller:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self._running: dict[int, threading.Thread] = {}
-        self._lock = threading.Lock()
+        self._threads = BatchThreads("cancel", self._run)
 
     def start(self, batch_id: int) -> None:
-        with self._lock:
-            running = self._running.get(batch_id)
-            if running is not None and running.is_alive():
-                return
-            thread = threading.Thread(target=self._run, args=(batch_id,), name=f"cancel-{batch_id}", daemon=True)
-            self._running[batch_id] = thread
-            thread.start()
+        self._threads.start(batch_id)
 
     def resume_if_stalled(self, batch: dict[str, Any]) -> bool:
         """Restart a cancel whose process died before it finished."""
         if batch["status"] != "cancelled" or batch["cancel_finished_at"] is not None:
             return False
-        with self._lock:
-            running = self._running.get(batch["batch_id"])
-            if running is not None and running.is_alive():
-                return False
+        if self._threads.alive(batch["batch_id"]):
+            return False
         beat = batch["heartbeat"]
         if beat is not None and self.console.backend.clock.now() - beat < STALE:
             return False
@@ -61,9 +52,7 @@ class Canceller:
         return True
 
     def wait(self, batch_id: int, timeout: float) -> None:
-        thread = self._running.get(batch_id)
-        if thread is not None:
-            thread.join(timeout)
+        self._threads.wait(batch_id, timeout)
 
     def _run(self, batch_id: int) -> None:
         from hit_service.console.publishing import PUBLISH_LOCK_NS

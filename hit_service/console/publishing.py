@@ -8,7 +8,6 @@ died recreates nothing. Rows go through the same API path as boto3's calls (``Co
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from hit_service.console.threads import BatchThreads
 from hit_service.core.database import Row
 from hit_service.core.exceptions import HIT_ALREADY_EXISTS, RequestError
 from hit_service.core.models import MTurkBackend
@@ -46,18 +46,15 @@ class BatchPublisher:
         self.backend = backend
         self.store = backend.store
         self.call = call  # the API's path: validated, then the backend's handler
-        self._running: dict[int, threading.Thread] = {}
-        self._lock = threading.Lock()
+        self._threads = BatchThreads("publish", self._publish)
         self._pool = ThreadPoolExecutor(PUBLISH_THREADS, thread_name_prefix="console-publish")
 
     def resume_if_stalled(self, batch: Row) -> bool:
         """Restart an interrupted publish (its process died): same tokens, so no row gets two HITs."""
         if batch["status"] != "publishing":
             return False
-        with self._lock:
-            running = self._running.get(batch["batch_id"])
-            if running is not None and running.is_alive():
-                return False
+        if self._threads.alive(batch["batch_id"]):
+            return False
         beat = batch["heartbeat"]
         if beat is not None and self.backend.clock.now() - beat < HEARTBEAT_STALE:
             return False
@@ -65,19 +62,11 @@ class BatchPublisher:
         return True
 
     def start(self, batch_id: int) -> None:
-        with self._lock:
-            running = self._running.get(batch_id)
-            if running is not None and running.is_alive():
-                return
-            thread = threading.Thread(target=self._publish, args=(batch_id,), name=f"publish-{batch_id}", daemon=True)
-            self._running[batch_id] = thread
-            thread.start()
+        self._threads.start(batch_id)
 
     def wait(self, batch_id: int, timeout: float) -> None:
         """Wait for this process's publisher of ``batch_id`` (tests, the demo)."""
-        thread = self._running.get(batch_id)
-        if thread is not None:
-            thread.join(timeout)
+        self._threads.wait(batch_id, timeout)
 
     def _publish(self, batch_id: int) -> None:
         """Create the batch's missing HITs, chunk by chunk, under a lock no other process can hold."""

@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 
 from hit_service.console import batch_routes, csvfiles, duplicates, forms, money_routes, people_routes, starters
 from hit_service.console.service import Console, FormError, NotFound
-from hit_service.console.web import Helpers, Refusal, User
+from hit_service.console.web import COOKIE, Helpers, Refusal, User, signed_in_user
 from hit_service.core import crowd_support, identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
@@ -34,7 +34,6 @@ from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render
 
-COOKIE = "hitflow_requester"
 LOGIN = "/requester/login"
 LOGIN_COOKIE = "hitflow_requester_login"  # the sign-in form's CSRF nonce (double submit)
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -77,18 +76,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
     throttle = identity.SignInThrottle(backend.store)
 
     async def current(request: Request) -> User | None:
-        cookie = request.cookies.get(COOKIE)
-        if cookie is None or sessions.check(cookie) is None:
-            return None
-        subject = await run_in_threadpool(
-            identity.session_subject, backend.store, sessions, cookie, backend.clock.now()
-        )
-        if not subject or not subject.startswith(identity.REQUESTER_SUBJECT):
-            return None
-        row = await run_in_threadpool(
-            identity.requester_user, backend.store, subject[len(identity.REQUESTER_SUBJECT) :]
-        )
-        return None if row is None else User(row, cookie, sessions.csrf(cookie))
+        return await signed_in_user(backend, sessions, request)
 
     def to_login(request: Request) -> RedirectResponse:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

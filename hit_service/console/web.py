@@ -9,11 +9,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hit_service.console.service import Console
+from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
 
+COOKIE = "hitflow_requester"
 STATUSES = ("Submitted", "Approved", "Rejected")
 
 
@@ -28,6 +31,18 @@ class User:
     @property
     def requester(self) -> str:
         return str(self.row["requester"])
+
+
+async def signed_in_user(backend: MTurkBackend, sessions: identity.Sessions, request: Request) -> User | None:
+    """The requester user whose live console session the request's cookie names, else None."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie is None or sessions.check(cookie) is None:
+        return None
+    subject = await run_in_threadpool(identity.session_subject, backend.store, sessions, cookie, backend.clock.now())
+    if not subject or not subject.startswith(identity.REQUESTER_SUBJECT):
+        return None
+    row = await run_in_threadpool(identity.requester_user, backend.store, subject[len(identity.REQUESTER_SUBJECT) :])
+    return None if row is None else User(row, cookie, sessions.csrf(cookie))
 
 
 class Refusal(Exception):

@@ -56,8 +56,9 @@ from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
 from hit_service.site import mturk_links, pages
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, frame_message, render, render_text
+from hit_service.site.web import COOKIE, Worker, current_worker, set_session_cookie, to_login_at
+from hit_service.site.web import base_url as public_base_url
 
-COOKIE = "hitflow_worker"
 PREVIEW_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 # No allow-top-navigation of any kind, sandboxed popups: no task sends the worker's tab away (frame-links.js)
 HTML_SANDBOX = "allow-scripts allow-forms allow-popups allow-modals"
@@ -66,15 +67,6 @@ FRAME_CSP = "sandbox " + HTML_SANDBOX
 _HEADERS = PAGE_HEADERS
 LOGIN_COOKIE = "hitflow_login"  # the sign-in form's CSRF nonce (double submit)
 with_query = pages.with_query
-
-
-class _Worker:
-    """The signed-in worker of a request (or None) with what pages need."""
-
-    def __init__(self, row: dict[str, Any] | None, cookie: str | None, csrf: str) -> None:
-        self.row = row
-        self.cookie = cookie
-        self.csrf = csrf
 
 
 def router(
@@ -91,32 +83,25 @@ def router(
     site = APIRouter()
 
     def base_url(request: Request) -> str:
-        return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
+        return public_base_url(settings, request)
 
-    def page(name: str, worker: _Worker, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(name: str, worker: Worker, status: int = 200, **context: Any) -> HTMLResponse:
         """A worker-site page; the header shows the signed-in worker (if any)."""
         context.setdefault("nav", "")
         return render(name, status, None, worker=worker.row, csrf=worker.csrf, **context)
 
     throttle = identity.SignInThrottle(backend.store)
 
-    async def current(request: Request) -> _Worker:
-        cookie = request.cookies.get(COOKIE)
-        if sessions.check(cookie) is None:
-            return _Worker(None, None, "")
-        row = await run_in_threadpool(identity.session_worker, backend.store, sessions, cookie, backend.clock.now())
-        if row is None:
-            return _Worker(None, None, "")
-        return _Worker(row, cookie, sessions.csrf(cookie or ""))
+    async def current(request: Request) -> Worker:
+        return await current_worker(backend, sessions, request)
 
     def too_many(seconds: int) -> str:
         return f"Too many failed sign-ins. Try again in {seconds} seconds."
 
     def to_login(request: Request) -> RedirectResponse:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/worker/login?next={quote(target, safe='')}", status_code=303)
+        return to_login_at(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
 
-    def problem(worker: _Worker, error: SiteError) -> HTMLResponse:
+    def problem(worker: Worker, error: SiteError) -> HTMLResponse:
         return page("site/problem.html", worker, error.status, heading="Sorry", message=error.message, top=False)
 
     async def form_fields(request: Request) -> list[tuple[str, str]]:
@@ -126,7 +111,7 @@ def router(
             for key, value in form.multi_items()
         ]
 
-    async def checked_post(request: Request) -> tuple[_Worker, list[tuple[str, str]]] | Response:
+    async def checked_post(request: Request) -> tuple[Worker, list[tuple[str, str]]] | Response:
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
@@ -135,7 +120,7 @@ def router(
         if not sessions.check_csrf(worker.cookie, token):
             return page(
                 "site/message.html",
-                _Worker(None, None, ""),
+                Worker(None, None, ""),
                 403,
                 heading="Expired form",
                 message="This form has expired; go back and try again.",
@@ -150,7 +135,7 @@ def router(
         nonce = secrets.token_urlsafe(18)
         response = page(
             "site/login.html",
-            _Worker(None, None, sessions.csrf("login:" + nonce)),
+            Worker(None, None, sessions.csrf("login:" + nonce)),
             status,
             next_url=next_url,
             message=message,
@@ -196,16 +181,7 @@ def router(
         cookie = await run_in_threadpool(identity.open_session, backend.store, sessions, row["worker_id"], now)
         response = RedirectResponse(next_url, status_code=303)
         response.delete_cookie(LOGIN_COOKIE, path="/worker/login")
-        response.set_cookie(
-            COOKIE,
-            cookie,
-            max_age=identity.SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies or base_url(request).startswith("https://"),
-            path="/",
-        )
-        return response
+        return set_session_cookie(response, cookie, settings, request)
 
     @site.post("/worker/logout")
     async def logout(request: Request) -> Response:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hit_service.console.routes import COOKIE as CONSOLE_COOKIE
+from hit_service.console.web import User, signed_in_user
 from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
@@ -29,17 +29,6 @@ from hit_service.workforce.mailer import WorkforceSettings
 from hit_service.workforce.payouts import payout_csv
 
 OperatorGate = Callable[[Request], Awaitable[Response | None]]
-
-
-class _User:
-    def __init__(self, row: dict[str, Any], cookie: str, csrf: str) -> None:
-        self.row = row
-        self.cookie = cookie
-        self.csrf = csrf
-
-    @property
-    def requester(self) -> str:
-        return str(self.row["requester"])
 
 
 def parse_invitation_form(fields: dict[str, str], now: datetime) -> dict[str, Any]:
@@ -82,21 +71,10 @@ def router(
     def base_url(request: Request) -> str:
         return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
-    async def console_user(request: Request) -> _User | None:
-        cookie = request.cookies.get(CONSOLE_COOKIE)
-        if cookie is None or sessions.check(cookie) is None:
-            return None
-        subject = await run_in_threadpool(
-            identity.session_subject, backend.store, sessions, cookie, backend.clock.now()
-        )
-        if not subject or not subject.startswith(identity.REQUESTER_SUBJECT):
-            return None
-        row = await run_in_threadpool(
-            identity.requester_user, backend.store, subject[len(identity.REQUESTER_SUBJECT) :]
-        )
-        return None if row is None else _User(row, cookie, sessions.csrf(cookie))
+    async def console_user(request: Request) -> User | None:
+        return await signed_in_user(backend, sessions, request)
 
-    async def console_page(request: Request, user: _User, status: int = 200, **context: Any) -> HTMLResponse:
+    async def console_page(request: Request, user: User, status: int = 200, **context: Any) -> HTMLResponse:
         invitations = await run_in_threadpool(store.invitations, user.requester)
         links = await run_in_threadpool(panels.links, user.requester)
         groups = await run_in_threadpool(panels.groups, user.requester)
@@ -118,7 +96,7 @@ def router(
             **context,
         )
 
-    async def console_post(request: Request) -> tuple[_User, dict[str, str]] | Response:
+    async def console_post(request: Request) -> tuple[User, dict[str, str]] | Response:
         user = await console_user(request)
         if user is None:
             return RedirectResponse("/requester/login?next=/requester/workforce", status_code=303)

@@ -20,8 +20,8 @@ from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
 from hit_service.core.workers import SiteError
 from hit_service.settings import Settings
-from hit_service.site.routes import COOKIE
 from hit_service.site.templating import render
+from hit_service.site.web import set_session_cookie
 from hit_service.stores.panels import PANEL_ID_RE, PanelStore
 from hit_service.stores.workforce import IdentityError
 from hit_service.workforce.site_routes import FORM_COOKIE
@@ -64,18 +64,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         return response
 
     def start_session(request: Request, target: str, cookie: str) -> Response:
-        response = RedirectResponse(target, status_code=303)
-        base = settings.public_url or str(request.base_url)
-        response.set_cookie(
-            COOKIE,
-            cookie,
-            max_age=identity.SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies or base.startswith("https://"),
-            path="/",
-        )
-        return response
+        return set_session_cookie(RedirectResponse(target, status_code=303), cookie, settings, request)
 
     # -- panel links ----------------------------------------------------------------------------------
 

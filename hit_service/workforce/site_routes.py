@@ -29,8 +29,9 @@ from hit_service.core import identity, question_xml
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.settings import Settings
-from hit_service.site.routes import COOKIE
 from hit_service.site.templating import render
+from hit_service.site.web import Worker, current_worker, set_session_cookie, to_login_at
+from hit_service.site.web import base_url as public_base_url
 from hit_service.stores.payouts import Payouts
 from hit_service.stores.qualification_tests import QualTests
 from hit_service.stores.workforce import IdentityError, WorkforceStore
@@ -40,13 +41,6 @@ from hit_service.workforce.qualtests import TestRefused
 FORM_COOKIE = "hitflow_form"  # the nonce that anonymous forms' CSRF tokens are bound to
 JOIN_RULE = identity.ThrottleRule(free=10, first=timedelta(seconds=30))  # per address: failed joins, sign-ups
 RESET_RULE = identity.ThrottleRule(free=3, first=timedelta(minutes=1))  # per account and address: reset mails
-
-
-class _Worker:
-    def __init__(self, row: dict[str, Any] | None, cookie: str | None, csrf: str) -> None:
-        self.row = row
-        self.cookie = cookie
-        self.csrf = csrf
 
 
 def router(
@@ -64,28 +58,22 @@ def router(
     throttle = identity.SignInThrottle(backend.store)
 
     def base_url(request: Request) -> str:
-        return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
+        return public_base_url(settings, request)
 
-    def page(template: str, worker: _Worker | None, status: int = 200, /, **context: Any) -> HTMLResponse:
+    def page(template: str, worker: Worker | None, status: int = 200, /, **context: Any) -> HTMLResponse:
         context.setdefault("nav", "")
         return render(
             template, status, None, worker=worker.row if worker else None, csrf=worker.csrf if worker else "", **context
         )
 
-    def message(worker: _Worker | None, heading: str, text: str, status: int = 200, ok: bool = False) -> HTMLResponse:
+    def message(worker: Worker | None, heading: str, text: str, status: int = 200, ok: bool = False) -> HTMLResponse:
         return page("site/notice.html", worker, status, heading=heading, message=text, ok=ok)
 
-    async def current(request: Request) -> _Worker:
-        cookie = request.cookies.get(COOKIE)
-        if sessions.check(cookie) is None:
-            return _Worker(None, None, "")
-        row = await run_in_threadpool(identity.session_worker, backend.store, sessions, cookie, backend.clock.now())
-        if row is None:
-            return _Worker(None, None, "")
-        return _Worker(row, cookie, sessions.csrf(cookie or ""))
+    async def current(request: Request) -> Worker:
+        return await current_worker(backend, sessions, request)
 
     def to_login(request: Request) -> RedirectResponse:
-        return RedirectResponse(f"/worker/login?next={quote(request.url.path, safe='')}", status_code=303)
+        return to_login_at(request.url.path)
 
     async def fields_of(request: Request) -> list[tuple[str, str]]:
         form = await request.form()
@@ -104,7 +92,7 @@ def router(
         nonce = request.cookies.get(FORM_COOKIE)
         return bool(nonce) and sessions.check_csrf("form:" + (nonce or ""), fields.get("csrf"))
 
-    async def signed_post(request: Request) -> tuple[_Worker, dict[str, str]] | Response:
+    async def signed_post(request: Request) -> tuple[Worker, dict[str, str]] | Response:
         worker = await current(request)
         if worker.row is None:
             return to_login(request)
@@ -130,15 +118,7 @@ def router(
         await run_in_threadpool(throttle.failed, keys, backend.clock.now())
 
     def start_session(request: Request, response: Response, worker_id: str, cookie: str) -> Response:
-        response.set_cookie(
-            COOKIE,
-            cookie,
-            max_age=identity.SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies or base_url(request).startswith("https://"),
-            path="/",
-        )
+        set_session_cookie(response, cookie, settings, request)
         response.delete_cookie(FORM_COOKIE, path="/")
         return response
 

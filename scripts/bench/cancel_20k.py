@@ -8,39 +8,22 @@ back (the progress says so), and the balance before and after, each read with bo
 
 from __future__ import annotations
 
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+
+from scripts.bench.common import console_service
 
 
 def bench_cancel_20k(admin_url: str, quick: bool) -> dict[str, Any]:
     import boto3
     import requests
 
-    from hitflow_support import pg
     from hitflow_support.console_client import ConsoleClient
     from hitflow_support.crowd_client import accept_hit, sign_in, submit_answer_over_http
-    from hitflow_support.service_process import start_service
-    from scripts.demo import demo_credentials, service_env
 
     rows = 1000 if quick else 20_000
-    state = Path(tempfile.mkdtemp(prefix="hitflow-bench-cancel-"))
-    creds = demo_credentials(state)
-    db = pg.create_database("bench_cancel")
-    service = start_service(
-        db,
-        test_mode=True,
-        log_path=state / "hit_service.log",
-        extra_env=service_env(creds) | {"HITFLOW_HIT_SERVICE_ACCESS_LOG": "0"},
-    )
-    try:
-        requests.post(
-            f"{service.url}/_test/requester-users",
-            json={"account": creds["aws_access_key_id"], "name": "bench", "password": "bench-password"},
-            timeout=10,
-        ).raise_for_status()
+    with console_service("cancel") as (service, creds, _db):
         client = boto3.client("mturk", region_name="us-east-1", endpoint_url=service.url, **creds)
 
         def balance() -> Decimal:
@@ -72,9 +55,6 @@ def bench_cancel_20k(admin_url: str, quick: bool) -> dict[str, Any]:
         final = console.wait_cancelled(batch_id, timeout=3600)
         released_after = time.perf_counter() - start
         after = balance()
-    finally:
-        service.stop()
-        pg.drop_database(db)
     return {
         "hits": rows,
         "publish_seconds": round(published, 1),

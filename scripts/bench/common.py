@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +146,33 @@ def process_tree_stats(pid: int) -> dict[str, float]:
         except (OSError, ValueError, IndexError):
             continue
     return {"cpu_seconds": round(cpu, 1), "peak_rss_mb": round(peak, 1)}
+
+
+@contextmanager
+def console_service(name: str) -> Iterator[tuple[Any, dict[str, str], str]]:
+    """A test-mode HIT service on a fresh database ``bench_<name>`` with the console user ``bench``
+    (password ``bench-password``): yields the service, its requester credentials and the database URL."""
+    import requests
+
+    from hitflow_support import pg
+    from hitflow_support.service_process import start_service
+
+    state = Path(tempfile.mkdtemp(prefix=f"hitflow-bench-{name}-"))
+    creds = demo_credentials(state)
+    db = pg.create_database(f"bench_{name}")
+    service = start_service(
+        db,
+        test_mode=True,
+        log_path=state / "hit_service.log",
+        extra_env=service_env(creds) | {"HITFLOW_HIT_SERVICE_ACCESS_LOG": "0"},
+    )
+    try:
+        requests.post(
+            f"{service.url}/_test/requester-users",
+            json={"account": creds["aws_access_key_id"], "name": "bench", "password": "bench-password"},
+            timeout=10,
+        ).raise_for_status()
+        yield service, creds, db
+    finally:
+        service.stop()
+        pg.drop_database(db)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from scripts.demo import demo_credentials, service_env
+from scripts.bench.common import console_service
 
 
 def _rss_mb(pid: int) -> float:
@@ -25,28 +24,11 @@ def bench_console(admin_url: str, quick: bool) -> dict[str, Any]:
 
     import boto3
     import psycopg
-    import requests
 
-    from hitflow_support import pg
     from hitflow_support.console_client import ConsoleClient
-    from hitflow_support.service_process import start_service
 
     rows = 1000 if quick else 10_000
-    state = Path(tempfile.mkdtemp(prefix="hitflow-bench-console-"))
-    creds = demo_credentials(state)
-    db = pg.create_database("bench_console")
-    service = start_service(
-        db,
-        test_mode=True,
-        log_path=state / "hit_service.log",
-        extra_env=service_env(creds) | {"HITFLOW_HIT_SERVICE_ACCESS_LOG": "0"},
-    )
-    try:
-        requests.post(
-            f"{service.url}/_test/requester-users",
-            json={"account": creds["aws_access_key_id"], "name": "bench", "password": "bench-password"},
-            timeout=10,
-        ).raise_for_status()
+    with console_service("console") as (service, creds, db):
         console = ConsoleClient(service.url, "bench", "bench-password", timeout=300)
         layout_id = console.create_project("age_guess", max_assignments="3")
         data = "person_id,image_url\n" + "".join(f"P{i},https://images.example/{i}.jpg\n" for i in range(rows))
@@ -121,9 +103,6 @@ def bench_console(admin_url: str, quick: bool) -> dict[str, Any]:
         streaming.set()
         sampler.join()
         assert lines == rows * 3 + 1, lines
-    finally:
-        service.stop()
-        pg.drop_database(db)
     return {
         "rows": rows,
         "check_seconds": round(checked, 2),

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.stack import ComposeStack, compose_command
+from tests.stages import keep_file_order
 
 HERE = Path(__file__).resolve().parent
 ENABLED = os.environ.get("HITFLOW_COMPOSE_TEST", "").strip().lower() in ("1", "true", "yes")
@@ -34,10 +35,7 @@ TIMINGS_FILE = "compose-test-timings.json"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Stages of one story on one stack (up, publish, collect, scale, faults): keep them in file
     order (files by name) when pytest-randomly shuffles the rest."""
-    slots = [n for n, item in enumerate(items) if item.path.parent == HERE]
-    in_order = sorted((items[n] for n in slots), key=lambda item: (str(item.path), item.location[1]))
-    for n, item in zip(slots, in_order, strict=True):
-        items[n] = item
+    keep_file_order(items, HERE)
 
 
 _STACKS: list[ComposeStack] = []

@@ -20,6 +20,7 @@ import pytest
 
 from hitflow_support.airflow_stack import Stack
 from tests.e2e import plan as e2e_plan
+from tests.stages import keep_file_order
 
 HERE = Path(__file__).resolve().parent
 ENABLED = os.environ.get("HITFLOW_E2E", "").strip().lower() in ("1", "true", "yes")
@@ -29,10 +30,7 @@ collect_ignore_glob = [] if ENABLED else ["test_*.py"]
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The e2e tests are stages of one story (publish, backfill, reprocess, schedule): keep them in
     file order when pytest-randomly shuffles the rest of the suite (it reorders before this hook)."""
-    slots = [n for n, item in enumerate(items) if item.path.parent == HERE]
-    in_file_order = sorted((items[n] for n in slots), key=lambda item: (str(item.path), item.location[1]))
-    for n, item in zip(slots, in_file_order, strict=True):
-        items[n] = item
+    keep_file_order(items, HERE)
 
 
 _STACKS: list[Stack] = []
