@@ -79,6 +79,16 @@ class PanelStore:
                 (requester,),
             ).fetchall()
 
+    def study(self, link_id: str) -> Row | None:
+        """The link with its HIT group's title and description, for the Start page (reads only)."""
+        with self.store.transaction() as conn:
+            return conn.execute(
+                """SELECT l.link_id, l.hit_group_id, min(h.title) AS title, min(h.description) AS description
+                   FROM mturk.panel_links l LEFT JOIN mturk.hits h ON h.hit_group_id = l.hit_group_id
+                   WHERE l.link_id = %s GROUP BY l.link_id, l.hit_group_id""",
+                (link_id,),
+            ).fetchone()
+
     def link(self, link_id: str) -> Row | None:
         with self.store.transaction() as conn:
             return conn.execute("SELECT * FROM mturk.panel_links WHERE link_id = %s", (link_id,)).fetchone()

@@ -294,6 +294,12 @@ def panel_site() -> Iterator[str]:
         server.server_close()
 
 
+def start_study(page: Any, title: str) -> None:
+    """The study link's page names the study; its Start button begins it."""
+    assert page.locator("#study-title").inner_text() == title
+    page.click("#start-study")
+
+
 def test_panel_participant_arrives_by_link_works_and_is_sent_to_the_completion_url(
     chromium: Any, mail_service: ServiceProcess, lab: dict[str, Any], panel_site: str, shots: Path
 ) -> None:
@@ -330,6 +336,8 @@ def test_panel_participant_arrives_by_link_works_and_is_sent_to_the_completion_u
 
     participant = new_page(chromium, offline)
     participant.goto(study_url("5f1a2b3c4d5e6f7a8b9c0d1e", "session-a"))
+    participant.screenshot(path=str(shots / "workforce-panel-start-1280.png"), full_page=True)
+    start_study(participant, "Panel study " + lab["key"][-6:])
     work_in_frame(participant, base, "27")
     participant.wait_for_url(lambda url: url.startswith(f"{panel_site}/complete?"))
     assert parse_qs(urlsplit(participant.url).query) == {"src": ["hitflow"], "cc": ["C0DE42"]}
@@ -339,6 +347,7 @@ def test_panel_participant_arrives_by_link_works_and_is_sent_to_the_completion_u
     # The same panel ID again (another session, a fresh browser): straight to completion, no second HIT.
     again = new_page(chromium, offline)
     again.goto(study_url("5f1a2b3c4d5e6f7a8b9c0d1e", "session-b"))
+    start_study(again, "Panel study " + lab["key"][-6:])
     again.wait_for_url(lambda url: url.startswith(f"{panel_site}/complete?"))
     taken = [a for h in hits for a in client.list_assignments_for_hit(HITId=h)["Assignments"]]
     assert len(taken) == 1
@@ -346,6 +355,7 @@ def test_panel_participant_arrives_by_link_works_and_is_sent_to_the_completion_u
     # Another participant gets their own identity and the group's other HIT.
     other = new_page(chromium, offline)
     other.goto(study_url("60aa11bb22cc33dd44ee55ff", "session-c"))
+    start_study(other, "Panel study " + lab["key"][-6:])
     work_in_frame(other, base, "33")
     other.wait_for_url(lambda url: url.startswith(f"{panel_site}/complete?"))
     taken = [a for h in hits for a in client.list_assignments_for_hit(HITId=h)["Assignments"]]
