@@ -276,6 +276,20 @@ class ComposeStack:
         response = self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
         assert response.status_code == 200, response.text
 
+    def set_variable(self, key: str, value: str) -> None:
+        """An Airflow Variable through REST, as Admin -> Variables sets it (created or replaced)."""
+        response = self.api("PATCH", f"/variables/{key}", json={"key": key, "value": value})
+        if response.status_code == 404:
+            response = self.api("POST", "/variables", json={"key": key, "value": value})
+        assert response.status_code in (200, 201), response.text
+
+    def lift_spending_limits(self) -> None:
+        """The per-run ($100) and per-day ($300) limits would refuse the 10,000- and 2,000-row
+        batches (about $3,600 and $720 with fees): the engine run showed ``check_balance`` failing
+        on them, so the large stages turn both limits off, as README says an operator does."""
+        for key in ("hitflow_spend_limit_per_run_usd", "hitflow_spend_limit_per_day_usd"):
+            self.set_variable(key, "none")
+
     def trigger(self, dag_id: str, conf: dict[str, Any], note: str) -> str:
         response = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf, "note": note})
         assert response.status_code == 200, response.text
