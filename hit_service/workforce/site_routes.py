@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hit_service.core import identity, question_xml
+from hit_service.core.exceptions import RequestError
 from hit_service.core.models import MTurkBackend
 from hit_service.core.quals import REQUEST_NOTES
 from hit_service.settings import Settings
@@ -362,9 +363,8 @@ def router(
             return RedirectResponse(f"/worker/quals/{quote(type_id)}/test", status_code=303)
         try:
             note = await run_in_threadpool(backend.quals.request_qualification, worker.row["worker_id"], type_id)
-        except Exception as exc:  # RequestError from the rules: show its message
-            text = getattr(exc, "message", "This qualification cannot be requested.")
-            return page("site/problem.html", worker, 400, heading="Sorry", message=text, top=False)
+        except RequestError as exc:  # the rules' refusal: show its message (anything else is a real fault)
+            return page("site/problem.html", worker, 400, heading="Sorry", message=exc.message, top=False)
         return RedirectResponse(f"/worker/quals?note={quote(note)}", status_code=303)
 
     # -- qualification tests ---------------------------------------------------------------------
