@@ -17,7 +17,8 @@ from hit_service.core.database import Row, Store
 
 def find(store: Store, requester: str, batch: Row) -> dict[str, Any]:
     """How many of the draft's rows were published before, which rows, and where."""
-    template_columns = [v for v in batch["variables"] if v not in set(batch["extra_columns"])]
+    extra = set(batch["extra_columns"])
+    template_columns = [v for v in batch["variables"] if v not in extra]
     with store.transaction() as conn:
         pages = [
             (r["row_number"], page_hash(csvfiles.render_page(batch["template"], r["values"])))
