@@ -115,7 +115,13 @@ def answer_open_hits(base_url: str, source_url: str, passwords: dict[str, str], 
 
 
 def answer_through_backend(
-    service_db_url: str, hit_ids: list[tuple[str, str]], *, per_hit: int = 3, workers: int = 30, threads: int = 4
+    service_db_url: str,
+    hit_ids: list[tuple[str, str]],
+    *,
+    per_hit: int = 3,
+    workers: int = 30,
+    threads: int = 4,
+    prefix: str = "bench",
 ) -> dict[str, Any]:
     """Bench crowd: ``per_hit`` workers accept and submit each HIT through the service's backend.
 
@@ -123,6 +129,8 @@ def answer_through_backend(
     of theirs applies), in this process, skipping HTTP, pages and sign-in: the bench times the
     collection, not the answering. ``hit_ids`` are (hit_id, person_id); the last worker of
     ``workers`` is sloppy (70 % of its answers are not a valid age), so review rejects and blocks.
+    The accounts are new, named ``prefix``-NN: a second crowd on one service needs its own prefix
+    (the first crowd's sloppy worker is blocked by then).
     """
     from datetime import UTC, datetime
 
@@ -135,7 +143,7 @@ def answer_through_backend(
     store.open()
     try:
         backend = MTurkBackend(store, SystemClock(), REPO / "include" / "layouts", Decimal("0"))
-        names = [f"bench-{i:02d}" for i in range(workers - 1)] + ["bench-sloppy"]
+        names = [f"{prefix}-{i:02d}" for i in range(workers - 1)] + [f"{prefix}-sloppy"]
         rows = []
         for name in names:
             created = add_worker(store, name, secrets.token_urlsafe(12), datetime.now(UTC))
@@ -149,7 +157,7 @@ def answer_through_backend(
                 for k in range(per_hit):
                     worker = rows[(i + k * 7) % len(rows)]
                     name = worker["name"]
-                    if name == "bench-sloppy" and rng.random() < 0.7:
+                    if name.endswith("-sloppy") and rng.random() < 0.7:
                         age = rng.choice(["idk", "200", "", "thirty", "0"])
                     else:
                         age = str(max(1, true_age(person_id) + rng.randint(-4, 4)))
