@@ -110,6 +110,27 @@ def assert_ledgers_agree(stack: ComposeStack) -> dict[str, int]:
     }
 
 
+def reviewed_in(stack: ComposeStack, batch_id: str) -> int:
+    """How many of a batch's answers hitflow has reviewed (approved or rejected) so far."""
+    with psycopg.connect(stack.db_url()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM hitflow.assignments WHERE batch_id = %s AND review_action IS NOT NULL",
+            (uuid.UUID(batch_id),),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def retried(stack: ComposeStack, dag_id: str, run_id: str) -> dict[str, str]:
+    """The run's task instances that needed more than one try: ``task[map index] → tries, worker``."""
+    names = stack.worker_hostnames()
+    found = {}
+    for ti in stack.task_instances(dag_id, run_id):
+        if ti["try_number"] > 1:
+            host = ti.get("hostname") or "?"
+            found[f"{ti['task_id']}[{ti['map_index']}]"] = f"try {ti['try_number']} on {names.get(host, host)}"
+    return found
+
+
 def where_tasks_ran(stack: ComposeStack, dag_id: str, run_id: str, task_id: str) -> dict[str, list[int]]:
     """Worker container name → the map indexes of ``task_id`` it ran (Airflow records the hostname)."""
     names = stack.worker_hostnames()

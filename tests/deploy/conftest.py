@@ -29,7 +29,7 @@ LOCAL_IMAGES = {
     "POSTGRES_IMAGE": "hitflow-postgres:15-bookworm",
     "REDIS_IMAGE": "hitflow-redis:7-bookworm",
 }
-TIMINGS_FILE = "compose-test-timings.json"
+TIMINGS_FILE = "compose-test-timings.json"  # {"timings": {...}, "facts": {...}}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -54,7 +54,8 @@ def stack() -> Iterator[ComposeStack]:
     try:
         yield stack
     finally:
-        (stack.root.parent / TIMINGS_FILE).write_text(json.dumps(stack.timings, indent=2))
+        record = {"timings": stack.timings, "facts": stack.facts}
+        (stack.root.parent / TIMINGS_FILE).write_text(json.dumps(record, indent=2))
         if os.environ.get("HITFLOW_COMPOSE_KEEP") != "1":
             stack.down()
             if not _FAILURES:
@@ -83,5 +84,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         return
     for stack in _STACKS:
         terminalreporter.write_line(f"compose-test timings (s): {json.dumps(stack.timings)}")
+        for name, fact in stack.facts.items():
+            terminalreporter.write_line(f"compose-test {name}: {json.dumps(fact)}")
         if stack.root.exists():
             terminalreporter.write_line(f"compose-test files kept: {stack.root}")

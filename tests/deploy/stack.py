@@ -105,6 +105,7 @@ class ComposeStack:
     compose_cmd: list[str]
     env: dict[str, str]
     timings: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # what ran where, retries: printed with the timings
     _token: str | None = None
 
     # ------------------------------------------------------------------ setting up

@@ -1,8 +1,8 @@
 """§3 of the deploy story: the real compose file on the real engine, from ``cp .env.example .env``
 to the collect report in ``./output``, then three Celery workers and a 10,000-row batch.
 
-Each stage's duration lands in ``stack.timings`` (printed at the end, kept in
-``compose-test-timings.json``); README's "Deploy" quotes them.
+Each stage's duration lands in ``stack.timings``, and which worker ran what in ``stack.facts``
+(both printed at the end and kept in ``compose-test-timings.json``); README's "Deploy" quotes them.
 """
 
 from __future__ import annotations
@@ -129,8 +129,7 @@ def test_three_workers_share_a_10k_publish_and_its_30k_answer_collect(stack: Com
     batch = checks.batch_of(run_id)
     checks.assert_one_hit_per_row(stack, batch, SCALE_ROWS)
     placed = checks.where_tasks_ran(stack, PUBLISH_DAG, run_id, "publish_chunk")
-    print("publish_chunk map index by worker container:", placed)
-    STATE["publish_placement"] = placed
+    stack.facts["publish_10k: publish_chunk map indexes by worker container"] = placed
     assert len(placed) == 3 and all(name.startswith(stack.project) for name in placed), placed
 
     with psycopg.connect(stack.db_url()) as conn:
@@ -143,12 +142,13 @@ def test_three_workers_share_a_10k_publish_and_its_30k_answer_collect(stack: Com
     assert answered["answers"] == 3 * SCALE_ROWS, answered
 
     wait_for("no collect run in progress", lambda: not _collect_running(stack), 900)
+    # The hourly collect may have run while the crowd answered: say how much was left to this run.
+    stack.facts["collect_30k: answers reviewed before the run"] = checks.reviewed_in(stack, batch)
     collect_id = stack.trigger(COLLECT_DAG, {"bonus_amount": "0.05"}, "compose-test 30k answers")
     run = stack.timed("collect_30k", lambda: stack.wait_run(COLLECT_DAG, collect_id, timeout=2400))
     assert_success(stack, COLLECT_DAG, run)
     collect_placed = checks.where_tasks_ran(stack, COLLECT_DAG, collect_id, "collect_chunk")
-    print("collect_chunk map index by worker container:", collect_placed)
-    STATE["collect_placement"] = collect_placed
+    stack.facts["collect_30k: collect_chunk map indexes by worker container"] = collect_placed
     assert len(collect_placed) == 3, collect_placed
     counts = checks.assert_ledgers_agree(stack)
     assert counts["approved"] + counts["rejected"] >= 3 * SCALE_ROWS, counts

@@ -63,6 +63,7 @@ def finish(stack: ComposeStack, dag_id: str, run_id: str, name: str, timeout: fl
         assert response.status_code == 200, response.text
         stack.timings[f"{name}_cleared"] = 1
         run = stack.wait_run(dag_id, run_id, timeout=timeout)
+    stack.facts[f"{name}: tasks that took more than one try"] = checks.retried(stack, dag_id, run_id)
     assert run["state"] == "success", {
         f"{t['task_id']}[{t['map_index']}]": t["state"] for t in stack.task_instances(dag_id, run_id)
     }
@@ -95,7 +96,7 @@ def test_a_worker_container_killed_while_its_chunk_publishes(stack: ComposeStack
     def kill(ti: dict[str, Any]) -> None:
         victim = container_of(stack, "airflow-worker", ti["hostname"])
         stack.docker("kill", victim)
-        stack.timings["a_killed"] = victim  # type: ignore[assignment]
+        stack.facts["a_kill_worker: killed"] = f"{victim}, running publish_chunk[{ti['map_index']}]"
         time.sleep(20)  # the host is down for a while, then comes back
         stack.docker("start", victim)
 
@@ -108,6 +109,7 @@ def test_b_worker_cut_off_from_the_network_for_30_s(stack: ComposeStack) -> None
         info = stack.docker("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", victim)
         network = info.stdout.split()[0]
         stack.docker("network", "disconnect", network, victim)
+        stack.facts["b_partition_worker: cut off"] = f"{victim}, running publish_chunk[{ti['map_index']}]"
         time.sleep(30)
         stack.docker("network", "connect", "--alias", "airflow-worker", network, victim)
 
@@ -125,6 +127,7 @@ def test_c_hitflow_db_restarted_during_a_collect(stack: ComposeStack) -> None:
         ).fetchall()
     simulated_crowd.answer_through_backend(stack.db_url("hitflow_hit_service"), hits, per_hit=3, prefix="fault-c")
     wait_for("no collect run in progress", lambda: not _collect_running(stack), 900)
+    stack.facts["c_restart_db: answers reviewed before the run"] = checks.reviewed_in(stack, batch)
     start = time.monotonic()
     run_id = stack.trigger(COLLECT_DAG, {"bonus_amount": "0.05"}, "compose-test c: hitflow-db restart")
     running_ti(stack, COLLECT_DAG, run_id, "collect_chunk")
