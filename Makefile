@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PG_URL = $$(scripts/ensure_postgres.sh)
 
-.PHONY: help venv browser demo test e2e lint hit-service stop bench fuzz lock clean images compose-test
+.PHONY: help venv browser demo test e2e lint hit-service stop bench fuzz lock clean images compose-test fresh-machine-test
 
 help:
 	@echo "make demo         set up, publish the demo rows as HITs, print what happened"
@@ -15,7 +15,8 @@ help:
 	@echo "make hit-service  run the MTurk-compatible HIT service in the foreground on 127.0.0.1:8100"
 	@echo "make stop         stop what the demo started"
 	@echo "make images       build every image docker-compose.yaml needs from Debian's packages and requirements.txt (no registry)"
-	@echo "make compose-test docker-compose.yaml on a real Docker engine: up, publish, crowd, collect, 3 workers x 10k rows (~30 min)"
+	@echo "make compose-test docker-compose.yaml on a real Docker engine: up, publish, crowd, collect, 3 workers x 10k rows, five faults (~40 min)"
+	@echo "make fresh-machine-test  make demo from a clean clone in a bare Debian container (python3, git, make only; ~3 min)"
 	@echo "make fuzz         the API fuzzer, longer: FUZZ_EXAMPLES (default 400) per operation and mode; counts and failures"
 	@echo "make bench        the HIT service (3 loads, vs a minimal endpoint); 2k/10k rows via dag.test and the real scheduler, under faults, vs a serial loop; a rate limit; collecting 30k answers; the 1k/10k/100k publish curve; a 1M-row interval; a soak (HITFLOW_SOAK_SECONDS, default 600); the console (10k-row CSV, 30k-row results); DAG parse time"
 
@@ -62,6 +63,13 @@ compose-test: venv
 	  { [ "$${HITFLOW_COMPOSE_IMAGES:-local}" = official ] || PYTHON=$(BIN)/python scripts/images.sh; } \
 	  && HITFLOW_COMPOSE_TEST=1 HITFLOW_COMPOSE_CMD="$$compose" $(BIN)/python -m pytest tests/deploy -v \
 	       -p no:randomly $${COMPOSE_TEST_ARGS:-} || status=$$?; \
+	  scripts/ensure_docker.sh --stop; exit $$status
+
+# README "Deploy": `make demo` from a clean clone of the checked-out branch on a bare Debian root
+# filesystem with only python3, git and make (tests/deploy/fresh_machine.sh); the engine as above.
+fresh-machine-test: venv
+	@scripts/ensure_docker.sh >/dev/null || exit 1; status=0; \
+	  PYTHON=$(BIN)/python tests/deploy/fresh_machine.sh || status=$$?; \
 	  scripts/ensure_docker.sh --stop; exit $$status
 
 # ruff, and mypy over hit_service/, plugins/hitflow/ and mturk_money/ ([tool.mypy] in pyproject.toml)
