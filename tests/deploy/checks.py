@@ -71,7 +71,8 @@ def assert_one_hit_per_row(stack: ComposeStack, batch_id: str, expected_rows: in
 
 def assert_ledgers_agree(stack: ComposeStack) -> dict[str, int]:
     """No assignment approved or paid twice; the service's approvals, rejections and bonuses are
-    exactly hitflow's reviews and payments. Returns the counts."""
+    exactly hitflow's reviews and payments; the ledger adds up to ``GetAccountBalance`` and the
+    service's ``ledger check`` passes. Returns the counts."""
     with psycopg.connect(stack.db_url("hitflow_hit_service")) as conn:
         service = dict(
             conn.execute("SELECT assignment_id, status FROM mturk.assignments WHERE status IN ('Approved', 'Rejected')")
@@ -82,6 +83,10 @@ def assert_ledgers_agree(stack: ComposeStack) -> dict[str, int]:
                 WHERE assignment_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1 LIMIT 10"""
         ).fetchall()
         paid = conn.execute("SELECT coalesce(sum(amount), 0) FROM mturk.bonus_payments").fetchone()[0]
+        key = stack.env["HITFLOW_REQUESTER_ACCESS_KEY_ID"]
+        ledger_sum = conn.execute(
+            "SELECT coalesce(sum(amount), 0) FROM mturk.ledger WHERE requester = %s", (key,)
+        ).fetchone()[0]
     with psycopg.connect(stack.db_url()) as conn:
         reviewed = dict(
             conn.execute(
@@ -93,6 +98,11 @@ def assert_ledgers_agree(stack: ComposeStack) -> dict[str, int]:
             conn.execute("SELECT assignment_id, bonus_amount FROM hitflow.assignments WHERE bonus_paid_at IS NOT NULL")
         )
     assert not ledger_twice, f"ledger entries repeated for one assignment: {ledger_twice}"
+    balance = stack.mturk().get_account_balance()["AvailableBalance"]
+    assert str(ledger_sum) == balance, f"the ledger adds up to {ledger_sum}, GetAccountBalance says {balance}"
+    # The operator's own check, in the container: charged = earned + fees + reserved per requester.
+    check = stack.compose("exec", "-T", "hit-service", "python", "-m", "hit_service", "ledger", "check", check=False)
+    assert check.returncode == 0, f"`hit_service ledger check` found a mismatch:\n{check.stdout}{check.stderr}"
     twice = {a: n for a, n in bonuses.items() if n > 1}
     assert not twice, f"bonuses paid twice: {dict(list(twice.items())[:10])}"
     assert set(bonuses) == set(recorded_bonus), (

@@ -291,6 +291,20 @@ class ComposeStack:
         for key in ("hitflow_spend_limit_per_run_usd", "hitflow_spend_limit_per_day_usd"):
             self.set_variable(key, "none")
 
+    def fund_requester(self, at_least: str = "10000.00") -> None:
+        """Top the requester's prepaid balance up to ``at_least``, as an operator does between
+        large batches (``requester set-balance`` in the hit-service container; the difference is an
+        'adjustment' in the ledger). Each 10,000-row batch costs about $4,300 with fees and bonuses:
+        without this the third one is refused by ``check_balance``, as the engine run showed."""
+        from decimal import Decimal
+
+        key = self.env["HITFLOW_REQUESTER_ACCESS_KEY_ID"]
+        balance = Decimal(self.mturk().get_account_balance()["AvailableBalance"])
+        if balance < Decimal(at_least):
+            self.compose(
+                "exec", "-T", "hit-service", "python", "-m", "hit_service", "requester", "set-balance", key, at_least
+            )
+
     def trigger(self, dag_id: str, conf: dict[str, Any], note: str) -> str:
         response = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf, "note": note})
         assert response.status_code == 200, response.text

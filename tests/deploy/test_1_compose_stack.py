@@ -120,6 +120,7 @@ def test_three_workers_share_a_10k_publish_and_its_30k_answer_collect(stack: Com
     assert len(stack.worker_hostnames()) == 3
 
     stack.lift_spending_limits()
+    stack.fund_requester()
     checks.add_rows(stack, 1_000_000, SCALE_ROWS, "2026-11-30T00:00:00+00:00")
     run_id = stack.trigger(
         PUBLISH_DAG, {"max_rows": SCALE_ROWS, "chunk_size": SCALE_CHUNK, "concurrency": 16}, "compose-test 10k"
