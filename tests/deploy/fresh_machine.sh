@@ -44,7 +44,7 @@ start=${SECONDS}
 docker run --rm -v "${COMMON}:/origin.git:ro" -v "$(cd "${WHEELS}" && pwd):/wheels:ro" \
     -e PIP_NO_INDEX=1 -e PIP_FIND_LINKS=/wheels -e UV_OFFLINE=1 -e UV_FIND_LINKS=/wheels \
     -e BRANCH="${BRANCH}" "${IMAGE}" bash -euo pipefail -c '
-        python3 --version; git --version | head -1; make --version | head -1
+        python3 --version; git --version | sed -n 1p; make --version | sed -n 1p  # sed reads to the end: no SIGPIPE under pipefail
         for tool in pg_isready psql initdb redis-server; do ! command -v $tool >/dev/null || { echo "not fresh: $tool"; exit 1; }; done
         git clone -q --branch "$BRANCH" /origin.git /root/hitflow && cd /root/hitflow
         time make demo
