@@ -30,6 +30,13 @@ def load_sql(stack: ComposeStack, *names: str) -> None:
             conn.execute((REPO / "include" / "sql" / name).read_text())
 
 
+def next_free_id(stack: ComposeStack) -> int:
+    """A source-row ID above every existing one (a rerun on a kept stack must add new rows)."""
+    with psycopg.connect(stack.db_url()) as conn:
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM public.person_images").fetchone()
+    return (int(row[0]) if row else 0) + 1
+
+
 def add_rows(stack: ComposeStack, first_id: int, count: int, day: str) -> None:
     """``count`` well-formed source rows with IDs from ``first_id``, all created on ``day``."""
     with psycopg.connect(stack.db_url(), autocommit=True) as conn:

@@ -76,7 +76,7 @@ def publish_under_fault(stack: ComposeStack, name: str, inject: Callable[[dict[s
     ensure_three_workers(stack)
     stack.lift_spending_limits()  # the batches cost more than the default limits
     stack.fund_requester()  # and more than the starting balance, after two of them
-    checks.add_rows(stack, next(_IDS), FAULT_ROWS, "2026-11-29T00:00:00+00:00")
+    checks.add_rows(stack, max(next(_IDS), checks.next_free_id(stack)), FAULT_ROWS, "2026-11-29T00:00:00+00:00")
     start = time.monotonic()
     run_id = stack.trigger(
         PUBLISH_DAG, {"max_rows": FAULT_ROWS, "chunk_size": FAULT_CHUNK, "concurrency": 4}, f"compose-test {name}"
