@@ -15,7 +15,7 @@ help:
 	@echo "make hit-service  run the MTurk-compatible HIT service in the foreground on 127.0.0.1:8100"
 	@echo "make stop         stop what the demo started"
 	@echo "make images       build every image docker-compose.yaml needs from Debian's packages and requirements.txt (no registry)"
-	@echo "make compose-test docker-compose.yaml on a real Docker engine: up, publish, crowd, collect, 3 workers x 10k rows, five faults (~40 min)"
+	@echo "make compose-test docker-compose.yaml on a real Docker engine: up, publish, crowd, collect, 3 workers x 10k rows, five faults (~30-60 min)"
 	@echo "make fresh-machine-test  make demo from a clean clone in a bare Debian container (python3, git, make only; ~3 min)"
 	@echo "make fuzz         the API fuzzer, longer: FUZZ_EXAMPLES (default 400) per operation and mode; counts and failures"
 	@echo "make bench        the HIT service (3 loads, vs a minimal endpoint); 2k/10k rows via dag.test and the real scheduler, under faults, vs a serial loop; a rate limit; collecting 30k answers; the 1k/10k/100k publish curve; a 1M-row interval; a soak (HITFLOW_SOAK_SECONDS, default 600); the console (10k-row CSV, 30k-row results); DAG parse time"
