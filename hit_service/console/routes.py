@@ -33,6 +33,7 @@ from hit_service.settings import Settings
 from hit_service.site.routes import FRAME_CSP, HTML_SANDBOX
 from hit_service.site.taskhtml import task_page
 from hit_service.site.templating import FRAME_HEADERS, PAGE_HEADERS, render
+from hit_service.site.web import base_url, set_session_cookie
 
 LOGIN = "/requester/login"
 LOGIN_COOKIE = "hitflow_requester_login"  # the sign-in form's CSRF nonce (double submit)
@@ -69,9 +70,6 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             note = ""  # only the server's own messages, never a link's text
         context.update(user=user, note=note, active=template)
         return render(f"console/{template}", status, None, **context)  # never framed (PAGE_HEADERS)
-
-    def base_url(request: Request) -> str:
-        return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
 
     throttle = identity.SignInThrottle(backend.store)
 
@@ -176,17 +174,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         )
         response = RedirectResponse(next_url, status_code=303)
         response.delete_cookie(LOGIN_COOKIE, path=LOGIN)
-        base = settings.public_url or str(request.base_url)
-        response.set_cookie(
-            COOKIE,
-            cookie,
-            max_age=identity.SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies or base.startswith("https://"),
-            path="/requester",
-        )
-        return response
+        return set_session_cookie(response, cookie, settings, request, name=COOKIE, path="/requester")
 
     @site.post("/logout")
     async def logout(request: Request) -> Response:
@@ -306,7 +294,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         except NotFound:
             return HTMLResponse("No such project.", status_code=404, headers=HEADERS)
         values = {k: v for k, v in request.query_params.items() if k != "assignmentId"}
-        return frame(task_page(csvfiles.render_page(project["template"], values), base_url(request)))
+        return frame(task_page(csvfiles.render_page(project["template"], values), base_url(settings, request)))
 
     # -- publishing a batch ------------------------------------------------------------------
 
@@ -379,7 +367,7 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
             row = await run_in_threadpool(console.batch_row, user.requester, batch_id, row_number)
         except NotFound:
             return HTMLResponse("No such row.", status_code=404, headers=HEADERS)
-        return frame(task_page(csvfiles.render_page(batch["template"], row["values"]), base_url(request)))
+        return frame(task_page(csvfiles.render_page(batch["template"], row["values"]), base_url(settings, request)))
 
     @site.post("/batches/{batch_id}/publish")
     async def publish(request: Request, batch_id: int) -> Response:
@@ -421,7 +409,6 @@ def router(backend: MTurkBackend, settings: Settings, sessions: identity.Session
         backend,
         settings,
         page,
-        base_url,
         current,
         to_login,
         not_found,

@@ -61,7 +61,6 @@ class Helpers:
     backend: MTurkBackend
     settings: Settings
     page: Callable[..., HTMLResponse]
-    base_url: Callable[[Request], str]
     current: Callable[[Request], Awaitable[User | None]]
     to_login: Callable[[Request], RedirectResponse]
     not_found: Callable[..., HTMLResponse]

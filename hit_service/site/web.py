@@ -47,15 +47,18 @@ def to_login_at(target: str) -> RedirectResponse:
     return RedirectResponse(f"/worker/login?next={quote(target, safe='')}", status_code=303)
 
 
-def set_session_cookie(response: Response, cookie: str, settings: Settings, request: Request) -> Response:
-    """Sign the browser in: the worker session cookie (``Secure`` in production or behind https)."""
+def set_session_cookie(
+    response: Response, cookie: str, settings: Settings, request: Request, *, name: str = COOKIE, path: str = "/"
+) -> Response:
+    """Sign the browser in: a session cookie (``Secure`` in production or behind https); the worker's
+    by default, the requester console's with its own ``name`` and ``path``."""
     response.set_cookie(
-        COOKIE,
+        name,
         cookie,
         max_age=identity.SESSION_SECONDS,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies or base_url(settings, request).startswith("https://"),
-        path="/",
+        path=path,
     )
     return response

@@ -22,6 +22,7 @@ from hit_service.core import identity
 from hit_service.core.models import MTurkBackend
 from hit_service.settings import Settings
 from hit_service.site.templating import render
+from hit_service.site.web import base_url
 from hit_service.stores.panels import PanelStore
 from hit_service.stores.payouts import Payouts
 from hit_service.stores.workforce import Grant, IdentityError, WorkforceStore
@@ -68,9 +69,6 @@ def router(
     panels = PanelStore(backend.store)
     payouts = Payouts(backend.store)
 
-    def base_url(request: Request) -> str:
-        return settings.public_url.rstrip("/") if settings.public_url else str(request.base_url).rstrip("/")
-
     async def console_user(request: Request) -> User | None:
         return await signed_in_user(backend, sessions, request)
 
@@ -92,7 +90,7 @@ def router(
             links=links,
             groups=groups,
             types=types,
-            base=base_url(request),
+            base=base_url(settings, request),
             **context,
         )
 
@@ -134,7 +132,7 @@ def router(
             _id, token = await run_in_threadpool(lambda: store.create_invitation(user.requester, now, **options))
         except IdentityError as exc:
             return await console_page(request, user, 400, error=str(exc))
-        return await console_page(request, user, new_link=f"{base_url(request)}/join/{token}")
+        return await console_page(request, user, new_link=f"{base_url(settings, request)}/join/{token}")
 
     @site.post("/requester/workforce/invitations/{invitation_id}/revoke")
     async def console_revoke(request: Request, invitation_id: str) -> Response:
@@ -221,7 +219,7 @@ def router(
             _id, token = await run_in_threadpool(lambda: store.create_invitation(None, now, **options))
         except IdentityError as exc:
             return await operator_page(request, 400, error=str(exc))
-        return await operator_page(request, new_link=f"{base_url(request)}/join/{token}")
+        return await operator_page(request, new_link=f"{base_url(settings, request)}/join/{token}")
 
     @site.post("/operator/workforce/signups/{request_id}")
     async def operator_signup(request: Request, request_id: str) -> Response:
